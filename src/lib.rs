@@ -1,0 +1,1 @@
+//! pagos-hotspot: sell WiFi access on MikroTik hotspots.
