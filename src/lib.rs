@@ -1,1 +1,17 @@
 //! pagos-hotspot: sell WiFi access on MikroTik hotspots.
+//!
+//! See `DESIGN.md` in the shared docs and the README for the architecture.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod wire;

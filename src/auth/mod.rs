@@ -1,0 +1,56 @@
+//! Authentication: admin sessions, router API keys, password hashing, rate limits.
+
+pub mod api_key;
+pub mod password;
+pub mod rate_limit;
+pub mod session;
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+
+use crate::error::ApiError;
+
+/// What FastAPI's `HTTPBearer` answered when the header was missing.
+pub const NOT_AUTHENTICATED: &str = "Not authenticated";
+/// What `HTTPBearer` answered for a scheme other than Bearer.
+pub const INVALID_CREDENTIALS: &str = "Invalid authentication credentials";
+
+/// Reads `Authorization: Bearer <credential>` with `HTTPBearer`'s 403 answers.
+pub fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(ApiError::forbidden(NOT_AUTHENTICATED));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::forbidden(INVALID_CREDENTIALS))?
+        .trim();
+    let (scheme, credential) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::forbidden(INVALID_CREDENTIALS));
+    }
+    let credential = credential.trim();
+    if credential.is_empty() {
+        return Err(ApiError::forbidden(NOT_AUTHENTICATED));
+    }
+    Ok(credential)
+}
+
+/// The client address used for rate limits: the peer address, or the first
+/// `X-Forwarded-For` hop when the service is configured to trust its proxy.
+pub fn client_ip(req: &HttpRequest, trust_forwarded: bool) -> String {
+    if trust_forwarded {
+        if let Some(ip) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        {
+            return ip.to_string();
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

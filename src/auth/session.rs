@@ -1,0 +1,199 @@
+//! Admin session tokens (HS256 JWT under `JWT_SESSION_SECRET`), as the original issued them,
+//! plus a `jti` so that logout really revokes a token, and a password-change cut-off.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{web, FromRequest, HttpRequest};
+use chrono::{DateTime, Utc};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::EntityTrait;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use entity::{revoked_session, usuario};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const ROLE_SUPER_ADMIN: &str = "super_admin";
+pub const ROLE_CLIENTE_ADMIN: &str = "cliente_admin";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// The user id, as a string.
+    pub sub: String,
+    pub email: String,
+    pub nombre: String,
+    pub rol: String,
+    pub empresa_id: Option<String>,
+    pub exp: i64,
+    pub iat: i64,
+    #[serde(rename = "type", default)]
+    pub typ: String,
+    #[serde(default)]
+    pub jti: Option<String>,
+}
+
+/// A freshly issued session token.
+#[derive(Debug, Clone)]
+pub struct IssuedSession {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub jti: String,
+}
+
+pub fn issue(user: &usuario::Model, secret: &str, ttl: std::time::Duration) -> anyhow::Result<IssuedSession> {
+    let now = Utc::now();
+    let ttl = chrono::Duration::from_std(ttl)?;
+    let expires_at = now + ttl;
+    let jti = uuid::Uuid::new_v4().simple().to_string();
+    let claims = SessionClaims {
+        sub: user.id.to_string(),
+        email: user.email.clone(),
+        nombre: user.nombre.clone(),
+        rol: user.rol.clone(),
+        empresa_id: user.empresa_id.clone(),
+        exp: expires_at.timestamp(),
+        iat: now.timestamp(),
+        typ: "access_token".into(),
+        jti: Some(jti.clone()),
+    };
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )?;
+    Ok(IssuedSession {
+        token,
+        expires_at,
+        jti,
+    })
+}
+
+/// Decodes and checks signature and expiry, with the original's 401 texts.
+pub fn decode(token: &str, secret: &str) -> Result<SessionClaims, ApiError> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    jsonwebtoken::decode::<SessionClaims>(
+        token,
+        &DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )
+    .map(|d| d.claims)
+    .map_err(|e| match e.kind() {
+        ErrorKind::ExpiredSignature => ApiError::unauthorized("Token expirado"),
+        _ => ApiError::unauthorized("Token inválido"),
+    })
+}
+
+/// Any active admin with a valid, unrevoked session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: usuario::Model,
+    pub claims: SessionClaims,
+}
+
+impl Session {
+    pub fn is_super_admin(&self) -> bool {
+        self.user.rol == ROLE_SUPER_ADMIN
+    }
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Session, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?
+        .clone();
+    let token = super::bearer(&req)?;
+    let claims = decode(token, state.config.jwt_session_secret.expose_secret())?;
+    let user_id: i32 = claims
+        .sub
+        .parse()
+        .map_err(|_| ApiError::unauthorized("Token inválido"))?;
+    if let Some(jti) = &claims.jti {
+        if revoked_session::Entity::find_by_id(jti.clone())
+            .one(&state.db)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::unauthorized("Token revocado"));
+        }
+    }
+    let user = usuario::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .filter(|u| u.activo)
+        .ok_or_else(|| ApiError::unauthorized("Usuario no activo"))?;
+    if let Some(changed) = user.password_changed_at {
+        if claims.iat < changed.timestamp() {
+            return Err(ApiError::unauthorized("Token revocado"));
+        }
+    }
+    tracing::Span::current().record("user_id", user.id);
+    Ok(Session { user, claims })
+}
+
+impl FromRequest for Session {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
+    }
+}
+
+/// A session of a super_admin (403 `"Se requiere rol SUPER_ADMIN"` otherwise).
+#[derive(Debug, Clone)]
+pub struct SuperAdmin(pub Session);
+
+impl FromRequest for SuperAdmin {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let s = authenticate(req).await?;
+            if s.user.rol != ROLE_SUPER_ADMIN {
+                return Err(ApiError::forbidden("Se requiere rol SUPER_ADMIN"));
+            }
+            Ok(SuperAdmin(s))
+        })
+    }
+}
+
+/// A session of a cliente_admin, with its company id
+/// (403 `"Se requiere rol CLIENTE_ADMIN"` otherwise).
+#[derive(Debug, Clone)]
+pub struct ClienteAdmin {
+    pub session: Session,
+    pub empresa_id: String,
+}
+
+impl FromRequest for ClienteAdmin {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let s = authenticate(req).await?;
+            if s.user.rol != ROLE_CLIENTE_ADMIN {
+                return Err(ApiError::forbidden("Se requiere rol CLIENTE_ADMIN"));
+            }
+            let empresa_id = s
+                .user
+                .empresa_id
+                .clone()
+                .ok_or_else(|| ApiError::bad_request("Usuario sin empresa asociada"))?;
+            tracing::Span::current().record("empresa_id", empresa_id.as_str());
+            Ok(ClienteAdmin {
+                session: s,
+                empresa_id,
+            })
+        })
+    }
+}

@@ -1,0 +1,267 @@
+//! Configuration from the environment (and a `.env` file, read by `main`).
+//!
+//! Every setting has one place here. A missing or malformed required setting is a
+//! [`ConfigError`] naming the variable, which `serve` prints on one line before exiting
+//! with status 2.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+/// Default SQLite database, created on first run.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/pagos-hotspot.db?mode=rwc";
+pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8000";
+pub const DEFAULT_CONEKTA_API_BASE: &str = "https://api.conekta.io";
+pub const DEFAULT_MERCADOPAGO_API_BASE: &str = "https://api.mercadopago.com";
+pub const DEFAULT_TELEGRAM_API_BASE: &str = "https://api.telegram.org";
+
+/// A setting that is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(name: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            name,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The 32-byte AES-256-GCM master key.
+pub struct MasterKey(SecretBox<[u8; 32]>);
+
+impl MasterKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(SecretBox::new(Box::new(bytes)))
+    }
+
+    /// Parses standard base64 of exactly 32 bytes.
+    pub fn from_base64(text: &str) -> Result<Self, String> {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| "must be base64 of 32 bytes".to_string())?;
+        let bytes: [u8; 32] = raw
+            .try_into()
+            .map_err(|v: Vec<u8>| format!("must be 32 bytes once decoded, got {}", v.len()))?;
+        Ok(Self::from_bytes(bytes))
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey([redacted])")
+    }
+}
+
+/// Tuning of the per-router actors.
+#[derive(Debug, Clone)]
+pub struct RouterSettings {
+    /// Commands queued per router beyond which callers get `RouterBusy`.
+    pub mailbox_capacity: usize,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    /// An actor with no traffic for this long stops and closes its session.
+    pub idle_timeout: Duration,
+    pub probe_interval: Duration,
+}
+
+impl Default for RouterSettings {
+    fn default() -> Self {
+        Self {
+            mailbox_capacity: 64,
+            connect_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(600),
+            probe_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything the service reads from its environment.
+#[derive(Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub bind_addr: SocketAddr,
+    pub jwt_session_secret: SecretString,
+    pub jwt_apikey_secret: SecretString,
+    pub master_key: MasterKey,
+    pub conekta_api_base: String,
+    pub mercadopago_api_base: String,
+    pub telegram_api_base: String,
+    /// Public base URL of this service, used for gateway notification URLs.
+    pub public_base_url: Option<String>,
+    pub super_admin_initial_email: Option<String>,
+    pub super_admin_initial_password: Option<SecretString>,
+    pub session_ttl: Duration,
+    pub apikey_ttl: Duration,
+    /// Folder for uploaded logos (served under `/static`).
+    pub static_dir: PathBuf,
+    /// `json` (default) or `pretty`.
+    pub log_format: String,
+    /// Background jobs (reconciler, usage-counter flush); tests may turn them off.
+    pub background_jobs: bool,
+    /// HTTP worker threads (default: one per core).
+    pub http_workers: Option<usize>,
+    /// Trust the first `X-Forwarded-For` hop as the client address (behind a reverse proxy).
+    pub trust_forwarded_for: bool,
+    pub router: RouterSettings,
+}
+
+/// Reads a variable; empty counts as absent.
+fn var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    var(name).ok_or_else(|| ConfigError::new(name, "is required but not set"))
+}
+
+fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|e| ConfigError::new(name, format!("cannot parse {v:?}: {e}"))),
+    }
+}
+
+fn secret(name: &'static str) -> Result<SecretString, ConfigError> {
+    let value = required(name)?;
+    if value.len() < 16 {
+        return Err(ConfigError::new(name, "must be at least 16 characters"));
+    }
+    Ok(SecretString::from(value))
+}
+
+fn base_url(name: &'static str, default: &str) -> Result<String, ConfigError> {
+    let value = var(name).unwrap_or_else(|| default.to_string());
+    let trimmed = value.trim().trim_end_matches('/').to_string();
+    if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+        return Err(ConfigError::new(name, "must start with http:// or https://"));
+    }
+    Ok(trimmed)
+}
+
+impl Config {
+    /// Reads the configuration that `serve` needs. Call `dotenvy::dotenv()` first to honour `.env`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let bind_addr = parsed::<SocketAddr>(
+            "BIND_ADDR",
+            DEFAULT_BIND_ADDR
+                .parse()
+                .map_err(|_| ConfigError::new("BIND_ADDR", "bad default"))?,
+        )?;
+        let master_key = MasterKey::from_base64(&required("MASTER_KEY")?)
+            .map_err(|reason| ConfigError::new("MASTER_KEY", reason))?;
+        let email = var("SUPER_ADMIN_INITIAL_EMAIL");
+        let password = var("SUPER_ADMIN_INITIAL_PASSWORD").map(SecretString::from);
+        if email.is_some() != password.is_some() {
+            let name = if email.is_some() {
+                "SUPER_ADMIN_INITIAL_PASSWORD"
+            } else {
+                "SUPER_ADMIN_INITIAL_EMAIL"
+            };
+            return Err(ConfigError::new(
+                name,
+                "SUPER_ADMIN_INITIAL_EMAIL and SUPER_ADMIN_INITIAL_PASSWORD go together",
+            ));
+        }
+        let log_format = var("LOG_FORMAT").unwrap_or_else(|| "json".into());
+        if log_format != "json" && log_format != "pretty" {
+            return Err(ConfigError::new("LOG_FORMAT", "must be json or pretty"));
+        }
+        let mut router = RouterSettings::default();
+        router.mailbox_capacity = parsed("ROUTER_MAILBOX_CAPACITY", router.mailbox_capacity)?;
+        router.command_timeout = Duration::from_millis(parsed(
+            "ROUTER_COMMAND_TIMEOUT_MS",
+            millis(router.command_timeout),
+        )?);
+        router.idle_timeout =
+            Duration::from_secs(parsed("ROUTER_IDLE_SECS", router.idle_timeout.as_secs())?);
+        Ok(Self {
+            database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            bind_addr,
+            jwt_session_secret: secret("JWT_SESSION_SECRET")?,
+            jwt_apikey_secret: secret("JWT_APIKEY_SECRET")?,
+            master_key,
+            conekta_api_base: base_url("CONEKTA_API_BASE", DEFAULT_CONEKTA_API_BASE)?,
+            mercadopago_api_base: base_url("MERCADOPAGO_API_BASE", DEFAULT_MERCADOPAGO_API_BASE)?,
+            telegram_api_base: base_url("TELEGRAM_API_BASE", DEFAULT_TELEGRAM_API_BASE)?,
+            public_base_url: match var("PUBLIC_BASE_URL") {
+                Some(_) => Some(base_url("PUBLIC_BASE_URL", "")?),
+                None => None,
+            },
+            super_admin_initial_email: email,
+            super_admin_initial_password: password,
+            session_ttl: Duration::from_secs(3600 * parsed("JWT_SESSION_EXPIRE_HOURS", 24u64)?),
+            apikey_ttl: Duration::from_secs(86_400 * parsed("JWT_APIKEY_EXPIRE_DAYS", 365u64)?),
+            static_dir: PathBuf::from(var("STATIC_DIR").unwrap_or_else(|| "./static".into())),
+            log_format,
+            background_jobs: parsed("BACKGROUND_JOBS", true)?,
+            http_workers: match var("HTTP_WORKERS") {
+                Some(_) => Some(parsed("HTTP_WORKERS", 1usize)?),
+                None => None,
+            },
+            trust_forwarded_for: parsed("TRUST_FORWARDED_FOR", false)?,
+            router,
+        })
+    }
+
+    /// A complete configuration for tests and the demo: random secrets, the given database.
+    pub fn for_tests(database_url: impl Into<String>) -> Self {
+        use rand::RngCore;
+        let mut rng = rand::rngs::OsRng;
+        let mut key = [0u8; 32];
+        rng.fill_bytes(&mut key);
+        let random = |rng: &mut rand::rngs::OsRng| {
+            let mut b = [0u8; 32];
+            rng.fill_bytes(&mut b);
+            SecretString::from(hex::encode(b))
+        };
+        Self {
+            database_url: database_url.into(),
+            bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_session_secret: random(&mut rng),
+            jwt_apikey_secret: random(&mut rng),
+            master_key: MasterKey::from_bytes(key),
+            conekta_api_base: DEFAULT_CONEKTA_API_BASE.into(),
+            mercadopago_api_base: DEFAULT_MERCADOPAGO_API_BASE.into(),
+            telegram_api_base: DEFAULT_TELEGRAM_API_BASE.into(),
+            public_base_url: None,
+            super_admin_initial_email: None,
+            super_admin_initial_password: None,
+            session_ttl: Duration::from_secs(24 * 3600),
+            apikey_ttl: Duration::from_secs(365 * 86_400),
+            static_dir: std::env::temp_dir().join(format!("pagos-hotspot-static-{}", uuid::Uuid::new_v4().simple())),
+            log_format: "json".into(),
+            background_jobs: false,
+            http_workers: Some(1),
+            trust_forwarded_for: false,
+            router: RouterSettings {
+                command_timeout: Duration::from_secs(3),
+                connect_timeout: Duration::from_secs(2),
+                ..RouterSettings::default()
+            },
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

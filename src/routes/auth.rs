@@ -1,0 +1,171 @@
+//! `/api/v1/auth`: login, logout (revokes the token) and change-password.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::json;
+
+use entity::{revoked_session, usuario};
+
+use crate::auth::password::{hash_password, verify_dummy, verify_password, Verification};
+use crate::auth::session::{self, Session};
+use crate::auth::client_ip;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{FieldAliases, JsonBody};
+use crate::state::AppState;
+use crate::wire::iso;
+
+const BAD_CREDENTIALS: &str = "Credenciales incorrectas";
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(login).service(logout).service(change_password);
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+impl FieldAliases for LoginRequest {}
+
+pub fn user_json(u: &usuario::Model) -> serde_json::Value {
+    json!({
+        "id": u.id,
+        "email": u.email,
+        "nombre": u.nombre,
+        "rol": u.rol,
+        "empresa_id": u.empresa_id,
+        "activo": u.activo,
+    })
+}
+
+/// Runs a password check off the async workers (argon2 is deliberately slow).
+async fn check_password(stored: Option<String>, password: String) -> ApiResult<Verification> {
+    Ok(web::block(move || match stored {
+        Some(hash) => verify_password(&hash, &password),
+        None => {
+            verify_dummy(&password);
+            Verification::Invalid
+        }
+    })
+    .await?)
+}
+
+#[post("/api/v1/auth/login")]
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: JsonBody<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    if !email_address::EmailAddress::is_valid(body.email.trim()) {
+        return Err(ApiError::field(
+            "email",
+            "value_error",
+            "value is not a valid email address",
+            json!(body.email),
+        ));
+    }
+    let ip = client_ip(&req, state.config.trust_forwarded_for);
+    state.limits.login_ip.check(&ip)?;
+    state.limits.login_email.check(&body.email.to_lowercase())?;
+
+    let user = usuario::Entity::find()
+        .filter(usuario::Column::Email.eq(body.email.trim()))
+        .one(&state.db)
+        .await?;
+    let verdict = check_password(user.as_ref().map(|u| u.password_hash.clone()), body.password.clone()).await?;
+    // Unknown account, inactive account and wrong password all look the same.
+    let (user, rehash) = match (user, verdict) {
+        (Some(u), Verification::Valid { rehash }) if u.activo => (u, rehash),
+        _ => {
+            tracing::info!("admin login refused");
+            return Err(ApiError::unauthorized(BAD_CREDENTIALS));
+        }
+    };
+    let mut active = user.clone().into_active_model();
+    if rehash {
+        let password = body.password.clone();
+        let new_hash = web::block(move || hash_password(&password)).await?.map_err(ApiError::internal)?;
+        active.password_hash = Set(new_hash);
+    }
+    active.ultimo_login = Set(Some(Utc::now()));
+    let user = active.update(&state.db).await?;
+    let issued = session::issue(&user, state.config.jwt_session_secret.expose_secret(), state.config.session_ttl)
+        .map_err(ApiError::internal)?;
+    tracing::info!(user_id = user.id, "admin login");
+    Ok(HttpResponse::Ok().json(json!({
+        "access_token": issued.token,
+        "token_type": "bearer",
+        "expires_at": iso(issued.expires_at),
+        "user": user_json(&user),
+    })))
+}
+
+#[post("/api/v1/auth/logout")]
+async fn logout(state: web::Data<AppState>, session: Session) -> ApiResult<HttpResponse> {
+    revoke(&state, &session).await?;
+    Ok(HttpResponse::Ok().json(json!({"message": "Sesión cerrada exitosamente"})))
+}
+
+/// Revokes the session's token by its `jti`.
+async fn revoke(state: &AppState, session: &Session) -> ApiResult<()> {
+    if let Some(jti) = &session.claims.jti {
+        let expires_at = chrono::DateTime::from_timestamp(session.claims.exp, 0).unwrap_or_else(Utc::now);
+        revoked_session::ActiveModel {
+            jti: Set(jti.clone()),
+            usuario_id: Set(session.user.id),
+            revoked_at: Set(Utc::now()),
+            expires_at: Set(expires_at),
+        }
+        .insert(&state.db)
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+impl FieldAliases for ChangePasswordRequest {}
+
+/// Changes the caller's password. Every session issued before the change stops working; the
+/// answer carries a fresh token so the caller stays logged in.
+#[post("/api/v1/auth/change-password")]
+async fn change_password(
+    state: web::Data<AppState>,
+    session: Session,
+    body: JsonBody<ChangePasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let verdict = check_password(Some(session.user.password_hash.clone()), body.current_password.clone()).await?;
+    if verdict == Verification::Invalid {
+        return Err(ApiError::bad_request("Contraseña actual incorrecta"));
+    }
+    if body.new_password.chars().count() < MIN_PASSWORD_LEN || body.new_password.len() > 256 {
+        return Err(ApiError::bad_request(format!(
+            "La nueva contraseña debe tener entre {MIN_PASSWORD_LEN} y 256 caracteres"
+        )));
+    }
+    let password = body.new_password.clone();
+    let hash = web::block(move || hash_password(&password)).await?.map_err(ApiError::internal)?;
+    // Sessions issued before this second stop working (compared by whole seconds, so the
+    // token issued below stays valid).
+    let mut active = session.user.clone().into_active_model();
+    active.password_hash = Set(hash);
+    active.password_changed_at = Set(Some(Utc::now()));
+    let user = active.update(&state.db).await?;
+    revoke(&state, &session).await?;
+    let issued = session::issue(&user, state.config.jwt_session_secret.expose_secret(), state.config.session_ttl)
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "message": "Contraseña actualizada exitosamente",
+        "access_token": issued.token,
+        "expires_at": iso(issued.expires_at),
+    })))
+}

@@ -1,0 +1,157 @@
+//! Building and running the HTTP application.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use secrecy::ExposeSecret;
+
+use entity::usuario;
+
+use crate::auth::password::hash_password;
+use crate::auth::session::ROLE_SUPER_ADMIN;
+use crate::config::Config;
+use crate::state::AppState;
+
+/// A bound, not yet running, application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations, bootstraps the operator account when
+    /// configured, and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = crate::db::connect(&config.database_url).await?;
+        crate::db::migrate(&db).await?;
+        Self::build_with_db(config, db).await
+    }
+
+    /// As [`Application::build`], on an already migrated connection.
+    pub async fn build_with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
+        if let (Some(email), Some(password)) = (
+            config.super_admin_initial_email.clone(),
+            config.super_admin_initial_password.as_ref(),
+        ) {
+            ensure_super_admin(&db, &email, password.expose_secret()).await?;
+        }
+        let listener = TcpListener::bind(config.bind_addr)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState::new(db, config)?);
+        let server = run(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Runs until the server stops (Ctrl-C / SIGTERM), then flushes pending counters.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let jobs = spawn_background_jobs(state.clone());
+        let result = self.server.await;
+        jobs.abort();
+        if let Err(e) = state.key_usage.flush(&state.db).await {
+            tracing::warn!(error = %e, "could not flush API key usage at shutdown");
+        }
+        result.map_err(Into::into)
+    }
+
+    /// The server future and its handle, for tests that spawn it.
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}
+
+fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    let workers = state.config.http_workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(crate::extract::configure_extractors)
+            .wrap(from_fn(crate::telemetry::request_span))
+            .configure(crate::routes::configure)
+    })
+    .workers(workers)
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Periodic housekeeping: flush API-key usage counters, prune rate-limit state.
+fn spawn_background_jobs(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if !state.config.background_jobs {
+            return;
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.key_usage.flush(&state.db).await {
+                tracing::warn!(error = %e, "API key usage flush failed");
+            }
+            state.limits.retain_recent();
+        }
+    })
+}
+
+/// Creates the operator account if no super_admin exists yet. Never logs the password.
+pub async fn ensure_super_admin(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<bool> {
+    let exists = usuario::Entity::find()
+        .filter(usuario::Column::Rol.eq(ROLE_SUPER_ADMIN))
+        .one(db)
+        .await?
+        .is_some();
+    if exists {
+        return Ok(false);
+    }
+    create_super_admin(db, email, password).await?;
+    tracing::info!(email, "created the initial super_admin account");
+    Ok(true)
+}
+
+/// Inserts a super_admin account (argon2id hash).
+pub async fn create_super_admin(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<usuario::Model> {
+    let email = email.trim().to_string();
+    if !email_address::EmailAddress::is_valid(&email) {
+        anyhow::bail!("invalid e-mail address");
+    }
+    if password.chars().count() < 8 {
+        anyhow::bail!("the password must have at least 8 characters");
+    }
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
+    let model = usuario::ActiveModel {
+        rol: Set(ROLE_SUPER_ADMIN.into()),
+        empresa_id: Set(None),
+        email: Set(email),
+        password_hash: Set(hash),
+        nombre: Set("Super Admin".into()),
+        activo: Set(true),
+        creado_en: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(model)
+}

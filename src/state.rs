@@ -1,0 +1,41 @@
+//! Shared application state handed to every handler as `web::Data<AppState>`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::api_key::KeyUsage;
+use crate::auth::rate_limit::RateLimits;
+use crate::config::Config;
+use crate::crypto::SecretBox;
+
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub secrets: Arc<SecretBox>,
+    /// One pooled HTTP client for every outbound call.
+    pub http: reqwest::Client,
+    pub key_usage: Arc<KeyUsage>,
+    pub limits: Arc<RateLimits>,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
+        let secrets = Arc::new(SecretBox::new(&config.master_key));
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .user_agent(concat!("pagos-hotspot/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            secrets,
+            http,
+            key_usage: Arc::new(KeyUsage::default()),
+            limits: Arc::new(RateLimits::default()),
+        })
+    }
+}
