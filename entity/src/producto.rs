@@ -1,0 +1,70 @@
+//! `productos`: a plan sold on a router (maps to a RouterOS hotspot user profile).
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "productos")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(column_type = "String(StringLen::N(50))")]
+    pub empresa_id: String,
+    #[sea_orm(column_type = "String(StringLen::N(50))")]
+    pub router_id: String,
+    /// RouterOS `.id` of the profile, e.g. `*2`.
+    #[sea_orm(column_type = "String(StringLen::N(100))")]
+    pub perfil_mikrotik_id: String,
+    #[sea_orm(column_type = "String(StringLen::N(100))")]
+    pub perfil_mikrotik_nombre: String,
+    #[sea_orm(column_type = "String(StringLen::N(100))")]
+    pub nombre_venta: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub descripcion: Option<String>,
+    #[sea_orm(column_type = "String(StringLen::N(500))", nullable)]
+    pub imagen_url: Option<String>,
+    #[sea_orm(column_type = "Decimal(Some((10, 2)))")]
+    pub precio: Decimal,
+    #[sea_orm(column_type = "String(StringLen::N(3))")]
+    pub moneda: String,
+    /// List of strings or of `{"texto": …}` objects.
+    pub detalles: Json,
+    pub activo: bool,
+    pub orden_visual: i32,
+    pub destacado: bool,
+    pub creado_en: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::empresa::Entity",
+        from = "Column::EmpresaId",
+        to = "super::empresa::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Restrict"
+    )]
+    Empresa,
+    #[sea_orm(
+        belongs_to = "super::router::Entity",
+        from = "Column::RouterId",
+        to = "super::router::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Restrict"
+    )]
+    Router,
+}
+
+impl Related<super::empresa::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Empresa.def()
+    }
+}
+
+impl Related<super::router::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Router.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
