@@ -155,8 +155,6 @@ fn field_error(
     }
     let kind = if inner.starts_with("invalid type") {
         "type_error"
-    } else if inner.starts_with("unknown variant") || inner.starts_with("invalid value") {
-        "value_error"
     } else {
         "value_error"
     };
