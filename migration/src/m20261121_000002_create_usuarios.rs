@@ -59,7 +59,7 @@ impl MigrationTrait for Migration {
                             .name("fk_usuarios_empresa")
                             .from(Usuarios::Table, Usuarios::EmpresaId)
                             .to(Empresas::Table, Empresas::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
+                            .on_delete(ForeignKeyAction::NoAction)
                             .on_update(ForeignKeyAction::NoAction),
                     )
                     .to_owned(),

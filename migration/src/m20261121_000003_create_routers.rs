@@ -68,7 +68,7 @@ impl MigrationTrait for Migration {
                             .name("fk_routers_empresa")
                             .from(Routers::Table, Routers::EmpresaId)
                             .to(Empresas::Table, Empresas::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
+                            .on_delete(ForeignKeyAction::NoAction)
                             .on_update(ForeignKeyAction::NoAction),
                     )
                     .to_owned(),

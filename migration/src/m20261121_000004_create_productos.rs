@@ -92,7 +92,7 @@ impl MigrationTrait for Migration {
                             .name("fk_productos_empresa")
                             .from(Productos::Table, Productos::EmpresaId)
                             .to(Empresas::Table, Empresas::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
+                            .on_delete(ForeignKeyAction::NoAction)
                             .on_update(ForeignKeyAction::NoAction),
                     )
                     .foreign_key(
@@ -100,7 +100,7 @@ impl MigrationTrait for Migration {
                             .name("fk_productos_router")
                             .from(Productos::Table, Productos::RouterId)
                             .to(Routers::Table, Routers::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
+                            .on_delete(ForeignKeyAction::NoAction)
                             .on_update(ForeignKeyAction::NoAction),
                     )
                     .to_owned(),

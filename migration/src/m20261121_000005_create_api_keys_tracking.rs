@@ -72,7 +72,7 @@ impl MigrationTrait for Migration {
                             .name("fk_api_keys_tracking_empresa")
                             .from(ApiKeysTracking::Table, ApiKeysTracking::EmpresaId)
                             .to(Empresas::Table, Empresas::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
+                            .on_delete(ForeignKeyAction::NoAction)
                             .on_update(ForeignKeyAction::NoAction),
                     )
                     .foreign_key(

@@ -147,7 +147,7 @@ impl MigrationTrait for Migration {
                             .name("fk_transacciones_empresa")
                             .from(Transacciones::Table, Transacciones::EmpresaId)
                             .to(Empresas::Table, Empresas::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
+                            .on_delete(ForeignKeyAction::NoAction)
                             .on_update(ForeignKeyAction::NoAction),
                     )
                     .to_owned(),
