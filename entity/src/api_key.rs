@@ -34,7 +34,7 @@ pub enum Relation {
         from = "Column::EmpresaId",
         to = "super::empresa::Column::Id",
         on_update = "NoAction",
-        on_delete = "Restrict"
+        on_delete = "NoAction"
     )]
     Empresa,
     #[sea_orm(

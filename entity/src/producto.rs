@@ -42,7 +42,7 @@ pub enum Relation {
         from = "Column::EmpresaId",
         to = "super::empresa::Column::Id",
         on_update = "NoAction",
-        on_delete = "Restrict"
+        on_delete = "NoAction"
     )]
     Empresa,
     #[sea_orm(
@@ -50,7 +50,7 @@ pub enum Relation {
         from = "Column::RouterId",
         to = "super::router::Column::Id",
         on_update = "NoAction",
-        on_delete = "Restrict"
+        on_delete = "NoAction"
     )]
     Router,
 }

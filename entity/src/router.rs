@@ -47,7 +47,7 @@ pub enum Relation {
         from = "Column::EmpresaId",
         to = "super::empresa::Column::Id",
         on_update = "NoAction",
-        on_delete = "Restrict"
+        on_delete = "NoAction"
     )]
     Empresa,
     #[sea_orm(has_many = "super::producto::Entity")]

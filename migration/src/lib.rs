@@ -1,11 +1,35 @@
-//! Schema migrations.
+//! Schema migrations (SQLite and PostgreSQL).
 pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_empresas;
+mod m20261121_000002_create_usuarios;
+mod m20261121_000003_create_routers;
+mod m20261121_000004_create_productos;
+mod m20261121_000005_create_api_keys_tracking;
+mod m20261121_000006_create_transacciones;
+mod m20261121_000007_create_purchases;
+mod m20261121_000008_create_idempotency_keys;
+mod m20261121_000009_create_webhook_events;
+mod m20261121_000010_create_audit_log;
+mod m20261121_000011_create_revoked_sessions;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![]
+        vec![
+            Box::new(m20261121_000001_create_empresas::Migration),
+            Box::new(m20261121_000002_create_usuarios::Migration),
+            Box::new(m20261121_000003_create_routers::Migration),
+            Box::new(m20261121_000004_create_productos::Migration),
+            Box::new(m20261121_000005_create_api_keys_tracking::Migration),
+            Box::new(m20261121_000006_create_transacciones::Migration),
+            Box::new(m20261121_000007_create_purchases::Migration),
+            Box::new(m20261121_000008_create_idempotency_keys::Migration),
+            Box::new(m20261121_000009_create_webhook_events::Migration),
+            Box::new(m20261121_000010_create_audit_log::Migration),
+            Box::new(m20261121_000011_create_revoked_sessions::Migration),
+        ]
     }
 }

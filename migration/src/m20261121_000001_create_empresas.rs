@@ -1,0 +1,121 @@
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Empresas::Table)
+                    .col(
+                        ColumnDef::new(Empresas::Id)
+                            .string_len(50)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Empresas::Nombre).string_len(100).not_null())
+                    .col(
+                        ColumnDef::new(Empresas::ContactoEmail)
+                            .string_len(100)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Empresas::ContactoTelefono)
+                            .string_len(20)
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Empresas::LogoUrl).string_len(255).null())
+                    .col(ColumnDef::new(Empresas::ConektaPrivateKey).text().null())
+                    .col(
+                        ColumnDef::new(Empresas::ConektaPublicKey)
+                            .string_len(255)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Empresas::ConektaMode)
+                            .string_len(20)
+                            .not_null()
+                            .default("test"),
+                    )
+                    .col(
+                        ColumnDef::new(Empresas::MercadoPagoAccessToken)
+                            .text()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Empresas::MercadoPagoPublicKey)
+                            .string_len(255)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Empresas::MercadoPagoMode)
+                            .string_len(20)
+                            .not_null()
+                            .default("test"),
+                    )
+                    .col(
+                        ColumnDef::new(Empresas::MercadoPagoWebhookSecret)
+                            .text()
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Empresas::ConektaWebhookKey).text().null())
+                    .col(ColumnDef::new(Empresas::TelegramBotToken).text().null())
+                    .col(
+                        ColumnDef::new(Empresas::TelegramChatId)
+                            .string_len(50)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Empresas::NotificacionesTelegram)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .col(
+                        ColumnDef::new(Empresas::Activa)
+                            .boolean()
+                            .not_null()
+                            .default(true),
+                    )
+                    .col(
+                        ColumnDef::new(Empresas::CreadaEn)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Empresas::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+pub(crate) enum Empresas {
+    Table,
+    Id,
+    Nombre,
+    ContactoEmail,
+    ContactoTelefono,
+    LogoUrl,
+    ConektaPrivateKey,
+    ConektaPublicKey,
+    ConektaMode,
+    MercadoPagoAccessToken,
+    MercadoPagoPublicKey,
+    MercadoPagoMode,
+    MercadoPagoWebhookSecret,
+    ConektaWebhookKey,
+    TelegramBotToken,
+    TelegramChatId,
+    NotificacionesTelegram,
+    Activa,
+    CreadaEn,
+}

@@ -1,0 +1,107 @@
+//! Database connection and migrations (SQLite by default, PostgreSQL in production).
+
+pub mod routers;
+pub mod testing;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::sqlx::ConnectOptions as _;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlxSqliteConnector};
+
+/// How long a SQLite connection waits for a lock held by another connection.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections in a file-backed SQLite pool (WAL: many readers, one writer at a time).
+const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// Connections in a PostgreSQL pool (per replica).
+const PG_MAX_CONNECTIONS: u32 = 20;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether `url` points at SQLite (`sqlite:…`).
+pub fn is_sqlite_url(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+fn is_sqlite_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// Open a connection pool.
+///
+/// SQLite (`sqlite://path/to/file.db`, `sqlite:relative.db`, `sqlite::memory:`): the parent
+/// directory and the file are created when missing, and every connection runs with
+/// `foreign_keys=ON`, WAL journaling, `synchronous=NORMAL` and a busy timeout. An in-memory
+/// database uses a single connection that is never recycled (each connection would otherwise
+/// see its own empty database).
+///
+/// Anything else is handed to sea-orm (PostgreSQL: `postgres://user:pass@host:port/db`).
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    if is_sqlite_url(url) {
+        connect_sqlite(url).await
+    } else {
+        let mut opts = ConnectOptions::new(url);
+        opts.max_connections(PG_MAX_CONNECTIONS)
+            .min_connections(1)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .sqlx_logging(false);
+        Database::connect(opts).await
+    }
+}
+
+async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let conn_err = |e: sea_orm::sqlx::Error| DbErr::Custom(format!("sqlite connect: {e}"));
+    let memory = is_sqlite_memory(url);
+    let mut opts = SqliteConnectOptions::from_str(url)
+        .map_err(conn_err)?
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .disable_statement_logging();
+    if !memory {
+        create_parent_dir(opts.get_filename())?;
+        opts = opts
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal);
+    }
+    let pool_opts = if memory {
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        SqlitePoolOptions::new()
+            .max_connections(SQLITE_MAX_CONNECTIONS)
+            .min_connections(1)
+    };
+    let pool = pool_opts
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(opts)
+        .await
+        .map_err(conn_err)?;
+    Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+}
+
+fn create_parent_dir(file: &Path) -> Result<(), DbErr> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            DbErr::Custom(format!(
+                "cannot create database directory {}: {e}",
+                dir.display()
+            ))
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Apply every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
