@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 
 #[derive(Debug, Parser)]
-#[command(name = "pagos-hotspot", version, about = "Sell WiFi access on MikroTik hotspots")]
+#[command(
+    name = "pagos-hotspot",
+    version,
+    about = "Sell WiFi access on MikroTik hotspots"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

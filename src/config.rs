@@ -153,7 +153,10 @@ fn base_url(name: &'static str, default: &str) -> Result<String, ConfigError> {
     let value = var(name).unwrap_or_else(|| default.to_string());
     let trimmed = value.trim().trim_end_matches('/').to_string();
     if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
-        return Err(ConfigError::new(name, "must start with http:// or https://"));
+        return Err(ConfigError::new(
+            name,
+            "must start with http:// or https://",
+        ));
     }
     Ok(trimmed)
 }
@@ -161,14 +164,16 @@ fn base_url(name: &'static str, default: &str) -> Result<String, ConfigError> {
 impl Config {
     /// Reads the configuration that `serve` needs. Call `dotenvy::dotenv()` first to honour `.env`.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let jwt_session_secret = secret("JWT_SESSION_SECRET")?;
+        let jwt_apikey_secret = secret("JWT_APIKEY_SECRET")?;
+        let master_key = MasterKey::from_base64(&required("MASTER_KEY")?)
+            .map_err(|reason| ConfigError::new("MASTER_KEY", reason))?;
         let bind_addr = parsed::<SocketAddr>(
             "BIND_ADDR",
             DEFAULT_BIND_ADDR
                 .parse()
                 .map_err(|_| ConfigError::new("BIND_ADDR", "bad default"))?,
         )?;
-        let master_key = MasterKey::from_base64(&required("MASTER_KEY")?)
-            .map_err(|reason| ConfigError::new("MASTER_KEY", reason))?;
         let email = var("SUPER_ADMIN_INITIAL_EMAIL");
         let password = var("SUPER_ADMIN_INITIAL_PASSWORD").map(SecretString::from);
         if email.is_some() != password.is_some() {
@@ -197,8 +202,8 @@ impl Config {
         Ok(Self {
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             bind_addr,
-            jwt_session_secret: secret("JWT_SESSION_SECRET")?,
-            jwt_apikey_secret: secret("JWT_APIKEY_SECRET")?,
+            jwt_session_secret,
+            jwt_apikey_secret,
             master_key,
             conekta_api_base: base_url("CONEKTA_API_BASE", DEFAULT_CONEKTA_API_BASE)?,
             mercadopago_api_base: base_url("MERCADOPAGO_API_BASE", DEFAULT_MERCADOPAGO_API_BASE)?,
@@ -248,7 +253,10 @@ impl Config {
             super_admin_initial_password: None,
             session_ttl: Duration::from_secs(24 * 3600),
             apikey_ttl: Duration::from_secs(365 * 86_400),
-            static_dir: std::env::temp_dir().join(format!("pagos-hotspot-static-{}", uuid::Uuid::new_v4().simple())),
+            static_dir: std::env::temp_dir().join(format!(
+                "pagos-hotspot-static-{}",
+                uuid::Uuid::new_v4().simple()
+            )),
             log_format: "json".into(),
             background_jobs: false,
             http_workers: Some(1),

@@ -141,7 +141,10 @@ mod tests {
         let c = b.encrypt(field::ROUTER_PASSWORD, "s3cret");
         assert_ne!(a, c, "nonces must differ");
         assert!(!a.contains("s3cret"));
-        assert_eq!(b.decrypt(field::ROUTER_PASSWORD, &a).unwrap().as_str(), "s3cret");
+        assert_eq!(
+            b.decrypt(field::ROUTER_PASSWORD, &a).unwrap().as_str(),
+            "s3cret"
+        );
     }
 
     #[test]
@@ -160,7 +163,10 @@ mod tests {
         assert!(b
             .decrypt(field::ROUTER_PASSWORD, &String::from_utf8(t).unwrap())
             .is_err());
-        assert_eq!(b.decrypt(field::ROUTER_PASSWORD, "plaintext").unwrap_err(), CryptoError::Format);
+        assert_eq!(
+            b.decrypt(field::ROUTER_PASSWORD, "plaintext").unwrap_err(),
+            CryptoError::Format
+        );
     }
 
     #[test]

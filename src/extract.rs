@@ -52,7 +52,8 @@ impl<T: DeserializeOwned + FieldAliases + 'static> FromRequest for JsonBody<T> {
         Box::pin(async move {
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| ApiError::bad_request("Cuerpo de la solicitud inválido"))?;
+                let chunk =
+                    chunk.map_err(|_| ApiError::bad_request("Cuerpo de la solicitud inválido"))?;
                 if body.len() + chunk.len() > MAX_JSON_BODY {
                     return Err(ApiError::payload_too_large(
                         "El cuerpo de la solicitud es demasiado grande",
@@ -148,7 +149,11 @@ fn field_error(
                 .unwrap_or(Value::Null),
             _ => Value::Null,
         };
-        match seg.trim_start_matches('[').trim_end_matches(']').parse::<u64>() {
+        match seg
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<u64>()
+        {
             Ok(n) if seg.starts_with('[') => loc.push(json!(n)),
             _ => loc.push(json!(name)),
         }
@@ -214,8 +219,10 @@ mod tests {
         customer_name: Option<String>,
     }
     impl FieldAliases for Req {
-        const ALIASES: &'static [(&'static str, &'static str)] =
-            &[("producto_id", "product_id"), ("nombre_cliente", "customer_name")];
+        const ALIASES: &'static [(&'static str, &'static str)] = &[
+            ("producto_id", "product_id"),
+            ("nombre_cliente", "customer_name"),
+        ];
     }
 
     fn items(e: ApiError) -> Vec<FieldError> {

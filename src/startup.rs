@@ -116,7 +116,11 @@ fn spawn_background_jobs(state: web::Data<AppState>) -> tokio::task::JoinHandle<
 }
 
 /// Creates the operator account if no super_admin exists yet. Never logs the password.
-pub async fn ensure_super_admin(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<bool> {
+pub async fn ensure_super_admin(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<bool> {
     let exists = usuario::Entity::find()
         .filter(usuario::Column::Rol.eq(ROLE_SUPER_ADMIN))
         .one(db)
@@ -131,7 +135,11 @@ pub async fn ensure_super_admin(db: &DatabaseConnection, email: &str, password: 
 }
 
 /// Inserts a super_admin account (argon2id hash).
-pub async fn create_super_admin(db: &DatabaseConnection, email: &str, password: &str) -> anyhow::Result<usuario::Model> {
+pub async fn create_super_admin(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<usuario::Model> {
     let email = email.trim().to_string();
     if !email_address::EmailAddress::is_valid(&email) {
         anyhow::bail!("invalid e-mail address");

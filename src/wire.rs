@@ -61,7 +61,9 @@ mod tests {
     fn ids_have_the_original_shape() {
         let e = new_empresa_id();
         assert_eq!(e.len(), 14);
-        assert!(e[4..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
+        assert!(e[4..]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
         assert_eq!(new_router_id().len(), 12);
     }
 

@@ -23,7 +23,9 @@ fn sign(header: &str, claims: &str, secret: &str) -> String {
 #[actix_web::test]
 async fn login_returns_the_original_shape_and_logout_revokes() {
     let app = spawn_app().await;
-    let user = app.insert_user("ana@example.com", "super_admin", None).await;
+    let user = app
+        .insert_user("ana@example.com", "super_admin", None)
+        .await;
     let res = app
         .http
         .post(app.url("/api/v1/auth/login"))
@@ -41,7 +43,11 @@ async fn login_returns_the_original_shape_and_logout_revokes() {
     assert_eq!(body["user"]["activo"], true);
     let token = body["access_token"].as_str().unwrap().to_string();
 
-    let stored = entity::usuario::Entity::find_by_id(user.id).one(&app.db).await.unwrap().unwrap();
+    let stored = entity::usuario::Entity::find_by_id(user.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(stored.ultimo_login.is_some());
 
     // The session works, logout revokes it, and it stays revoked.
@@ -53,7 +59,10 @@ async fn login_returns_the_original_shape_and_logout_revokes() {
         .await
         .unwrap();
     let (status, body) = status_json(res).await;
-    assert_eq!((status, body["message"].as_str()), (200, Some("Sesión cerrada exitosamente")));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (200, Some("Sesión cerrada exitosamente"))
+    );
     let res = app
         .http
         .post(app.url("/api/v1/auth/logout"))
@@ -67,7 +76,9 @@ async fn login_returns_the_original_shape_and_logout_revokes() {
 #[actix_web::test]
 async fn login_does_not_reveal_which_accounts_exist() {
     let app = spawn_app().await;
-    let u = app.insert_user("inactive@example.com", "super_admin", None).await;
+    let u = app
+        .insert_user("inactive@example.com", "super_admin", None)
+        .await;
     let mut m = u.into_active_model();
     m.activo = Set(false);
     m.update(&app.db).await.unwrap();
@@ -88,8 +99,18 @@ async fn login_does_not_reveal_which_accounts_exist() {
         assert_eq!(body["detail"], "Credenciales incorrectas", "{email}");
     }
     // Bad input is a 422 with a detail list, never a 500.
-    for body in [json!({"email": "not-an-email", "password": "x"}), json!({"email": 5}), json!([])] {
-        let res = app.http.post(app.url("/api/v1/auth/login")).json(&body).send().await.unwrap();
+    for body in [
+        json!({"email": "not-an-email", "password": "x"}),
+        json!({"email": 5}),
+        json!([]),
+    ] {
+        let res = app
+            .http
+            .post(app.url("/api/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let (status, body) = status_json(res).await;
         assert_eq!(status, 422);
         assert!(body["detail"].is_array());
@@ -108,7 +129,8 @@ async fn login_does_not_reveal_which_accounts_exist() {
 #[actix_web::test]
 async fn login_is_rate_limited_per_email() {
     let app = spawn_app().await;
-    app.insert_user("target@example.com", "super_admin", None).await;
+    app.insert_user("target@example.com", "super_admin", None)
+        .await;
     let mut statuses = vec![];
     for _ in 0..7 {
         let res = app
@@ -130,7 +152,9 @@ async fn login_is_rate_limited_per_email() {
 #[actix_web::test]
 async fn legacy_bcrypt_hash_is_accepted_and_rehashed() {
     let app = spawn_app().await;
-    let u = app.insert_user("legacy@example.com", "super_admin", None).await;
+    let u = app
+        .insert_user("legacy@example.com", "super_admin", None)
+        .await;
     let legacy = bcrypt::hash_with_result("old-password", 4)
         .unwrap()
         .format_for_version(bcrypt::Version::TwoB);
@@ -138,8 +162,15 @@ async fn legacy_bcrypt_hash_is_accepted_and_rehashed() {
     m.password_hash = Set(legacy);
     m.update(&app.db).await.unwrap();
     app.login("legacy@example.com", "old-password").await;
-    let stored = entity::usuario::Entity::find_by_id(u.id).one(&app.db).await.unwrap().unwrap();
-    assert!(stored.password_hash.starts_with("$argon2id$"), "re-hashed on login");
+    let stored = entity::usuario::Entity::find_by_id(u.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.password_hash.starts_with("$argon2id$"),
+        "re-hashed on login"
+    );
     app.login("legacy@example.com", "old-password").await;
 }
 
@@ -157,7 +188,10 @@ async fn change_password_cuts_off_old_sessions() {
         .await
         .unwrap();
     let (status, body) = status_json(res).await;
-    assert_eq!((status, body["detail"].as_str()), (400, Some("Contraseña actual incorrecta")));
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (400, Some("Contraseña actual incorrecta"))
+    );
 
     let res = app
         .http
@@ -171,9 +205,21 @@ async fn change_password_cuts_off_old_sessions() {
     assert_eq!(status, 200);
     assert_eq!(body["message"], "Contraseña actualizada exitosamente");
     let fresh = body["access_token"].as_str().unwrap().to_string();
-    let old = app.http.post(app.url("/api/v1/auth/logout")).bearer_auth(&token).send().await.unwrap();
+    let old = app
+        .http
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(old.status(), 401, "the old session is cut off");
-    let new = app.http.post(app.url("/api/v1/auth/logout")).bearer_auth(&fresh).send().await.unwrap();
+    let new = app
+        .http
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&fresh)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(new.status(), 200, "the returned session works");
     app.login("cp@example.com", "another-long-pass").await;
 }
@@ -182,33 +228,85 @@ async fn change_password_cuts_off_old_sessions() {
 async fn session_attacks_get_401_or_403_never_500() {
     let app = spawn_app().await;
     let user = app.insert_user("x@example.com", "super_admin", None).await;
-    let secret = app.state.config.jwt_session_secret.expose_secret().to_string();
+    let secret = app
+        .state
+        .config
+        .jwt_session_secret
+        .expose_secret()
+        .to_string();
     let now = Utc::now().timestamp();
     let claims = |exp: i64| {
-        format!(r#"{{"sub":"{}","email":"x@example.com","nombre":"x","rol":"super_admin","empresa_id":null,"exp":{exp},"iat":{now}}}"#, user.id)
+        format!(
+            r#"{{"sub":"{}","email":"x@example.com","nombre":"x","rol":"super_admin","empresa_id":null,"exp":{exp},"iat":{now}}}"#,
+            user.id
+        )
     };
     let hs = r#"{"alg":"HS256","typ":"JWT"}"#;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let cases: Vec<(String, u16, &str)> = vec![
         (sign(hs, &claims(now - 10), &secret), 401, "Token expirado"),
-        (sign(hs, &claims(now + 600), "the-wrong-secret-entirely"), 401, "Token inválido"),
-        (format!("{}.{}.", b64.encode(r#"{"alg":"none"}"#), b64.encode(claims(now + 600))), 401, "Token inválido"),
+        (
+            sign(hs, &claims(now + 600), "the-wrong-secret-entirely"),
+            401,
+            "Token inválido",
+        ),
+        (
+            format!(
+                "{}.{}.",
+                b64.encode(r#"{"alg":"none"}"#),
+                b64.encode(claims(now + 600))
+            ),
+            401,
+            "Token inválido",
+        ),
         ("garbage".into(), 401, "Token inválido"),
-        (sign(hs, &claims(now + 600).replace(&format!("\"sub\":\"{}\"", user.id), "\"sub\":\"abc\""), &secret), 401, "Token inválido"),
+        (
+            sign(
+                hs,
+                &claims(now + 600).replace(&format!("\"sub\":\"{}\"", user.id), "\"sub\":\"abc\""),
+                &secret,
+            ),
+            401,
+            "Token inválido",
+        ),
     ];
     for (token, status, detail) in cases {
-        let res = app.http.post(app.url("/api/v1/auth/logout")).bearer_auth(&token).send().await.unwrap();
+        let res = app
+            .http
+            .post(app.url("/api/v1/auth/logout"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         let (s, body) = status_json(res).await;
-        assert_eq!((s, body["detail"].as_str()), (status, Some(detail)), "token {token}");
+        assert_eq!(
+            (s, body["detail"].as_str()),
+            (status, Some(detail)),
+            "token {token}"
+        );
     }
     // A genuine token still works (the forged ones above changed nothing).
     let ok = sign(hs, &claims(now + 600), &secret);
-    let res = app.http.post(app.url("/api/v1/auth/logout")).bearer_auth(&ok).send().await.unwrap();
+    let res = app
+        .http
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&ok)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     // No header / wrong scheme: HTTPBearer's 403s.
-    let res = app.http.post(app.url("/api/v1/auth/logout")).send().await.unwrap();
+    let res = app
+        .http
+        .post(app.url("/api/v1/auth/logout"))
+        .send()
+        .await
+        .unwrap();
     let (s, body) = status_json(res).await;
-    assert_eq!((s, body["detail"].as_str()), (403, Some("Not authenticated")));
+    assert_eq!(
+        (s, body["detail"].as_str()),
+        (403, Some("Not authenticated"))
+    );
     let res = app
         .http
         .post(app.url("/api/v1/auth/logout"))
@@ -217,7 +315,10 @@ async fn session_attacks_get_401_or_403_never_500() {
         .await
         .unwrap();
     let (s, body) = status_json(res).await;
-    assert_eq!((s, body["detail"].as_str()), (403, Some("Invalid authentication credentials")));
+    assert_eq!(
+        (s, body["detail"].as_str()),
+        (403, Some("Invalid authentication credentials"))
+    );
 }
 
 #[actix_web::test]
@@ -225,8 +326,12 @@ async fn api_key_accepted_in_both_headers_and_counted() {
     let app = spawn_app().await;
     let t = app.tenant("Acme").await;
     for req in [
-        app.http.get(app.url("/api/v1/config/public")).header("x-api-key", &t.api_key),
-        app.http.get(app.url("/api/v1/config/public")).bearer_auth(&t.api_key),
+        app.http
+            .get(app.url("/api/v1/config/public"))
+            .header("x-api-key", &t.api_key),
+        app.http
+            .get(app.url("/api/v1/config/public"))
+            .bearer_auth(&t.api_key),
     ] {
         let (status, body) = status_json(req.send().await.unwrap()).await;
         assert_eq!(status, 200);
@@ -245,7 +350,12 @@ async fn api_key_accepted_in_both_headers_and_counted() {
 async fn api_key_attacks_get_401_or_403() {
     let app = spawn_app().await;
     let t = app.tenant("Acme").await;
-    let secret = app.state.config.jwt_apikey_secret.expose_secret().to_string();
+    let secret = app
+        .state
+        .config
+        .jwt_apikey_secret
+        .expose_secret()
+        .to_string();
     let hs = r#"{"alg":"HS256","typ":"JWT"}"#;
     let now = Utc::now().timestamp() as f64;
     let claims = |exp: f64| {
@@ -256,29 +366,84 @@ async fn api_key_attacks_get_401_or_403() {
     };
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let cases: Vec<(String, u16, &str)> = vec![
-        ("eyJhbGciOiJIUzI1NiJ9".into(), 401, "Formato de API Key inválido"),
-        (format!("jwt_{}", sign(hs, &claims(now - 5.5), &secret)), 401, "API Key expirada"),
-        (format!("jwt_{}", sign(hs, &claims(now + 600.0), "not-the-secret-at-all")), 401, "API Key no válida o revocada"),
-        (format!("jwt_{}.{}.", b64.encode(r#"{"alg":"none"}"#), b64.encode(claims(now + 600.0))), 401, "API Key no válida o revocada"),
+        (
+            "eyJhbGciOiJIUzI1NiJ9".into(),
+            401,
+            "Formato de API Key inválido",
+        ),
+        (
+            format!("jwt_{}", sign(hs, &claims(now - 5.5), &secret)),
+            401,
+            "API Key expirada",
+        ),
+        (
+            format!(
+                "jwt_{}",
+                sign(hs, &claims(now + 600.0), "not-the-secret-at-all")
+            ),
+            401,
+            "API Key no válida o revocada",
+        ),
+        (
+            format!(
+                "jwt_{}.{}.",
+                b64.encode(r#"{"alg":"none"}"#),
+                b64.encode(claims(now + 600.0))
+            ),
+            401,
+            "API Key no válida o revocada",
+        ),
         // Correctly signed but never issued (not in the tracking table).
-        (format!("jwt_{}", sign(hs, &claims(now + 600.0), &secret)), 401, "API Key no válida o revocada"),
+        (
+            format!("jwt_{}", sign(hs, &claims(now + 600.0), &secret)),
+            401,
+            "API Key no válida o revocada",
+        ),
         ("jwt_".into(), 401, "API Key no válida o revocada"),
     ];
     for (key, status, detail) in cases {
-        let res = app.http.get(app.url("/api/v1/config/public")).header("x-api-key", &key).send().await.unwrap();
+        let res = app
+            .http
+            .get(app.url("/api/v1/config/public"))
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .unwrap();
         let (s, body) = status_json(res).await;
-        assert_eq!((s, body["detail"].as_str()), (status, Some(detail)), "key {key}");
+        assert_eq!(
+            (s, body["detail"].as_str()),
+            (status, Some(detail)),
+            "key {key}"
+        );
     }
     // Revoked key.
-    let k = entity::api_key::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let k = entity::api_key::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     let mut m = k.into_active_model();
     m.revoked = Set(true);
     m.update(&app.db).await.unwrap();
-    let res = app.http.get(app.url("/api/v1/config/public")).bearer_auth(&t.api_key).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/api/v1/config/public"))
+        .bearer_auth(&t.api_key)
+        .send()
+        .await
+        .unwrap();
     let (s, body) = status_json(res).await;
-    assert_eq!((s, body["detail"].as_str()), (401, Some("API Key no válida o revocada")));
+    assert_eq!(
+        (s, body["detail"].as_str()),
+        (401, Some("API Key no válida o revocada"))
+    );
     // Missing entirely.
-    let res = app.http.get(app.url("/api/v1/config/public")).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/api/v1/config/public"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
 }
 
@@ -289,9 +454,18 @@ async fn inactive_company_key_is_refused() {
     let mut m = t.empresa.clone().into_active_model();
     m.activa = Set(false);
     m.update(&app.db).await.unwrap();
-    let res = app.http.get(app.url("/api/v1/config/public")).bearer_auth(&t.api_key).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/api/v1/config/public"))
+        .bearer_auth(&t.api_key)
+        .send()
+        .await
+        .unwrap();
     let (s, body) = status_json(res).await;
-    assert_eq!((s, body["detail"].as_str()), (401, Some("Empresa no activa")));
+    assert_eq!(
+        (s, body["detail"].as_str()),
+        (401, Some("Empresa no activa"))
+    );
 }
 
 #[actix_web::test]
@@ -303,5 +477,13 @@ async fn health_checks_the_database() {
     assert_eq!(s, 200);
     assert_eq!(body["version"], "2.0.0");
     assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
-    assert!(app.http.get(app.url("/")).send().await.unwrap().headers().get("x-request-id").is_some());
+    assert!(app
+        .http
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .headers()
+        .get("x-request-id")
+        .is_some());
 }

@@ -11,7 +11,10 @@ fn base(dir: &std::path::Path) -> Command {
     c.env_clear()
         .current_dir(dir)
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", format!("sqlite://{}/db.sqlite?mode=rwc", dir.display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/db.sqlite?mode=rwc", dir.display()),
+        )
         .env("BIND_ADDR", "127.0.0.1:0");
     c
 }
@@ -21,9 +24,15 @@ fn serve_names_the_missing_or_malformed_setting_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![], "JWT_SESSION_SECRET"),
-        (vec![("JWT_SESSION_SECRET", "s".repeat(32).leak())], "JWT_APIKEY_SECRET"),
         (
-            vec![("JWT_SESSION_SECRET", "s".repeat(32).leak()), ("JWT_APIKEY_SECRET", "a".repeat(32).leak())],
+            vec![("JWT_SESSION_SECRET", "s".repeat(32).leak())],
+            "JWT_APIKEY_SECRET",
+        ),
+        (
+            vec![
+                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
+                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
+            ],
             "MASTER_KEY",
         ),
         (
@@ -54,7 +63,11 @@ fn serve_names_the_missing_or_malformed_setting_and_exits_2() {
         ),
     ];
     for (env, name) in cases {
-        let out = base(dir.path()).envs(env.clone()).arg("serve").output().unwrap();
+        let out = base(dir.path())
+            .envs(env.clone())
+            .arg("serve")
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
@@ -66,21 +79,48 @@ fn serve_names_the_missing_or_malformed_setting_and_exits_2() {
 fn migrate_creates_the_sqlite_file_and_create_super_admin_keeps_the_password_secret() {
     let dir = tempfile::tempdir().unwrap();
     let out = base(dir.path()).arg("migrate").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("db.sqlite").exists());
     let out = base(dir.path())
-        .args(["create-super-admin", "--email", "ops@example.com", "--password", "a-long-secret-pw"])
+        .args([
+            "create-super-admin",
+            "--email",
+            "ops@example.com",
+            "--password",
+            "a-long-secret-pw",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(all.contains("ops@example.com"));
-    assert!(!all.contains("a-long-secret-pw"), "the password is never printed");
+    assert!(
+        !all.contains("a-long-secret-pw"),
+        "the password is never printed"
+    );
     let bytes = std::fs::read(dir.path().join("db.sqlite")).unwrap();
     assert!(!String::from_utf8_lossy(&bytes).contains("a-long-secret-pw"));
     // Bad input is refused with a clear message.
     let out = base(dir.path())
-        .args(["create-super-admin", "--email", "not-an-email", "--password", "a-long-secret-pw"])
+        .args([
+            "create-super-admin",
+            "--email",
+            "not-an-email",
+            "--password",
+            "a-long-secret-pw",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

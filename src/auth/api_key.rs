@@ -105,7 +105,11 @@ pub enum KeyDecodeError {
 }
 
 /// Verifies the signature (HS256 only) and the expiry, accepting float timestamps.
-pub fn decode(credential: &str, secret: &str, now: DateTime<Utc>) -> Result<(String, ApiKeyClaims), KeyDecodeError> {
+pub fn decode(
+    credential: &str,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<(String, ApiKeyClaims), KeyDecodeError> {
     let jwt = credential
         .strip_prefix(KEY_PREFIX)
         .ok_or(KeyDecodeError::Format)?;
@@ -266,12 +270,21 @@ mod tests {
         let signing_input = format!("{}.{}", b64.encode(header), b64.encode(claims));
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(signing_input.as_bytes());
-        format!("{signing_input}.{}", b64.encode(mac.finalize().into_bytes()))
+        format!(
+            "{signing_input}.{}",
+            b64.encode(mac.finalize().into_bytes())
+        )
     }
 
     #[test]
     fn issued_key_round_trips() {
-        let k = issue("RTR_1", "EMP_1", SECRET, std::time::Duration::from_secs(3600)).unwrap();
+        let k = issue(
+            "RTR_1",
+            "EMP_1",
+            SECRET,
+            std::time::Duration::from_secs(3600),
+        )
+        .unwrap();
         assert!(k.api_key.starts_with("jwt_"));
         assert_eq!(k.key_hash.len(), 64);
         let (hash, claims) = decode(&k.api_key, SECRET, Utc::now()).unwrap();
@@ -306,15 +319,38 @@ mod tests {
     #[test]
     fn forged_alg_none_and_wrong_secret_are_invalid() {
         let claims = r#"{"jti":"key_x","sub":"RTR_1","empresa":"EMP_1","exp":99999999999}"#;
-        let wrong = sign_raw(r#"{"alg":"HS256","typ":"JWT"}"#, claims, "another-secret-entirely");
-        assert_eq!(decode(&format!("jwt_{wrong}"), SECRET, Utc::now()).unwrap_err(), KeyDecodeError::Invalid);
+        let wrong = sign_raw(
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            claims,
+            "another-secret-entirely",
+        );
+        assert_eq!(
+            decode(&format!("jwt_{wrong}"), SECRET, Utc::now()).unwrap_err(),
+            KeyDecodeError::Invalid
+        );
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let none = format!("{}.{}.", b64.encode(r#"{"alg":"none"}"#), b64.encode(claims));
-        assert_eq!(decode(&format!("jwt_{none}"), SECRET, Utc::now()).unwrap_err(), KeyDecodeError::Invalid);
+        let none = format!(
+            "{}.{}.",
+            b64.encode(r#"{"alg":"none"}"#),
+            b64.encode(claims)
+        );
+        assert_eq!(
+            decode(&format!("jwt_{none}"), SECRET, Utc::now()).unwrap_err(),
+            KeyDecodeError::Invalid
+        );
         let hs512 = sign_raw(r#"{"alg":"HS512","typ":"JWT"}"#, claims, SECRET);
-        assert_eq!(decode(&format!("jwt_{hs512}"), SECRET, Utc::now()).unwrap_err(), KeyDecodeError::Invalid);
-        assert_eq!(decode("jwt_garbage", SECRET, Utc::now()).unwrap_err(), KeyDecodeError::Invalid);
-        assert_eq!(decode("eyJhbGciOi", SECRET, Utc::now()).unwrap_err(), KeyDecodeError::Format);
+        assert_eq!(
+            decode(&format!("jwt_{hs512}"), SECRET, Utc::now()).unwrap_err(),
+            KeyDecodeError::Invalid
+        );
+        assert_eq!(
+            decode("jwt_garbage", SECRET, Utc::now()).unwrap_err(),
+            KeyDecodeError::Invalid
+        );
+        assert_eq!(
+            decode("eyJhbGciOi", SECRET, Utc::now()).unwrap_err(),
+            KeyDecodeError::Format
+        );
     }
 
     #[test]

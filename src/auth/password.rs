@@ -11,7 +11,9 @@ use argon2::Argon2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verification {
     /// Correct; `rehash` says the stored hash is a legacy one to replace.
-    Valid { rehash: bool },
+    Valid {
+        rehash: bool,
+    },
     Invalid,
 }
 
@@ -57,16 +59,24 @@ mod tests {
     fn argon2_round_trip() {
         let h = hash_password("correct horse").unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert_eq!(verify_password(&h, "correct horse"), Verification::Valid { rehash: false });
+        assert_eq!(
+            verify_password(&h, "correct horse"),
+            Verification::Valid { rehash: false }
+        );
         assert_eq!(verify_password(&h, "wrong"), Verification::Invalid);
     }
 
     #[test]
     fn legacy_bcrypt_is_accepted_and_flagged_for_rehash() {
         // Produced by Python's bcrypt.hashpw(b"admin123", bcrypt.gensalt(4)), as the original stored.
-        let legacy = bcrypt::hash_with_result("admin123", 4).unwrap().format_for_version(bcrypt::Version::TwoB);
+        let legacy = bcrypt::hash_with_result("admin123", 4)
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoB);
         assert!(legacy.starts_with("$2b$04$"));
-        assert_eq!(verify_password(&legacy, "admin123"), Verification::Valid { rehash: true });
+        assert_eq!(
+            verify_password(&legacy, "admin123"),
+            Verification::Valid { rehash: true }
+        );
         assert_eq!(verify_password(&legacy, "admin124"), Verification::Invalid);
     }
 
@@ -74,6 +84,9 @@ mod tests {
     fn garbage_hash_is_invalid_not_a_panic() {
         assert_eq!(verify_password("", "x"), Verification::Invalid);
         assert_eq!(verify_password("$2b$nonsense", "x"), Verification::Invalid);
-        assert_eq!(verify_password("$argon2id$v=19$garbage", "x"), Verification::Invalid);
+        assert_eq!(
+            verify_password("$argon2id$v=19$garbage", "x"),
+            Verification::Invalid
+        );
     }
 }

@@ -111,7 +111,11 @@ mod tests {
         assert!(l.check("a").is_ok());
         assert!(l.check("a").is_ok());
         match l.check("a") {
-            Err(ApiError::Detail { status, retry_after, .. }) => {
+            Err(ApiError::Detail {
+                status,
+                retry_after,
+                ..
+            }) => {
                 assert_eq!(status.as_u16(), 429);
                 assert!(retry_after.unwrap() >= 1);
             }

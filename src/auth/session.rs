@@ -44,7 +44,11 @@ pub struct IssuedSession {
     pub jti: String,
 }
 
-pub fn issue(user: &usuario::Model, secret: &str, ttl: std::time::Duration) -> anyhow::Result<IssuedSession> {
+pub fn issue(
+    user: &usuario::Model,
+    secret: &str,
+    ttl: std::time::Duration,
+) -> anyhow::Result<IssuedSession> {
     let now = Utc::now();
     let ttl = chrono::Duration::from_std(ttl)?;
     let expires_at = now + ttl;

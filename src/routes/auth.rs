@@ -9,9 +9,9 @@ use serde_json::json;
 
 use entity::{revoked_session, usuario};
 
+use crate::auth::client_ip;
 use crate::auth::password::{hash_password, verify_dummy, verify_password, Verification};
 use crate::auth::session::{self, Session};
-use crate::auth::client_ip;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
@@ -77,7 +77,11 @@ async fn login(
         .filter(usuario::Column::Email.eq(body.email.trim()))
         .one(&state.db)
         .await?;
-    let verdict = check_password(user.as_ref().map(|u| u.password_hash.clone()), body.password.clone()).await?;
+    let verdict = check_password(
+        user.as_ref().map(|u| u.password_hash.clone()),
+        body.password.clone(),
+    )
+    .await?;
     // Unknown account, inactive account and wrong password all look the same.
     let (user, rehash) = match (user, verdict) {
         (Some(u), Verification::Valid { rehash }) if u.activo => (u, rehash),
@@ -89,13 +93,19 @@ async fn login(
     let mut active = user.clone().into_active_model();
     if rehash {
         let password = body.password.clone();
-        let new_hash = web::block(move || hash_password(&password)).await?.map_err(ApiError::internal)?;
+        let new_hash = web::block(move || hash_password(&password))
+            .await?
+            .map_err(ApiError::internal)?;
         active.password_hash = Set(new_hash);
     }
     active.ultimo_login = Set(Some(Utc::now()));
     let user = active.update(&state.db).await?;
-    let issued = session::issue(&user, state.config.jwt_session_secret.expose_secret(), state.config.session_ttl)
-        .map_err(ApiError::internal)?;
+    let issued = session::issue(
+        &user,
+        state.config.jwt_session_secret.expose_secret(),
+        state.config.session_ttl,
+    )
+    .map_err(ApiError::internal)?;
     tracing::info!(user_id = user.id, "admin login");
     Ok(HttpResponse::Ok().json(json!({
         "access_token": issued.token,
@@ -114,7 +124,8 @@ async fn logout(state: web::Data<AppState>, session: Session) -> ApiResult<HttpR
 /// Revokes the session's token by its `jti`.
 async fn revoke(state: &AppState, session: &Session) -> ApiResult<()> {
     if let Some(jti) = &session.claims.jti {
-        let expires_at = chrono::DateTime::from_timestamp(session.claims.exp, 0).unwrap_or_else(Utc::now);
+        let expires_at =
+            chrono::DateTime::from_timestamp(session.claims.exp, 0).unwrap_or_else(Utc::now);
         revoked_session::ActiveModel {
             jti: Set(jti.clone()),
             usuario_id: Set(session.user.id),
@@ -143,7 +154,11 @@ async fn change_password(
     body: JsonBody<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let verdict = check_password(Some(session.user.password_hash.clone()), body.current_password.clone()).await?;
+    let verdict = check_password(
+        Some(session.user.password_hash.clone()),
+        body.current_password.clone(),
+    )
+    .await?;
     if verdict == Verification::Invalid {
         return Err(ApiError::bad_request("Contraseña actual incorrecta"));
     }
@@ -153,7 +168,9 @@ async fn change_password(
         )));
     }
     let password = body.new_password.clone();
-    let hash = web::block(move || hash_password(&password)).await?.map_err(ApiError::internal)?;
+    let hash = web::block(move || hash_password(&password))
+        .await?
+        .map_err(ApiError::internal)?;
     // Sessions issued before this second stop working (compared by whole seconds, so the
     // token issued below stays valid).
     let mut active = session.user.clone().into_active_model();
@@ -161,8 +178,12 @@ async fn change_password(
     active.password_changed_at = Set(Some(Utc::now()));
     let user = active.update(&state.db).await?;
     revoke(&state, &session).await?;
-    let issued = session::issue(&user, state.config.jwt_session_secret.expose_secret(), state.config.session_ttl)
-        .map_err(ApiError::internal)?;
+    let issued = session::issue(
+        &user,
+        state.config.jwt_session_secret.expose_secret(),
+        state.config.session_ttl,
+    )
+    .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(json!({
         "message": "Contraseña actualizada exitosamente",
         "access_token": issued.token,

@@ -12,7 +12,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The public keys the portal needs to tokenise cards, and the router's name.
 #[get("/api/v1/config/public")]
 async fn config_public(key: PortalKey) -> HttpResponse {
-    let PortalKey { empresa, router, .. } = key;
+    let PortalKey {
+        empresa, router, ..
+    } = key;
     HttpResponse::Ok().json(json!({
         "empresa": {
             "id": empresa.id,

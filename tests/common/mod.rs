@@ -31,7 +31,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let handle = self.handle.clone();
         // Stop the server in the background; the runtime may already be shutting down.
-        drop(actix_web::rt::spawn(async move { handle.stop(false).await }));
+        drop(actix_web::rt::spawn(
+            async move { handle.stop(false).await },
+        ));
     }
 }
 
@@ -75,7 +77,12 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    pub async fn insert_user(&self, email: &str, rol: &str, empresa_id: Option<&str>) -> usuario::Model {
+    pub async fn insert_user(
+        &self,
+        email: &str,
+        rol: &str,
+        empresa_id: Option<&str>,
+    ) -> usuario::Model {
         usuario::ActiveModel {
             rol: Set(rol.into()),
             empresa_id: Set(empresa_id.map(str::to_string)),
@@ -161,7 +168,8 @@ impl TestApp {
         .await
         .unwrap();
         let admin_email = format!("admin-{}@example.com", uuid::Uuid::new_v4().simple());
-        self.insert_user(&admin_email, "cliente_admin", Some(&empresa.id)).await;
+        self.insert_user(&admin_email, "cliente_admin", Some(&empresa.id))
+            .await;
         let admin_token = self.login(&admin_email, ADMIN_PASSWORD).await;
         Tenant {
             empresa,
