@@ -1,0 +1,171 @@
+//! Input checks shared by the handlers. Each failure is a 422 whose item names the field,
+//! as Pydantic did, so the database never sees a value it would reject.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+
+use crate::error::ApiError;
+
+/// Currencies a product may be priced in (the original's list).
+pub const CURRENCIES: [&str; 3] = ["MXN", "USD", "EUR"];
+
+/// For partial updates: absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
+/// Use with `#[serde(default, deserialize_with = "crate::validate::double_option")]`.
+pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// At most `max` characters.
+pub fn max_len(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::field(
+            field,
+            "string_too_long",
+            format!("String should have at most {max} characters"),
+            json!(value),
+        ));
+    }
+    Ok(())
+}
+
+/// Not blank, and at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::field(
+            field,
+            "string_too_short",
+            "String should have at least 1 character",
+            json!(value),
+        ));
+    }
+    max_len(field, value, max)
+}
+
+/// A syntactically valid e-mail address of at most 100 characters.
+pub fn email(field: &str, value: &str) -> Result<(), ApiError> {
+    max_len(field, value, 100)?;
+    if !email_address::EmailAddress::is_valid(value.trim()) {
+        return Err(ApiError::field(
+            field,
+            "value_error",
+            "value is not a valid email address",
+            json!(value),
+        ));
+    }
+    Ok(())
+}
+
+/// A router address: an IPv4/IPv6 literal or a DNS hostname — no scheme, path, port or
+/// spaces, at most 255 characters.
+pub fn router_host(field: &str, value: &str) -> Result<(), ApiError> {
+    let bad = || {
+        ApiError::field(
+            field,
+            "value_error",
+            "Host inválido: use una dirección IP o un nombre de host",
+            json!(value),
+        )
+    };
+    let v = value.trim();
+    if v.is_empty() || v.len() > 255 || v != value {
+        return Err(bad());
+    }
+    if v.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    let name = v.strip_suffix('.').unwrap_or(v);
+    // All-numeric dotted names that are not valid IPs (e.g. 999.1.1.1) are refused.
+    let numeric = name.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if numeric || !name.split('.').all(label_ok) {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// A TCP port, 1–65535.
+pub fn port(field: &str, value: i64) -> Result<i32, ApiError> {
+    if !(1..=65535).contains(&value) {
+        return Err(ApiError::field(
+            field,
+            "value_error",
+            "Puerto inválido: debe estar entre 1 y 65535",
+            json!(value),
+        ));
+    }
+    Ok(value as i32)
+}
+
+/// A price: positive, at most two decimals, below 100,000,000 (numeric(10,2)).
+pub fn price(field: &str, value: Decimal) -> Result<Decimal, ApiError> {
+    let max = Decimal::new(9_999_999_999, 2);
+    if value <= Decimal::ZERO || value > max || value.round_dp(2) != value {
+        return Err(ApiError::field(
+            field,
+            "value_error",
+            "El precio debe ser mayor que 0, con a lo más dos decimales",
+            json!(value.to_string()),
+        ));
+    }
+    Ok(value)
+}
+
+/// One of [`CURRENCIES`], with the original's string `detail` on failure.
+pub fn currency(value: &str) -> Result<String, ApiError> {
+    let upper = value.trim().to_ascii_uppercase();
+    if CURRENCIES.contains(&upper.as_str()) {
+        Ok(upper)
+    } else {
+        Err(ApiError::unprocessable(
+            "Moneda no válida. Valores permitidos: MXN, USD, EUR",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        for ok in ["192.168.88.1", "::1", "router.example.com", "r1", "a-b.c."] {
+            assert!(router_host("host", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            " 1.2.3.4",
+            "http://x",
+            "x/y",
+            "a b",
+            "999.1.1.1",
+            "-a.com",
+            "x:8728",
+            "a..b",
+        ] {
+            assert!(router_host("host", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ports_prices_currencies() {
+        assert!(port("puerto", 0).is_err());
+        assert!(port("puerto", 65536).is_err());
+        assert_eq!(port("puerto", 8729).unwrap(), 8729);
+        assert!(price("precio", Decimal::new(-1, 0)).is_err());
+        assert!(price("precio", Decimal::new(1999, 3)).is_err());
+        assert!(price("precio", Decimal::new(1999, 2)).is_ok());
+        assert_eq!(currency("usd").unwrap(), "USD");
+        assert!(currency("BTC").is_err());
+    }
+}
