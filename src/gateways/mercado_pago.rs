@@ -159,6 +159,13 @@ impl MercadoPagoClient {
         token: &str,
         req: &MpPaymentRequest,
     ) -> Result<ChargeOutcome, GatewayError> {
+        if req.amount <= Decimal::ZERO || req.amount.normalize().scale() > 2 {
+            return Err(GatewayError::InvalidRequest {
+                code: "2072".into(),
+                message_es: mp_validation_error("Invalid value for transaction_amount"),
+                http_status: 400,
+            });
+        }
         let body = Self::payment_body(req);
         tracing::info!(reference = %req.external_reference, amount = %req.amount, "mercado pago create payment");
         let mut rb = self
