@@ -516,6 +516,10 @@ impl SandboxHandle {
         g.faults.telegram_429_next = n;
         g.faults.telegram_retry_after = retry_after_secs;
     }
+    /// How many of the injected 429s are still to be served.
+    pub fn telegram_rate_limits_pending(&self) -> u32 {
+        self.shared.lock().faults.telegram_429_next
+    }
     pub fn set_mp_webhook_url(&self, url: Option<String>) {
         self.shared
             .config
