@@ -382,3 +382,43 @@ async fn refunds_cancel_and_capture() {
     );
     assert_eq!(sb.net_captured(), dec("50"));
 }
+
+#[actix_web::test]
+async fn lookup_by_reference_survives_a_search_that_ignores_metadata() {
+    let sb = SandboxGateways::start(SandboxConfig::default()).unwrap();
+    let c = client(&sb, Duration::from_secs(10));
+    let paid = c
+        .create_order(KEY, &order("tok_test_visa_4242", "pur-scan", 1500))
+        .await
+        .unwrap();
+    for (i, tok) in ["tok_test_mastercard_4444", "tok_test_visa_1881"]
+        .iter()
+        .enumerate()
+    {
+        c.create_order(KEY, &order(tok, &format!("pur-other-{i}"), 1500))
+            .await
+            .unwrap();
+    }
+    sb.set_conekta_search_ignores_metadata(true);
+    let found = c
+        .find_order_by_reference(KEY, "pur-scan")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(Some(found.gateway_id.as_str()), paid.gateway_id());
+    // It took the fallback scan: a search, then a plain listing.
+    let gets: Vec<_> = sb
+        .requests("conekta")
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == "/orders")
+        .map(|r| r.query)
+        .collect();
+    assert_eq!(gets.len(), 2, "{gets:?}");
+    assert!(gets[0].contains("search=pur-scan"));
+    assert!(!gets[1].contains("search="));
+    assert!(c
+        .find_order_by_reference(KEY, "pur-missing")
+        .await
+        .unwrap()
+        .is_none());
+}

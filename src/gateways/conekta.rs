@@ -172,16 +172,36 @@ impl ConektaClient {
         snapshot_response(read(resp).await?)
     }
 
-    /// Find the order carrying our reference in `metadata.purchase_id`: `GET /orders?search=<ref>`, then the
-    /// metadata is checked here (what `search` matches is not documented), following `next` pages a few times.
+    /// Find the order carrying our reference in `metadata.purchase_id`. First `GET /orders?search=<ref>`; because
+    /// what `search` matches is not documented, the metadata is checked here, and when the search finds nothing the
+    /// newest orders are scanned (up to 5 pages of 250).
     pub async fn find_order_by_reference(
         &self,
         key: &str,
         our_reference: &str,
     ) -> Result<Option<PaymentSnapshot>, GatewayError> {
+        if let Some(found) = self
+            .scan_orders(key, our_reference, Some(our_reference), "50")
+            .await?
+        {
+            return Ok(Some(found));
+        }
+        self.scan_orders(key, our_reference, None, "250").await
+    }
+
+    async fn scan_orders(
+        &self,
+        key: &str,
+        our_reference: &str,
+        search: Option<&str>,
+        limit: &str,
+    ) -> Result<Option<PaymentSnapshot>, GatewayError> {
         let mut next: Option<String> = None;
         for _ in 0..MAX_SEARCH_PAGES {
-            let mut query: Vec<(&str, &str)> = vec![("search", our_reference), ("limit", "50")];
+            let mut query: Vec<(&str, &str)> = vec![("limit", limit)];
+            if let Some(s) = search {
+                query.push(("search", s));
+            }
             if let Some(n) = next.as_deref() {
                 query.push(("next", n));
             }

@@ -131,8 +131,14 @@ pub fn verify_mercado_pago(
         return Err(WebhookError::InvalidKey);
     }
     let sig = parse_mp_signature(x_signature.ok_or(WebhookError::MissingSignature)?)?;
-    let expected = mp_hmac_hex(secret, &mp_manifest(data_id, x_request_id, &sig.ts_raw));
-    if !bool::from(expected.as_bytes().ct_eq(sig.v1.as_bytes())) {
+    let matches = |id: Option<&str>| {
+        let expected = mp_hmac_hex(secret, &mp_manifest(id, x_request_id, &sig.ts_raw));
+        bool::from(expected.as_bytes().ct_eq(sig.v1.as_bytes()))
+    };
+    // Mercado Pago signs `data.id` as received; older documentation lowercased alphanumeric ids, so accept that too.
+    let lowered = data_id.map(str::to_lowercase);
+    let ok = matches(data_id) || (lowered.as_deref() != data_id && matches(lowered.as_deref()));
+    if !ok {
         return Err(WebhookError::BadSignature);
     }
     let tol = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
@@ -272,6 +278,31 @@ mod tests {
         assert_eq!(
             parse_mp_signature("ts=1704908010123,v1=ab").unwrap().ts,
             1704908010
+        );
+    }
+
+    #[test]
+    fn lowercased_alphanumeric_ids_are_accepted() {
+        let header = sign_mercado_pago(b"k", Some("ord01abc"), Some("r"), 100);
+        assert!(verify_mercado_pago(
+            b"k",
+            Some(&header),
+            Some("r"),
+            Some("ORD01ABC"),
+            100,
+            DEFAULT_TOLERANCE
+        )
+        .is_ok());
+        assert_eq!(
+            verify_mercado_pago(
+                b"k",
+                Some(&header),
+                Some("r"),
+                Some("ORD01ABD"),
+                100,
+                DEFAULT_TOLERANCE
+            ),
+            Err(WebhookError::BadSignature)
         );
     }
 

@@ -7,6 +7,7 @@ RECORDED_JSON is a list of {"method","path","headers","body"}. Exits non-zero on
 import json
 import re
 import sys
+from urllib.parse import parse_qsl
 
 try:
     import jsonschema
@@ -52,6 +53,13 @@ for i, r in enumerate(recorded):
     if templ not in path_methods or method not in path_methods[templ]:
         errors.append(f"#{i} {method} {path}: not an operation of the spec")
         continue
+    op = spec["paths"][templ][method.lower()]
+    allowed = {p["name"] for p in op.get("parameters", []) if p.get("in") == "query"}
+    for k, v in parse_qsl(r.get("query", ""), keep_blank_values=True):
+        if k not in allowed:
+            errors.append(f"#{i} {method} {path}: query parameter {k!r} not in the spec")
+        if k == "limit" and not (v.isdigit() and 1 <= int(v) <= 250):
+            errors.append(f"#{i} {method} {path}: limit {v!r} out of 1..250")
     route = next((name for m, rx, name in ROUTES if m == method and rx.match(path)), "unknown")
     if route == "unknown":
         errors.append(f"#{i} {method} {path}: not covered by this validator")

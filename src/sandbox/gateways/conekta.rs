@@ -499,11 +499,12 @@ async fn list_orders(shared: web::Data<Shared>, req: HttpRequest) -> HttpRespons
     let status = get("payment_status");
     let next = get("next");
     let g = shared.lock();
+    let with_metadata = !g.faults.conekta_search_ignores_metadata;
     let mut matching: Vec<&Value> = g
         .conekta_orders
         .iter()
         .rev()
-        .filter(|o| search.is_empty() || order_matches(o, &search))
+        .filter(|o| search.is_empty() || order_matches(o, &search, with_metadata))
         .filter(|o| status.as_deref().is_none_or(|s| o["payment_status"] == s))
         .collect();
     if let Some(n) = next {
@@ -520,7 +521,7 @@ async fn list_orders(shared: web::Data<Shared>, req: HttpRequest) -> HttpRespons
     )
 }
 
-fn order_matches(o: &Value, search: &str) -> bool {
+fn order_matches(o: &Value, search: &str, with_metadata: bool) -> bool {
     let s = search.to_lowercase();
     let hit = |v: &Value| match v {
         Value::String(x) => x.to_lowercase().contains(&s),
@@ -530,9 +531,10 @@ fn order_matches(o: &Value, search: &str) -> bool {
     hit(&o["id"])
         || hit(&o["customer_info"]["email"])
         || hit(&o["customer_info"]["name"])
-        || o["metadata"]
-            .as_object()
-            .is_some_and(|m| m.values().any(hit))
+        || (with_metadata
+            && o["metadata"]
+                .as_object()
+                .is_some_and(|m| m.values().any(hit)))
 }
 
 async fn get_order(

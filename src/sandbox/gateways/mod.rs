@@ -145,6 +145,7 @@ struct Faults {
     hang_next: u32,
     telegram_429_next: u32,
     telegram_retry_after: u64,
+    conekta_search_ignores_metadata: bool,
 }
 
 #[derive(Default)]
@@ -515,6 +516,11 @@ impl SandboxHandle {
         let mut g = self.shared.lock();
         g.faults.telegram_429_next = n;
         g.faults.telegram_retry_after = retry_after_secs;
+    }
+    /// Make Conekta's `GET /orders?search=` ignore metadata (its real semantics are undocumented), so callers must
+    /// fall back to scanning.
+    pub fn set_conekta_search_ignores_metadata(&self, on: bool) {
+        self.shared.lock().faults.conekta_search_ignores_metadata = on;
     }
     /// How many of the injected 429s are still to be served.
     pub fn telegram_rate_limits_pending(&self) -> u32 {
