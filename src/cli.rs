@@ -31,6 +31,8 @@ pub enum Command {
         #[arg(long, env = "SUPER_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Fake Conekta, Mercado Pago and Telegram APIs on one port (prints the base URL on stdout).
+    SandboxGateways(crate::sandbox::gateways::SandboxGatewaysArgs),
 }
 
 /// Runs the parsed command; the exit status follows `sysexits`-like conventions
@@ -38,6 +40,10 @@ pub enum Command {
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve => serve().await,
+        Command::SandboxGateways(args) => {
+            crate::telemetry::init_stderr();
+            report(sandbox_gateways(args).await)
+        }
         Command::Migrate => {
             crate::telemetry::init("pretty");
             let url = database_url();
@@ -113,4 +119,35 @@ async fn serve() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a tool's failure on stderr and maps it to an exit status.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a line on stdout at once (tests read the bound address from it).
+fn announce(line: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}
+
+async fn sandbox_gateways(
+    args: crate::sandbox::gateways::SandboxGatewaysArgs,
+) -> anyhow::Result<()> {
+    use crate::sandbox::gateways::{SandboxConfig, SandboxGateways};
+    let handle = SandboxGateways::start(SandboxConfig::from(&args))?;
+    announce(&handle.base_url())?;
+    tokio::signal::ctrl_c().await?;
+    handle.stop().await;
+    Ok(())
 }

@@ -39,6 +39,18 @@ pub fn init(format: &str) {
     };
 }
 
+/// Human-readable logs on stderr, for the tools whose stdout carries data (simulators).
+pub fn init_stderr() {
+    let _ = tracing_subscriber::registry()
+        .with(filter())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_writer(std::io::stderr),
+        )
+        .try_init();
+}
+
 fn sane_request_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
     (!s.is_empty()
