@@ -1,1 +1,3 @@
 //! pagos-hotspot: sell WiFi access on MikroTik hotspots.
+pub mod routeros;
+pub mod sandbox;
