@@ -45,7 +45,11 @@ impl Drop for SessionGuard {
     }
 }
 
+/// Sets the tag of a reply (a `None` leaves it as built).
 fn with_tag(mut r: Response, t: &Option<String>) -> Response {
+    if t.is_none() {
+        return r;
+    }
     match &mut r {
         Response::Re { tag, .. }
         | Response::Done { tag, .. }
