@@ -101,6 +101,9 @@ impl From<super::codec::CodecError> for RouterError {
     fn from(e: super::codec::CodecError) -> Self {
         match e {
             super::codec::CodecError::Io(io) => RouterError::Io(io.to_string()),
+            super::codec::CodecError::Truncated => {
+                RouterError::Io("connection closed in the middle of a sentence".into())
+            }
             other => RouterError::Protocol(other.to_string()),
         }
     }

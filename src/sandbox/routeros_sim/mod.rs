@@ -275,8 +275,9 @@ impl SimControl {
     /// Reboot, and during `down` accept connections only to close them.
     pub fn reboot_with_downtime(&self, down: Duration) {
         self.state().reboot();
-        *self.shared.boot.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now() + down;
-        self.faults().down_until = (!down.is_zero()).then(|| Instant::now() + down);
+        let up_at = Instant::now() + down;
+        *self.shared.boot.lock().unwrap_or_else(|e| e.into_inner()) = up_at;
+        self.faults().down_until = (!down.is_zero()).then_some(up_at);
         self.shared.epoch.send_modify(|e| *e += 1);
     }
 
