@@ -590,3 +590,24 @@ async fn many_sims_are_cheap() {
         assert_eq!(c.system_identity().await.unwrap(), "MikroTik");
     }
 }
+
+/// The session can move between tasks (the actor spawns work that owns it).
+#[tokio::test]
+async fn client_is_send_and_runs_in_spawned_task() {
+    fn assert_send<T: Send + 'static>(_: &T) {}
+    let sim = sim();
+    let mut c = client(&sim).await;
+    assert_send(&c);
+    let handle = tokio::spawn(async move {
+        let r = c
+            .run(&commands::system_identity(), Duration::from_secs(2))
+            .await;
+        (c, r)
+    });
+    let (c, r) = handle.await.unwrap();
+    assert_eq!(
+        r.unwrap().rows[0].get_str("name").as_deref(),
+        Some("MikroTik")
+    );
+    assert!(!c.is_broken());
+}

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
@@ -432,15 +432,12 @@ impl Conn {
                 .shared
                 .faults_take(|f| std::mem::take(&mut f.cut_next_reply));
             if cut {
-                // Half of the first sentence, then close.
-                let first = p
-                    .replies
-                    .first()
-                    .map(|r| with_tag(r.clone(), &p.tag).to_sentence())
-                    .unwrap_or_default();
-                let len = first.encoded_len().max(2) / 2;
-                let part: Bytes = buf.freeze().slice(..len.min(buf_len_hint(&first)));
-                wr.write_all(&part).await?;
+                // A strict prefix (half) of the first sentence, then close.
+                let first_len = p.replies.first().map_or(2, |r| {
+                    with_tag(r.clone(), &p.tag).to_sentence().encoded_len()
+                });
+                let half = (first_len / 2).clamp(1, buf.len());
+                wr.write_all(buf.get(..half).unwrap_or_default()).await?;
                 wr.flush().await?;
                 return Ok(false);
             }
@@ -460,8 +457,4 @@ impl Conn {
         wr.flush().await?;
         Ok(keep_open)
     }
-}
-
-fn buf_len_hint(s: &Sentence) -> usize {
-    s.encoded_len().saturating_sub(1).max(1)
 }
