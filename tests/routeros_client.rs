@@ -611,3 +611,78 @@ async fn client_is_send_and_runs_in_spawned_task() {
     );
     assert!(!c.is_broken());
 }
+
+#[tokio::test]
+async fn sim_cancel_semantics_on_the_wire() {
+    use futures_util::{SinkExt, StreamExt};
+    use pagos_hotspot::routeros::{ApiCodec, Response};
+    let sim = sim();
+    let tcp = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+    let mut f = tokio_util::codec::Framed::new(tcp, ApiCodec::new());
+    let mut next = async |f: &mut tokio_util::codec::Framed<tokio::net::TcpStream, ApiCodec>| {
+        let s = tokio::time::timeout(Duration::from_secs(2), f.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        Response::parse(&s).unwrap()
+    };
+    let login = Command::new("/login")
+        .attr("name", USER)
+        .attr("password", PASS);
+    f.send(login.to_sentence(Some("1")).unwrap()).await.unwrap();
+    assert!(matches!(next(&mut f).await, Response::Done { tag: Some(t), .. } if t == "1"));
+
+    sim.set_latency_for("/ip/hotspot/user/print", Duration::from_secs(5));
+    let print = Command::new("/ip/hotspot/user/print");
+    f.send(print.to_sentence(Some("2")).unwrap()).await.unwrap();
+    let cancel = Command::new("/cancel").attr("tag", "2");
+    f.send(cancel.to_sentence(Some("3")).unwrap())
+        .await
+        .unwrap();
+    match next(&mut f).await {
+        Response::Trap {
+            tag,
+            category,
+            message,
+            ..
+        } => {
+            assert_eq!(tag.as_deref(), Some("2"));
+            assert_eq!(category, Some(2));
+            assert_eq!(message, msg::INTERRUPTED);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(next(&mut f).await, Response::Done { tag: Some(t), .. } if t == "2"));
+    assert!(matches!(next(&mut f).await, Response::Done { tag: Some(t), .. } if t == "3"));
+    assert_eq!(sim.in_flight(), 0);
+
+    // /quit: !fatal with the real reason, then the router closes.
+    f.send(Command::new("/quit").to_sentence(None).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        next(&mut f).await,
+        Response::Fatal {
+            reason: msg::SESSION_TERMINATED.into()
+        }
+    );
+    let end = tokio::time::timeout(Duration::from_secs(2), f.next())
+        .await
+        .unwrap();
+    assert!(end.is_none());
+}
+
+#[tokio::test]
+async fn client_quit_closes_session() {
+    let sim = sim();
+    let mut c = client(&sim).await;
+    assert_eq!(sim.sessions_open(), 1);
+    c.quit().await;
+    assert!(c.is_broken());
+    let end = std::time::Instant::now() + Duration::from_secs(2);
+    while sim.sessions_open() > 0 {
+        assert!(std::time::Instant::now() < end, "session still open");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
