@@ -619,7 +619,7 @@ async fn sim_cancel_semantics_on_the_wire() {
     let sim = sim();
     let tcp = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
     let mut f = tokio_util::codec::Framed::new(tcp, ApiCodec::new());
-    let mut next = async |f: &mut tokio_util::codec::Framed<tokio::net::TcpStream, ApiCodec>| {
+    let next = async |f: &mut tokio_util::codec::Framed<tokio::net::TcpStream, ApiCodec>| {
         let s = tokio::time::timeout(Duration::from_secs(2), f.next())
             .await
             .unwrap()
