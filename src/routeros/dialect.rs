@@ -90,6 +90,12 @@ pub const CLOSE_AFTER_FAILED_LOGIN: bool = false;
 /// `[UNVERIFIED]` `/cancel =tag=X` for a tag that is not running just gets `!done`.
 pub const CANCEL_UNKNOWN_TAG_IS_DONE: bool = true;
 
+/// `[UNVERIFIED]` `login-by` of a session created by `/ip/hotspot/active/login`.
+pub const ACTIVE_LOGIN_BY_API: &str = "api";
+/// `[UNVERIFIED]` whether a reboot empties the host table (the simulator keeps hosts, as
+/// devices reappear at once, but marks them unauthorised; active sessions and cookies go).
+pub const REBOOT_CLEARS_HOSTS: bool = false;
+
 /// What a trap means to a caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrapClass {

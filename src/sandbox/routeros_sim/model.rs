@@ -321,6 +321,9 @@ impl State {
     pub fn reboot(&mut self) {
         self.active.items.clear();
         self.cookies.items.clear();
+        if dialect::REBOOT_CLEARS_HOSTS {
+            self.hosts.items.clear();
+        }
         for h in &mut self.hosts.items {
             h.set("authorized", "false");
         }
@@ -856,7 +859,7 @@ impl State {
             f("domain", get("domain").unwrap_or_default()),
             f("address", ip.as_str()),
             f("mac-address", host_mac.as_str()),
-            f("login-by", "api"),
+            f("login-by", dialect::ACTIVE_LOGIN_BY_API),
             f("uptime", "0s"),
         ];
         let session = profile
