@@ -33,6 +33,8 @@ pub enum Command {
     },
     /// Fake Conekta, Mercado Pago and Telegram APIs on one port (prints the base URL on stdout).
     SandboxGateways(crate::sandbox::gateways::SandboxGatewaysArgs),
+    /// The RouterOS API simulator (prints `listening on ADDR` on stdout).
+    RouterosSim(crate::sandbox::routeros_sim::SimArgs),
 }
 
 /// Runs the parsed command; the exit status follows `sysexits`-like conventions
@@ -40,6 +42,14 @@ pub enum Command {
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve => serve().await,
+        Command::RouterosSim(args) => {
+            crate::telemetry::init_stderr();
+            report(
+                crate::sandbox::routeros_sim::run(args)
+                    .await
+                    .map_err(Into::into),
+            )
+        }
         Command::SandboxGateways(args) => {
             crate::telemetry::init_stderr();
             report(sandbox_gateways(args).await)

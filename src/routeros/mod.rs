@@ -1,0 +1,22 @@
+//! RouterOS API: wire codec, reply parsing, an async client and typed hotspot commands.
+//!
+//! Protocol reference: `routeros-api.md`. Facts that could not be verified against a real
+//! router live in [`dialect`], in one place.
+
+pub mod client;
+pub mod codec;
+pub mod commands;
+pub mod dialect;
+pub mod error;
+pub mod proto;
+
+pub use client::{
+    legacy_login_response, ConnectOptions, LoginMethod, Reply, RouterClient, TlsMode, Transport,
+};
+pub use codec::{ApiCodec, CodecError, Sentence};
+pub use commands::{
+    ActiveLogin, ActiveSession, BindingType, Cookie, Host, HotspotUser, HotspotUserUpdate,
+    IpBinding, NewHotspotUser, NewIpBinding, SystemResource, UserProfile,
+};
+pub use error::RouterError;
+pub use proto::{Attrs, Command, Response};
