@@ -7,8 +7,8 @@
 //! * `limit` (default 50, 1..=500) and `offset` (default 0, ≥ 0); out of range → 422.
 //! * `desde`: lower bound on `creada_en`, inclusive. `hasta`: upper bound, exclusive for a
 //!   date-time; a bare date (`YYYY-MM-DD`) includes that whole day. Both UTC: a date-time
-//!   without offset is UTC, one with an offset (`Z`, `+02:00`) is converted. `desde` after
-//!   `hasta` → 422.
+//!   without offset is UTC, one with an offset (`Z`, `+02:00`) is converted. An empty range
+//!   (`desde` not before the effective `hasta`) → 422.
 //! * `estado`: exact `estado_pago`.
 //! * `formato=csv`: `text/csv` with a header row, the same filters and page, and the total in
 //!   `X-Total-Count`. Text cells starting with `=`, `+`, `-`, `@`, tab or CR get a leading `'`
@@ -178,7 +178,7 @@ fn tx_filters(
         .map(|raw| parse_bound("hasta", raw, true))
         .transpose()?;
     if let (Some(d), Some(h)) = (desde, hasta) {
-        if d > h {
+        if d >= h {
             return Err(query_error(
                 "desde",
                 "value_error",
