@@ -190,6 +190,11 @@ async fn transaction_filters_have_exact_edges() {
         ),
         ("estado=approved", vec![id(&late)]),
         ("estado=refunded", vec![]),
+        // Empty parameters are ignored.
+        (
+            "estado=&desde=&hasta=",
+            vec![id(&next), id(&late), id(&mid), id(&start), id(&before)],
+        ),
     ];
     for (query, expected) in cases {
         let (status, body) = get(&app, &a.admin_token, &format!("{TX}?{query}")).await;

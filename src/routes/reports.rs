@@ -10,6 +10,7 @@
 //!   without offset is UTC, one with an offset (`Z`, `+02:00`) is converted. An empty range
 //!   (`desde` not before the effective `hasta`) → 422.
 //! * `estado`: exact `estado_pago`.
+//! * An empty `desde`, `hasta` or `estado` (`?estado=`) is ignored, as front-ends send them.
 //! * `formato=csv`: `text/csv` with a header row, the same filters and page, and the total in
 //!   `X-Total-Count`. Text cells starting with `=`, `+`, `-`, `@`, tab or CR get a leading `'`
 //!   so that spreadsheets do not evaluate them.
@@ -167,14 +168,10 @@ fn tx_filters(
             ))
         }
     };
-    let desde = q
-        .desde
-        .as_deref()
+    let desde = non_empty(&q.desde)
         .map(|raw| parse_bound("desde", raw, false))
         .transpose()?;
-    let hasta = q
-        .hasta
-        .as_deref()
+    let hasta = non_empty(&q.hasta)
         .map(|raw| parse_bound("hasta", raw, true))
         .transpose()?;
     if let (Some(d), Some(h)) = (desde, hasta) {
@@ -195,7 +192,7 @@ fn tx_filters(
     if let Some(h) = hasta {
         select = select.filter(transaccion::Column::CreadaEn.lt(h));
     }
-    if let Some(estado) = q.estado.as_deref() {
+    if let Some(estado) = non_empty(&q.estado) {
         if estado.chars().count() > 20 {
             return Err(query_error(
                 "estado",
@@ -207,6 +204,11 @@ fn tx_filters(
         select = select.filter(transaccion::Column::EstadoPago.eq(estado));
     }
     Ok((select, limit, offset, format))
+}
+
+/// An optional query value; an empty one (`?estado=`) counts as absent.
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.trim().is_empty())
 }
 
 /// Quotes a CSV cell (RFC 4180).
