@@ -1,8 +1,11 @@
 //! HTTP routes, grouped by audience.
 
 pub mod auth;
+pub mod catalog;
 pub mod health;
 pub mod portal;
+pub mod products;
+pub mod reports;
 
 use actix_web::web;
 
@@ -11,4 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     auth::configure(cfg);
     portal::configure(cfg);
+    catalog::configure(cfg);
+    products::configure(cfg);
+    reports::configure(cfg);
 }

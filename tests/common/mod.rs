@@ -191,3 +191,65 @@ pub async fn status_json(res: reqwest::Response) -> (u16, Value) {
     let text = res.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
+
+// ---- helpers added by the catalog/reports work (h-catalog) ----
+
+impl TestApp {
+    /// Another router (with its API key) for an existing company: `(router, api_key)`.
+    pub async fn add_router(
+        &self,
+        empresa_id: &str,
+        nombre: &str,
+    ) -> (entity::router::Model, String) {
+        let (router, key) = create_router(
+            &self.db,
+            &self.state.secrets,
+            NewRouter {
+                empresa_id: empresa_id.into(),
+                nombre: nombre.into(),
+                host: "127.0.0.1".into(),
+                puerto: 8728,
+                usuario: "api".into(),
+                password: "router-pass".into(),
+                ubicacion: None,
+                use_tls: false,
+                tls_fingerprint: None,
+            },
+            self.state.config.jwt_apikey_secret.expose_secret(),
+            self.state.config.apikey_ttl,
+        )
+        .await
+        .unwrap();
+        (router, key.api_key)
+    }
+
+    /// A `transacciones` row written directly (for reporting tests).
+    pub async fn insert_transaccion(
+        &self,
+        empresa_id: &str,
+        router_id: &str,
+        monto: rust_decimal::Decimal,
+        estado_pago: &str,
+        gateway: Option<&str>,
+        creada_en: chrono::DateTime<Utc>,
+    ) -> entity::transaccion::Model {
+        entity::transaccion::ActiveModel {
+            transaccion_id: Set(Some(format!("ord_{}", uuid::Uuid::new_v4().simple()))),
+            empresa_id: Set(empresa_id.into()),
+            router_id: Set(router_id.into()),
+            gateway: Set(gateway.map(str::to_string)),
+            monto: Set(monto),
+            moneda: Set("MXN".into()),
+            cliente_nombre: Set(Some("Cliente".into())),
+            estado_pago: Set(estado_pago.into()),
+            estado_hotspot: Set("active".into()),
+            webhook_processed: Set(false),
+            metadata_json: Set(serde_json::json!({})),
+            creada_en: Set(creada_en),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await
+        .unwrap()
+    }
+}

@@ -1,0 +1,513 @@
+//! Company-admin product (plan) management: `/api/v1/admin/products` (§3.7 of the original).
+//!
+//! A product belongs to a router of the caller's own company; everything else answers 404 with
+//! the original's texts. Prices are parsed from the JSON number's text into a `Decimal` (no
+//! float arithmetic) and validated (> 0, two decimals); the currency is checked on create and
+//! update; every string is checked against its column before anything is written; every change
+//! is audited in the same transaction.
+
+use std::str::FromStr;
+
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use chrono::Utc;
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use entity::{producto, router};
+
+use crate::audit;
+use crate::auth::session::ClienteAdmin;
+use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::extract::{FieldAliases, JsonBody};
+use crate::state::AppState;
+use crate::validate;
+use crate::wire;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_product)
+        .service(list_products)
+        .service(get_product)
+        .service(update_product)
+        .service(delete_product);
+}
+
+const ROUTER_NOT_OURS: &str = "Router no encontrado o no pertenece a esta empresa";
+const PRODUCT_NOT_FOUND: &str = "Producto no encontrado";
+const PRODUCT_NOT_OURS: &str = "Producto no encontrado o no pertenece a esta empresa";
+
+/// `ProductoCreateRequest`.
+#[derive(Debug, Deserialize)]
+struct CreateProduct {
+    router_id: String,
+    perfil_mikrotik_id: String,
+    perfil_mikrotik_nombre: String,
+    nombre_venta: String,
+    #[serde(default)]
+    descripcion: Option<String>,
+    #[serde(default)]
+    imagen_url: Option<String>,
+    precio: Value,
+    #[serde(default)]
+    moneda: Option<String>,
+    #[serde(default)]
+    detalles: Vec<Map<String, Value>>,
+    #[serde(default = "yes")]
+    activo: bool,
+    #[serde(default)]
+    orden_visual: i32,
+    #[serde(default)]
+    destacado: bool,
+}
+impl FieldAliases for CreateProduct {}
+
+fn yes() -> bool {
+    true
+}
+
+/// `ProductoUpdateRequest`: every key optional. `null` clears `descripcion`/`imagen_url`;
+/// `null` for a required column is refused (the original answered 500).
+#[derive(Debug, Deserialize)]
+struct UpdateProduct {
+    #[serde(default, deserialize_with = "validate::double_option")]
+    nombre_venta: Option<Option<String>>,
+    #[serde(default, deserialize_with = "validate::double_option")]
+    descripcion: Option<Option<String>>,
+    #[serde(default, deserialize_with = "validate::double_option")]
+    imagen_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "validate::double_option")]
+    precio: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "validate::double_option")]
+    moneda: Option<Option<String>>,
+    #[serde(default, deserialize_with = "validate::double_option")]
+    detalles: Option<Option<Vec<Map<String, Value>>>>,
+    #[serde(default, deserialize_with = "validate::double_option")]
+    activo: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "validate::double_option")]
+    orden_visual: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "validate::double_option")]
+    destacado: Option<Option<bool>>,
+}
+impl FieldAliases for UpdateProduct {}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    router_id: Option<String>,
+}
+
+/// Parses a JSON number (or numeric string, as Pydantic's lax float did) into an exact
+/// `Decimal` from its text, then applies [`validate::price`].
+pub fn parse_price(field: &str, value: &Value) -> ApiResult<Decimal> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_string(),
+        other => {
+            return Err(ApiError::field(
+                field,
+                "float_type",
+                "Input should be a valid number",
+                other.clone(),
+            ))
+        }
+    };
+    let parsed = Decimal::from_str(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .map_err(|_| {
+            ApiError::field(
+                field,
+                "float_parsing",
+                "Input should be a valid number, unable to parse string as a number",
+                value.clone(),
+            )
+        })?;
+    validate::price(field, parsed.normalize())
+}
+
+fn null_refused(field: &str) -> ApiError {
+    ApiError::field(
+        field,
+        "value_error",
+        "El campo no puede ser nulo",
+        Value::Null,
+    )
+}
+
+fn check_optional_text(field: &str, value: Option<&str>, max: Option<usize>) -> ApiResult<()> {
+    if let (Some(v), Some(max)) = (value, max) {
+        validate::max_len(field, v, max)?;
+    }
+    Ok(())
+}
+
+/// `detalles` as the admin API returns it: a list of strings (`texto` of each object).
+pub fn admin_detalles(stored: &Value) -> Vec<String> {
+    let Value::Array(items) = stored else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            Value::String(s) => s.clone(),
+            Value::Object(m) => match m.get("texto") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            },
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// `ProductoResponse`.
+pub fn product_json(p: &producto::Model) -> Value {
+    json!({
+        "id": p.id,
+        "router_id": p.router_id,
+        "perfil_mikrotik_id": p.perfil_mikrotik_id,
+        "perfil_mikrotik_nombre": p.perfil_mikrotik_nombre,
+        "nombre_venta": p.nombre_venta,
+        "descripcion": p.descripcion,
+        "imagen_url": p.imagen_url,
+        "precio": wire::money(p.precio),
+        "moneda": p.moneda,
+        "detalles": admin_detalles(&p.detalles),
+        "activo": p.activo,
+        "orden_visual": p.orden_visual,
+        "destacado": p.destacado,
+        "creado_en": wire::iso(p.creado_en),
+    })
+}
+
+/// Audit details: the product's non-secret fields.
+fn audit_details(p: &producto::Model) -> Value {
+    json!({
+        "router_id": p.router_id,
+        "perfil_mikrotik_id": p.perfil_mikrotik_id,
+        "nombre_venta": p.nombre_venta,
+        "precio": p.precio.to_string(),
+        "moneda": p.moneda,
+        "activo": p.activo,
+        "orden_visual": p.orden_visual,
+        "destacado": p.destacado,
+    })
+}
+
+async fn own_product(
+    state: &AppState,
+    empresa_id: &str,
+    producto_id: i32,
+) -> ApiResult<Option<producto::Model>> {
+    Ok(producto::Entity::find_by_id(producto_id)
+        .filter(producto::Column::EmpresaId.eq(empresa_id))
+        .one(&state.db)
+        .await?)
+}
+
+#[post("/api/v1/admin/products")]
+async fn create_product(
+    state: web::Data<AppState>,
+    admin: ClienteAdmin,
+    body: JsonBody<CreateProduct>,
+) -> ApiResult<HttpResponse> {
+    let req = body.into_inner();
+    // Validate everything before touching the database.
+    validate::required_text("perfil_mikrotik_id", &req.perfil_mikrotik_id, 100)?;
+    validate::required_text("perfil_mikrotik_nombre", &req.perfil_mikrotik_nombre, 100)?;
+    validate::required_text("nombre_venta", &req.nombre_venta, 100)?;
+    check_optional_text("imagen_url", req.imagen_url.as_deref(), Some(500))?;
+    check_optional_text("descripcion", req.descripcion.as_deref(), None)?;
+    let precio = parse_price("precio", &req.precio)?;
+    let moneda = validate::currency(req.moneda.as_deref().unwrap_or("MXN"))?;
+    let detalles = Value::Array(req.detalles.into_iter().map(Value::Object).collect());
+
+    // The router must be one of the caller's company (same answer whether it is missing or
+    // belongs to another company).
+    if req.router_id.chars().count() > 50 {
+        return Err(ApiError::not_found(ROUTER_NOT_OURS));
+    }
+    let router = router::Entity::find_by_id(req.router_id.clone())
+        .filter(router::Column::EmpresaId.eq(admin.empresa_id.as_str()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found(ROUTER_NOT_OURS))?;
+
+    let duplicate = || {
+        ApiError::conflict(format!(
+            "Ya existe un producto con el perfil '{}' para este router ({})",
+            req.perfil_mikrotik_id, router.id
+        ))
+    };
+    let exists = producto::Entity::find()
+        .filter(producto::Column::EmpresaId.eq(admin.empresa_id.as_str()))
+        .filter(producto::Column::RouterId.eq(router.id.as_str()))
+        .filter(producto::Column::PerfilMikrotikId.eq(req.perfil_mikrotik_id.as_str()))
+        .one(&state.db)
+        .await?;
+    if exists.is_some() {
+        return Err(duplicate());
+    }
+
+    let txn = state.db.begin().await?;
+    let inserted = producto::ActiveModel {
+        empresa_id: Set(admin.empresa_id.clone()),
+        router_id: Set(router.id.clone()),
+        perfil_mikrotik_id: Set(req.perfil_mikrotik_id.clone()),
+        perfil_mikrotik_nombre: Set(req.perfil_mikrotik_nombre),
+        nombre_venta: Set(req.nombre_venta),
+        descripcion: Set(req.descripcion),
+        imagen_url: Set(req.imagen_url),
+        precio: Set(precio),
+        moneda: Set(moneda),
+        detalles: Set(detalles),
+        activo: Set(req.activo),
+        orden_visual: Set(req.orden_visual),
+        destacado: Set(req.destacado),
+        creado_en: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let product = match inserted {
+        Ok(p) => p,
+        Err(e) if is_unique_violation(&e) => return Err(duplicate()),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &txn,
+        &admin.session,
+        Some(&admin.empresa_id),
+        "producto.crear",
+        "producto",
+        Some(&product.id.to_string()),
+        audit_details(&product),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Created().json(product_json(&product)))
+}
+
+#[get("/api/v1/admin/products")]
+async fn list_products(
+    state: web::Data<AppState>,
+    admin: ClienteAdmin,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let mut select =
+        producto::Entity::find().filter(producto::Column::EmpresaId.eq(admin.empresa_id.as_str()));
+    if let Some(router_id) = query.router_id.as_deref() {
+        let found = router::Entity::find_by_id(router_id.to_string())
+            .filter(router::Column::EmpresaId.eq(admin.empresa_id.as_str()))
+            .one(&state.db)
+            .await?;
+        if found.is_none() {
+            return Err(ApiError::not_found("Router no encontrado"));
+        }
+        select = select.filter(producto::Column::RouterId.eq(router_id));
+    }
+    let products = select
+        .order_by_asc(producto::Column::OrdenVisual)
+        .order_by_desc(producto::Column::CreadoEn)
+        .order_by_desc(producto::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(HttpResponse::Ok().json(products.iter().map(product_json).collect::<Vec<_>>()))
+}
+
+#[get("/api/v1/admin/products/{producto_id}")]
+async fn get_product(
+    state: web::Data<AppState>,
+    admin: ClienteAdmin,
+    path: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    let product = own_product(&state, &admin.empresa_id, path.into_inner())
+        .await?
+        .ok_or_else(|| ApiError::not_found(PRODUCT_NOT_FOUND))?;
+    Ok(HttpResponse::Ok().json(product_json(&product)))
+}
+
+#[put("/api/v1/admin/products/{producto_id}")]
+async fn update_product(
+    state: web::Data<AppState>,
+    admin: ClienteAdmin,
+    path: web::Path<i32>,
+    body: JsonBody<UpdateProduct>,
+) -> ApiResult<HttpResponse> {
+    let req = body.into_inner();
+    let producto_id = path.into_inner();
+
+    // Validate the whole body first.
+    let nombre_venta = match req.nombre_venta {
+        Some(None) => return Err(null_refused("nombre_venta")),
+        Some(Some(v)) => {
+            validate::required_text("nombre_venta", &v, 100)?;
+            Some(v)
+        }
+        None => None,
+    };
+    if let Some(Some(v)) = &req.imagen_url {
+        validate::max_len("imagen_url", v, 500)?;
+    }
+    let precio = match &req.precio {
+        Some(None) => return Err(null_refused("precio")),
+        Some(Some(v)) => Some(parse_price("precio", v)?),
+        None => None,
+    };
+    let moneda = match &req.moneda {
+        // `null` is not a currency: the original's 422 text.
+        Some(v) => Some(validate::currency(v.as_deref().unwrap_or(""))?),
+        None => None,
+    };
+    let detalles = match req.detalles {
+        Some(None) => return Err(null_refused("detalles")),
+        Some(Some(list)) => Some(Value::Array(list.into_iter().map(Value::Object).collect())),
+        None => None,
+    };
+    let activo = flatten_required("activo", req.activo)?;
+    let orden_visual = flatten_required("orden_visual", req.orden_visual)?;
+    let destacado = flatten_required("destacado", req.destacado)?;
+
+    let existing = own_product(&state, &admin.empresa_id, producto_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(PRODUCT_NOT_OURS))?;
+
+    let mut changed: Vec<&str> = Vec::new();
+    let mut active = existing.clone().into_active_model();
+    if let Some(v) = nombre_venta {
+        active.nombre_venta = Set(v);
+        changed.push("nombre_venta");
+    }
+    if let Some(v) = req.descripcion {
+        active.descripcion = Set(v);
+        changed.push("descripcion");
+    }
+    if let Some(v) = req.imagen_url {
+        active.imagen_url = Set(v);
+        changed.push("imagen_url");
+    }
+    if let Some(v) = precio {
+        active.precio = Set(v);
+        changed.push("precio");
+    }
+    if let Some(v) = moneda {
+        active.moneda = Set(v);
+        changed.push("moneda");
+    }
+    if let Some(v) = detalles {
+        active.detalles = Set(v);
+        changed.push("detalles");
+    }
+    if let Some(v) = activo {
+        active.activo = Set(v);
+        changed.push("activo");
+    }
+    if let Some(v) = orden_visual {
+        active.orden_visual = Set(v);
+        changed.push("orden_visual");
+    }
+    if let Some(v) = destacado {
+        active.destacado = Set(v);
+        changed.push("destacado");
+    }
+    if changed.is_empty() {
+        return Ok(HttpResponse::Ok().json(product_json(&existing)));
+    }
+
+    let txn = state.db.begin().await?;
+    let updated = active.update(&txn).await?;
+    let mut details = audit_details(&updated);
+    if let Value::Object(m) = &mut details {
+        m.insert("campos".into(), json!(changed));
+    }
+    audit::record(
+        &txn,
+        &admin.session,
+        Some(&admin.empresa_id),
+        "producto.actualizar",
+        "producto",
+        Some(&updated.id.to_string()),
+        details,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(product_json(&updated)))
+}
+
+#[delete("/api/v1/admin/products/{producto_id}")]
+async fn delete_product(
+    state: web::Data<AppState>,
+    admin: ClienteAdmin,
+    path: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    let existing = own_product(&state, &admin.empresa_id, path.into_inner())
+        .await?
+        .ok_or_else(|| ApiError::not_found(PRODUCT_NOT_FOUND))?;
+    let txn = state.db.begin().await?;
+    let mut active = existing.into_active_model();
+    active.activo = Set(false);
+    let updated = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        &admin.session,
+        Some(&admin.empresa_id),
+        "producto.desactivar",
+        "producto",
+        Some(&updated.id.to_string()),
+        audit_details(&updated),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "message": "Producto desactivado",
+        "producto_id": updated.id,
+        "activo": false,
+    })))
+}
+
+fn flatten_required<T>(field: &str, v: Option<Option<T>>) -> ApiResult<Option<T>> {
+    match v {
+        Some(None) => Err(null_refused(field)),
+        Some(Some(v)) => Ok(Some(v)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_parse_exactly() {
+        assert_eq!(
+            parse_price("precio", &json!(19.99)).unwrap(),
+            Decimal::new(1999, 2)
+        );
+        assert_eq!(
+            parse_price("precio", &json!(0.1)).unwrap(),
+            Decimal::new(1, 1)
+        );
+        assert_eq!(
+            parse_price("precio", &json!("15")).unwrap(),
+            Decimal::new(15, 0)
+        );
+        assert_eq!(
+            parse_price("precio", &json!(1e2)).unwrap(),
+            Decimal::new(100, 0)
+        );
+        for bad in [json!(0), json!(-5), json!(1.999), json!("abc"), json!(true)] {
+            assert!(parse_price("precio", &bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn admin_detalles_shapes() {
+        assert_eq!(
+            admin_detalles(&json!([{"texto": "a"}, {"otro": 1}, "b", {"texto": 5}])),
+            vec!["a", "", "b", "5"]
+        );
+        assert!(admin_detalles(&json!({"x": 1})).is_empty());
+    }
+}
