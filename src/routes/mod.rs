@@ -1,6 +1,7 @@
 //! HTTP routes, grouped by audience.
 
 pub mod auth;
+pub mod company;
 pub mod health;
 pub mod portal;
 
@@ -11,4 +12,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     auth::configure(cfg);
     portal::configure(cfg);
+    company::configure(cfg);
 }
