@@ -937,6 +937,8 @@ async fn logo_upload_checks_content_and_size_and_replaces_the_old_file() {
     // Served publicly under /static.
     let res = app.http.get(app.url(&url1)).send().await.unwrap();
     assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.bytes().await.unwrap().to_vec(), png);
     for bad in [
         "/static/logos/",

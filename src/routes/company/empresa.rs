@@ -270,6 +270,11 @@ pub async fn send_test(
     chat_id: &str,
     empresa_nombre: &str,
 ) -> Result<(), ()> {
+    // The token becomes part of the URL path: refuse anything a real token cannot contain.
+    if token.is_empty() || bot_token("token", token).is_err() {
+        tracing::warn!("telegram test refused: malformed bot token");
+        return Err(());
+    }
     let url = format!(
         "{}/bot{}/sendMessage",
         state.config.telegram_api_base.trim_end_matches('/'),

@@ -242,10 +242,15 @@ async fn static_file(
     let file = actix_files::NamedFile::open_async(&full)
         .await
         .map_err(|_| not_found())?;
-    Ok(file
+    let mut res = file
         .use_last_modified(true)
         .prefer_utf8(true)
-        .into_response(&req))
+        .into_response(&req);
+    res.headers_mut().insert(
+        actix_web::http::header::X_CONTENT_TYPE_OPTIONS,
+        actix_web::http::header::HeaderValue::from_static("nosniff"),
+    );
+    Ok(res)
 }
 
 #[cfg(test)]

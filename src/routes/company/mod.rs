@@ -92,3 +92,30 @@ pub(crate) fn gateway_mode(field: &str, value: &str) -> ApiResult<String> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_company_row_is_404() {
+        let t = crate::db::testing::fresh_database().await;
+        let err = load_empresa(&t.db, "EMP_0000000000").await.unwrap_err();
+        match err {
+            ApiError::Detail { status, detail, .. } => {
+                assert_eq!(status.as_u16(), 404);
+                assert_eq!(detail, EMPRESA_NO_ENCONTRADA);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn modes_and_nulls() {
+        assert_eq!(gateway_mode("mode", "LIVE").unwrap(), "live");
+        assert!(gateway_mode("mode", "production").is_err());
+        assert!(non_null::<String>("nombre", Some(None), "string").is_err());
+        assert_eq!(non_null::<String>("nombre", None, "string").unwrap(), None);
+        assert_eq!(blank_to_none(Some("  ".into())), None);
+    }
+}
