@@ -1,7 +1,9 @@
-//! HTTP routes, grouped by audience.
+//! HTTP routes, grouped by audience. Every route is registered with its full path (no
+//! `web::scope`), so groups sharing a prefix never shadow each other.
 
 pub mod auth;
 pub mod catalog;
+pub mod company;
 pub mod health;
 pub mod portal;
 pub mod products;
@@ -17,4 +19,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     catalog::configure(cfg);
     products::configure(cfg);
     reports::configure(cfg);
+    company::configure(cfg);
 }

@@ -1,0 +1,393 @@
+//! Payment gateway credentials of the session's company: Conekta keys and webhook public key,
+//! Mercado Pago access token / public key / webhook secret (and the Telegram fields that the
+//! original's `/payments/configurar-credenciales` also took). Secrets are encrypted at rest and
+//! only ever returned masked.
+
+use actix_web::{get, post, put, web, HttpResponse};
+use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::pkcs8::DecodePublicKey;
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use serde::Deserialize;
+use serde_json::json;
+
+use entity::empresa;
+
+use super::empresa::{bot_token, MAX_CHAT_ID};
+use super::{blank_to_none, gateway_mode, load_empresa};
+use crate::audit;
+use crate::auth::session::ClienteAdmin;
+use crate::crypto::{field, mask};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{FieldAliases, JsonBody};
+use crate::state::AppState;
+use crate::validate;
+
+/// Longest gateway secret accepted (real ones are well under 200 characters).
+const MAX_SECRET: usize = 500;
+/// Column limit of the public keys.
+const MAX_PUBLIC_KEY: usize = 255;
+/// Longest PEM accepted for the Conekta webhook key (a 4096-bit key is ~800 bytes).
+const MAX_PEM: usize = 8192;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(conekta_config)
+        .service(configurar_conekta)
+        .service(get_conekta)
+        .service(conekta_webhook_key)
+        .service(get_mercado_pago)
+        .service(admin_configurar_credenciales)
+        .service(payments_configurar_credenciales);
+}
+
+// ---------------------------------------------------------------- Conekta
+
+#[derive(Debug, Deserialize)]
+struct ConektaConfig {
+    #[serde(default)]
+    conekta_private_key: Option<String>,
+    #[serde(default)]
+    conekta_public_key: Option<String>,
+    #[serde(default)]
+    conekta_mode: Option<String>,
+}
+impl FieldAliases for ConektaConfig {}
+
+/// Empty or absent keys stay unchanged; an absent mode stays unchanged (the original reset it).
+async fn save_conekta(
+    ca: &ClienteAdmin,
+    state: &AppState,
+    body: ConektaConfig,
+    action: &str,
+) -> ApiResult<()> {
+    let private_key = blank_to_none(body.conekta_private_key);
+    if let Some(k) = &private_key {
+        validate::max_len("conekta_private_key", k, MAX_SECRET)?;
+    }
+    let public_key = blank_to_none(body.conekta_public_key);
+    if let Some(k) = &public_key {
+        validate::max_len("conekta_public_key", k, MAX_PUBLIC_KEY)?;
+    }
+    let mode = match body.conekta_mode.as_deref() {
+        None => None,
+        Some(m) => Some(gateway_mode("conekta_mode", m)?),
+    };
+    let txn = state.db.begin().await?;
+    let mut m = load_empresa(&txn, &ca.empresa_id)
+        .await?
+        .into_active_model();
+    let mut campos: Vec<&str> = vec![];
+    if let Some(k) = private_key {
+        m.conekta_private_key = Set(Some(state.secrets.encrypt(field::CONEKTA_PRIVATE_KEY, &k)));
+        campos.push("conekta_private_key");
+    }
+    if let Some(k) = public_key {
+        m.conekta_public_key = Set(Some(k));
+        campos.push("conekta_public_key");
+    }
+    if let Some(mode) = mode {
+        m.conekta_mode = Set(mode);
+        campos.push("conekta_mode");
+    }
+    if !campos.is_empty() {
+        m.update(&txn).await?;
+        audit::record(
+            &txn,
+            &ca.session,
+            Some(&ca.empresa_id),
+            action,
+            "empresa",
+            Some(&ca.empresa_id),
+            json!({ "campos": campos }),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+#[put("/api/v1/admin/mi-empresa/conekta-config")]
+async fn conekta_config(
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    body: JsonBody<ConektaConfig>,
+) -> ApiResult<HttpResponse> {
+    save_conekta(&ca, &state, body.into_inner(), "empresa.conekta_config").await?;
+    Ok(HttpResponse::Ok().json(json!({"message": "Configuración de Conekta actualizada"})))
+}
+
+#[post("/api/v1/admin/mi-empresa/configurar-conekta")]
+async fn configurar_conekta(
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    body: JsonBody<ConektaConfig>,
+) -> ApiResult<HttpResponse> {
+    save_conekta(&ca, &state, body.into_inner(), "empresa.conekta_config").await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"message": "Credenciales de Conekta actualizadas correctamente"})))
+}
+
+#[get("/api/v1/admin/mi-empresa/conekta")]
+async fn get_conekta(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "message": "Configuración cargada",
+        "configuracion_actual": {
+            "conekta_public_key": e.conekta_public_key,
+            "conekta_mode": e.conekta_mode,
+            "conekta_private_key": mask(e.conekta_private_key.as_deref()),
+            "conekta_webhook_key_configurada": e.conekta_webhook_key.is_some(),
+        },
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ConektaWebhookKey {
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    public_key_pem: Option<Option<String>>,
+}
+impl FieldAliases for ConektaWebhookKey {}
+
+/// Parses a PEM RSA public key (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`).
+pub fn parse_rsa_public_key(pem: &str) -> Option<rsa::RsaPublicKey> {
+    let pem = pem.trim();
+    rsa::RsaPublicKey::from_public_key_pem(pem)
+        .ok()
+        .or_else(|| rsa::RsaPublicKey::from_pkcs1_pem(pem).ok())
+}
+
+/// Sets (or, with `null`/`""`, clears) the RSA public key that verifies Conekta webhooks.
+#[put("/api/v1/admin/mi-empresa/conekta-webhook-key")]
+async fn conekta_webhook_key(
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    body: JsonBody<ConektaWebhookKey>,
+) -> ApiResult<HttpResponse> {
+    let pem = match body.into_inner().public_key_pem {
+        None => {
+            return Err(ApiError::field(
+                "public_key_pem",
+                "missing",
+                "Field required",
+                json!({}),
+            ))
+        }
+        Some(v) => blank_to_none(v),
+    };
+    if let Some(p) = &pem {
+        validate::max_len("public_key_pem", p, MAX_PEM)?;
+        if parse_rsa_public_key(p).is_none() {
+            return Err(ApiError::field(
+                "public_key_pem",
+                "value_error",
+                "La clave pública debe ser una clave RSA en formato PEM",
+                json!(p),
+            ));
+        }
+    }
+    let configured = pem.is_some();
+    let txn = state.db.begin().await?;
+    let mut m = load_empresa(&txn, &ca.empresa_id)
+        .await?
+        .into_active_model();
+    m.conekta_webhook_key = Set(pem);
+    m.update(&txn).await?;
+    audit::record(
+        &txn,
+        &ca.session,
+        Some(&ca.empresa_id),
+        "empresa.conekta_webhook_key",
+        "empresa",
+        Some(&ca.empresa_id),
+        json!({ "configurada": configured }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "message": if configured {
+            "Clave pública del webhook de Conekta actualizada correctamente"
+        } else {
+            "Clave pública del webhook de Conekta eliminada"
+        },
+        "conekta_webhook_key_configurada": configured,
+    })))
+}
+
+// ---------------------------------------------------------------- Mercado Pago
+
+#[get("/api/v1/admin/mi-empresa/mercado-pago")]
+async fn get_mercado_pago(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "message": "Configuración cargada",
+        "configuracion_actual": {
+            "access_token": mask(e.mercado_pago_access_token.as_deref()),
+            "public_key": e.mercado_pago_public_key,
+            "mode": e.mercado_pago_mode,
+            "webhook_secret": mask(e.mercado_pago_webhook_secret.as_deref()),
+        },
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct MpCredentials {
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    webhook_secret: Option<String>,
+    #[serde(default)]
+    public_key: Option<String>,
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    telegram_bot_token: Option<String>,
+    #[serde(default)]
+    telegram_chat_id: Option<String>,
+    #[serde(default)]
+    notificaciones_telegram: Option<bool>,
+}
+impl FieldAliases for MpCredentials {}
+
+fn configurado(e: &empresa::Model) -> serde_json::Value {
+    json!({
+        "access_token": e.mercado_pago_access_token.is_some(),
+        "webhook_secret": e.mercado_pago_webhook_secret.is_some(),
+        "public_key": e.mercado_pago_public_key.is_some(),
+        "mode": e.mercado_pago_mode,
+        "telegram_configurado": e.telegram_bot_token.is_some() && e.telegram_chat_id.is_some(),
+        "telegram_activo": e.notificaciones_telegram,
+    })
+}
+
+/// The original's `/payments/configurar-credenciales` semantics, shared by both routes: an
+/// absent field stays unchanged; a secret is encrypted, and an empty string deletes it.
+async fn configurar_credenciales(
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    body: MpCredentials,
+) -> ApiResult<HttpResponse> {
+    // Validate everything first.
+    let access_token = body.access_token.map(|v| v.trim().to_string());
+    if let Some(t) = &access_token {
+        validate::max_len("access_token", t, MAX_SECRET)?;
+    }
+    let webhook_secret = body.webhook_secret.map(|v| v.trim().to_string());
+    if let Some(s) = &webhook_secret {
+        validate::max_len("webhook_secret", s, MAX_SECRET)?;
+    }
+    let public_key = body.public_key.map(|v| blank_to_none(Some(v)));
+    if let Some(Some(k)) = &public_key {
+        validate::max_len("public_key", k, MAX_PUBLIC_KEY)?;
+    }
+    let mode = match body.mode.as_deref() {
+        None => None,
+        Some(m) => Some(gateway_mode("mode", m)?),
+    };
+    let bot = body.telegram_bot_token.map(|v| blank_to_none(Some(v)));
+    if let Some(Some(t)) = &bot {
+        bot_token("telegram_bot_token", t)?;
+    }
+    let chat = body.telegram_chat_id.map(|v| blank_to_none(Some(v)));
+    if let Some(Some(c)) = &chat {
+        validate::max_len("telegram_chat_id", c, MAX_CHAT_ID)?;
+    }
+
+    let txn = state.db.begin().await?;
+    let current = load_empresa(&txn, &ca.empresa_id).await?;
+    if !current.activa {
+        return Err(ApiError::bad_request("Empresa inactiva"));
+    }
+    let empresa_json = json!({"id": current.id, "nombre": current.nombre});
+    let mut m = current.into_active_model();
+    let mut campos: Vec<&str> = vec![];
+    match access_token.as_deref() {
+        None => {}
+        Some("") => {
+            m.mercado_pago_access_token = Set(None);
+            campos.push("access_token (eliminado)");
+        }
+        Some(t) => {
+            m.mercado_pago_access_token =
+                Set(Some(state.secrets.encrypt(field::MP_ACCESS_TOKEN, t)));
+            campos.push("access_token (actualizado)");
+        }
+    }
+    match webhook_secret.as_deref() {
+        None => {}
+        Some("") => {
+            m.mercado_pago_webhook_secret = Set(None);
+            campos.push("webhook_secret (eliminado)");
+        }
+        Some(s) => {
+            m.mercado_pago_webhook_secret =
+                Set(Some(state.secrets.encrypt(field::MP_WEBHOOK_SECRET, s)));
+            campos.push("webhook_secret (actualizado)");
+        }
+    }
+    if let Some(k) = public_key {
+        m.mercado_pago_public_key = Set(k);
+        campos.push("public_key");
+    }
+    if let Some(mode) = mode {
+        m.mercado_pago_mode = Set(mode);
+        campos.push("mode");
+    }
+    if let Some(t) = bot {
+        m.telegram_bot_token = Set(t.map(|t| state.secrets.encrypt(field::TELEGRAM_BOT_TOKEN, &t)));
+        campos.push("telegram_bot_token");
+    }
+    if let Some(c) = chat {
+        m.telegram_chat_id = Set(c);
+        campos.push("telegram_chat_id");
+    }
+    if let Some(n) = body.notificaciones_telegram {
+        m.notificaciones_telegram = Set(n);
+        campos.push("notificaciones_telegram");
+    }
+    if campos.is_empty() {
+        let e = load_empresa(&txn, &ca.empresa_id).await?;
+        txn.commit().await?;
+        return Ok(HttpResponse::Ok().json(json!({
+            "success": true,
+            "message": "No se enviaron cambios. Credenciales actuales se mantienen.",
+            "empresa": empresa_json,
+            "configurado": configurado(&e),
+        })));
+    }
+    let updated = m.update(&txn).await?;
+    audit::record(
+        &txn,
+        &ca.session,
+        Some(&ca.empresa_id),
+        "empresa.mercado_pago_config",
+        "empresa",
+        Some(&ca.empresa_id),
+        json!({ "campos": campos }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "message": "Credenciales actualizadas correctamente",
+        "empresa": empresa_json,
+        "campos_modificados": campos,
+        "configuracion_actual": configurado(&updated),
+    })))
+}
+
+#[post("/api/v1/admin/mi-empresa/configurar-credenciales")]
+async fn admin_configurar_credenciales(
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    body: JsonBody<MpCredentials>,
+) -> ApiResult<HttpResponse> {
+    configurar_credenciales(ca, state, body.into_inner()).await
+}
+
+#[post("/api/v1/payments/configurar-credenciales")]
+async fn payments_configurar_credenciales(
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    body: JsonBody<MpCredentials>,
+) -> ApiResult<HttpResponse> {
+    configurar_credenciales(ca, state, body.into_inner()).await
+}

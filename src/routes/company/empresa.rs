@@ -1,0 +1,328 @@
+//! `GET/PUT /api/v1/admin/mi-empresa` and `POST /api/v1/admin/test-telegram`.
+
+use std::time::Duration;
+
+use actix_web::{get, post, put, web, HttpResponse};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use entity::empresa;
+
+use super::{blank_to_none, load_empresa, non_null};
+use crate::audit;
+use crate::auth::session::ClienteAdmin;
+use crate::crypto::{field, mask_tail};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{FieldAliases, JsonBody};
+use crate::state::AppState;
+use crate::validate;
+
+const TELEGRAM_ERROR: &str =
+    "Error de Telegram. Verifica que el Token sea válido y que hayas iniciado chat con el bot.";
+const TELEGRAM_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest bot token / chat id accepted.
+pub(super) const MAX_BOT_TOKEN: usize = 255;
+pub(super) const MAX_CHAT_ID: usize = 50;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_mi_empresa)
+        .service(put_mi_empresa)
+        .service(test_telegram);
+}
+
+/// The stored Telegram token, decrypted and masked (`********` + last 4), or null.
+pub(super) fn masked_bot_token(state: &AppState, e: &empresa::Model) -> Value {
+    match e.telegram_bot_token.as_deref() {
+        None | Some("") => Value::Null,
+        Some(stored) => match state.secrets.decrypt(field::TELEGRAM_BOT_TOKEN, stored) {
+            Ok(plain) => json!(mask_tail(&plain)),
+            Err(_) => json!("********"),
+        },
+    }
+}
+
+/// A Telegram bot token goes into a URL path: only the characters real tokens use.
+pub(super) fn bot_token(field_name: &str, value: &str) -> ApiResult<()> {
+    validate::max_len(field_name, value, MAX_BOT_TOKEN)?;
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-'))
+    {
+        return Err(ApiError::field(
+            field_name,
+            "value_error",
+            "Token de Telegram inválido",
+            json!(value),
+        ));
+    }
+    Ok(())
+}
+
+/// `EmpresaInfoResponse`, with the bot token masked.
+#[get("/api/v1/admin/mi-empresa")]
+async fn get_mi_empresa(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "id": e.id,
+        "nombre": e.nombre,
+        "contacto_email": e.contacto_email,
+        "contacto_telefono": e.contacto_telefono,
+        "logo_url": e.logo_url,
+        "conekta_mode": e.conekta_mode,
+        "conekta_public_key": e.conekta_public_key,
+        "mercado_pago_mode": e.mercado_pago_mode,
+        "mercado_pago_public_key": e.mercado_pago_public_key,
+        "activa": e.activa,
+        "creada_en": crate::wire::iso(e.creada_en),
+        "telegram_bot_token": masked_bot_token(&state, &e),
+        "telegram_chat_id": e.telegram_chat_id,
+        "notificaciones_telegram": e.notificaciones_telegram,
+    })))
+}
+
+/// Partial update: an absent key is left alone, an explicit `null` clears a nullable column.
+#[derive(Debug, Deserialize)]
+struct EmpresaUpdate {
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    nombre: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    contacto_email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    contacto_telefono: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    telegram_bot_token: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    telegram_chat_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    notificaciones_telegram: Option<Option<bool>>,
+}
+impl FieldAliases for EmpresaUpdate {}
+
+#[put("/api/v1/admin/mi-empresa")]
+async fn put_mi_empresa(
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    body: JsonBody<EmpresaUpdate>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    // Validate everything before touching the database.
+    let nombre = non_null("nombre", b.nombre, "string")?;
+    if let Some(n) = &nombre {
+        validate::required_text("nombre", n, 100)?;
+    }
+    let contacto_email = b.contacto_email.map(blank_to_none);
+    if let Some(Some(email)) = &contacto_email {
+        validate::email("contacto_email", email)?;
+    }
+    let contacto_telefono = b.contacto_telefono.map(blank_to_none);
+    if let Some(Some(tel)) = &contacto_telefono {
+        validate::max_len("contacto_telefono", tel, 20)?;
+    }
+    let bot = b.telegram_bot_token.map(blank_to_none);
+    if let Some(Some(token)) = &bot {
+        bot_token("telegram_bot_token", token)?;
+    }
+    let chat = b.telegram_chat_id.map(blank_to_none);
+    if let Some(Some(chat)) = &chat {
+        validate::max_len("telegram_chat_id", chat, MAX_CHAT_ID)?;
+    }
+    let notif = non_null("notificaciones_telegram", b.notificaciones_telegram, "bool")?;
+
+    let txn = state.db.begin().await?;
+    let current = load_empresa(&txn, &ca.empresa_id).await?;
+    let mut m = current.into_active_model();
+    let mut campos: Vec<&str> = vec![];
+    if let Some(n) = nombre {
+        m.nombre = Set(n.trim().to_string());
+        campos.push("nombre");
+    }
+    if let Some(v) = contacto_email {
+        m.contacto_email = Set(v.map(|e| e.trim().to_string()));
+        campos.push("contacto_email");
+    }
+    if let Some(v) = contacto_telefono {
+        m.contacto_telefono = Set(v);
+        campos.push("contacto_telefono");
+    }
+    if let Some(v) = bot {
+        m.telegram_bot_token = Set(v.map(|t| state.secrets.encrypt(field::TELEGRAM_BOT_TOKEN, &t)));
+        campos.push("telegram_bot_token");
+    }
+    if let Some(v) = chat {
+        m.telegram_chat_id = Set(v);
+        campos.push("telegram_chat_id");
+    }
+    if let Some(v) = notif {
+        m.notificaciones_telegram = Set(v);
+        campos.push("notificaciones_telegram");
+    }
+    let updated = if campos.is_empty() {
+        load_empresa(&txn, &ca.empresa_id).await?
+    } else {
+        let updated = m.update(&txn).await?;
+        audit::record(
+            &txn,
+            &ca.session,
+            Some(&ca.empresa_id),
+            "empresa.update",
+            "empresa",
+            Some(&ca.empresa_id),
+            json!({ "campos": campos }),
+        )
+        .await?;
+        updated
+    };
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "message": "Información de la empresa actualizada correctamente",
+        "empresa": {
+            "nombre": updated.nombre,
+            "contacto_email": updated.contacto_email,
+            "contacto_telefono": updated.contacto_telefono,
+            "telegram_bot_token": masked_bot_token(&state, &updated),
+            "telegram_chat_id": updated.telegram_chat_id,
+            "notificaciones_telegram": updated.notificaciones_telegram,
+        },
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct TestTelegram {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    chat_id: Option<String>,
+}
+impl FieldAliases for TestTelegram {}
+
+/// Sends the test message with the given credentials, or the stored ones.
+#[post("/api/v1/admin/test-telegram")]
+async fn test_telegram(
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    body: JsonBody<TestTelegram>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    let token = match blank_to_none(b.token) {
+        Some(t) => {
+            bot_token("token", &t)?;
+            Some(t)
+        }
+        None => state
+            .secrets
+            .decrypt_opt(field::TELEGRAM_BOT_TOKEN, e.telegram_bot_token.as_deref())
+            .map_err(ApiError::internal)?
+            .map(|t| t.to_string()),
+    };
+    let chat_id = match blank_to_none(b.chat_id) {
+        Some(c) => {
+            validate::max_len("chat_id", &c, MAX_CHAT_ID)?;
+            Some(c)
+        }
+        None => blank_to_none(e.telegram_chat_id.clone()),
+    };
+    let (Some(token), Some(chat_id)) = (token.filter(|t| !t.is_empty()), chat_id) else {
+        return Err(ApiError::bad_request(
+            "Faltan credenciales (Token o Chat ID)",
+        ));
+    };
+    send_test(&state, &token, &chat_id, &e.nombre)
+        .await
+        .map_err(|()| {
+            ApiError::new(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                TELEGRAM_ERROR,
+            )
+        })?;
+    Ok(HttpResponse::Ok().json(json!({"message": "Mensaje de prueba enviado con éxito"})))
+}
+
+/// Minimal HTML escaping for Telegram's `parse_mode: HTML`.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The 3-line test message (original §4.7), with the company name escaped.
+pub fn test_message(empresa_nombre: &str) -> String {
+    format!(
+        "⚡ <b>Prueba de Conexión en Vivo</b>\n🏢 Empresa: {}\n✅ ¡Tus credenciales son correctas!",
+        html_escape(empresa_nombre)
+    )
+}
+
+/// Sends the Telegram test message. Never logs the token (reqwest errors carry the URL, so
+/// it is stripped before logging).
+pub async fn send_test(
+    state: &AppState,
+    token: &str,
+    chat_id: &str,
+    empresa_nombre: &str,
+) -> Result<(), ()> {
+    // The token becomes part of the URL path: refuse anything a real token cannot contain.
+    if token.is_empty() || bot_token("token", token).is_err() {
+        tracing::warn!("telegram test refused: malformed bot token");
+        return Err(());
+    }
+    let url = format!(
+        "{}/bot{}/sendMessage",
+        state.config.telegram_api_base.trim_end_matches('/'),
+        token
+    );
+    let res = state
+        .http
+        .post(url)
+        .timeout(TELEGRAM_TIMEOUT)
+        .json(&json!({
+            "chat_id": chat_id,
+            "text": test_message(empresa_nombre),
+            "parse_mode": "HTML",
+        }))
+        .send()
+        .await;
+    match res {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => {
+            tracing::warn!(
+                status = r.status().as_u16(),
+                "telegram test message refused"
+            );
+            Err(())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e.without_url(), "telegram test message failed");
+            Err(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_escapes_the_company_name() {
+        let m = test_message("A<b>&\"C\"");
+        assert!(m.contains("Empresa: A&lt;b&gt;&amp;&quot;C&quot;"));
+        assert_eq!(m.lines().count(), 3);
+    }
+
+    #[test]
+    fn bot_tokens_are_url_safe() {
+        assert!(bot_token("t", "123456:ABC-def_ghi").is_ok());
+        for bad in ["12/../x", "a b", "x?y", "a#b"] {
+            assert!(bot_token("t", bad).is_err(), "{bad}");
+        }
+    }
+}

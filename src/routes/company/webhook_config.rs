@@ -1,0 +1,206 @@
+//! The Mercado Pago webhook configuration routes of `/api/v1/webhook`. The original left them
+//! unauthenticated; here they need a cliente_admin session, and a company id other than the
+//! session's answers 404 (as an unknown one would) so ids are not confirmed.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use entity::transaccion;
+
+use super::{load_empresa, EMPRESA_NO_ENCONTRADA};
+use crate::audit;
+use crate::auth::session::ClienteAdmin;
+use crate::crypto::field;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{FieldAliases, JsonBody};
+use crate::state::AppState;
+use crate::validate;
+use crate::wire::{iso, iso_opt, money};
+
+const WEBHOOK_PATH: &str = "/api/v1/webhook/mercado-pago";
+const MAX_WEBHOOK_SECRET: usize = 500;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(configurar_webhook)
+        .service(estado_webhook)
+        .service(test_webhook)
+        .service(transaccion_por_referencia);
+}
+
+/// The public URL Mercado Pago must call: `PUBLIC_BASE_URL` when set, else this request's
+/// scheme and host.
+fn webhook_url(state: &AppState, req: &HttpRequest) -> String {
+    match state.config.public_base_url.as_deref() {
+        Some(base) => format!("{}{WEBHOOK_PATH}", base.trim_end_matches('/')),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}{WEBHOOK_PATH}", info.scheme(), info.host())
+        }
+    }
+}
+
+/// The path's company must be the session's; anything else is "not found".
+fn same_company(ca: &ClienteAdmin, empresa_id: &str) -> ApiResult<()> {
+    if ca.empresa_id == empresa_id {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(EMPRESA_NO_ENCONTRADA))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct WebhookConfig {
+    #[serde(default)]
+    webhook_secret: Option<String>,
+}
+impl FieldAliases for WebhookConfig {}
+
+#[post("/api/v1/webhook/empresa/{empresa_id}/configurar-webhook")]
+async fn configurar_webhook(
+    req: HttpRequest,
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: JsonBody<WebhookConfig>,
+) -> ApiResult<HttpResponse> {
+    same_company(&ca, &path)?;
+    let secret = body
+        .into_inner()
+        .webhook_secret
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad_request("webhook_secret es requerido"))?;
+    validate::max_len("webhook_secret", &secret, MAX_WEBHOOK_SECRET)?;
+
+    let txn = state.db.begin().await?;
+    let e = load_empresa(&txn, &ca.empresa_id).await?;
+    let empresa_json = json!({"id": e.id, "nombre": e.nombre});
+    let mut m = e.into_active_model();
+    m.mercado_pago_webhook_secret = Set(Some(
+        state.secrets.encrypt(field::MP_WEBHOOK_SECRET, &secret),
+    ));
+    m.update(&txn).await?;
+    audit::record(
+        &txn,
+        &ca.session,
+        Some(&ca.empresa_id),
+        "empresa.webhook_secret",
+        "empresa",
+        Some(&ca.empresa_id),
+        json!({ "campos": ["webhook_secret (actualizado)"] }),
+    )
+    .await?;
+    txn.commit().await?;
+
+    let url = webhook_url(&state, &req);
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "message": "Clave secreta configurada correctamente",
+        "empresa": empresa_json,
+        "webhook_url": url,
+        "instrucciones": [
+            "1. Ir al panel de Mercado Pago",
+            "2. Configurar Webhooks",
+            format!("3. URL: {url}"),
+            "4. Usar la misma clave secreta que acabas de guardar (no se muestra por seguridad)",
+            "5. Suscribir eventos: 'payment'",
+        ],
+    })))
+}
+
+#[get("/api/v1/webhook/empresa/{empresa_id}/estado-webhook")]
+async fn estado_webhook(
+    req: HttpRequest,
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    same_company(&ca, &path)?;
+    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    let total = transaccion::Entity::find()
+        .filter(transaccion::Column::EmpresaId.eq(ca.empresa_id.as_str()))
+        .count(&state.db)
+        .await?;
+    let configurado = e.mercado_pago_webhook_secret.is_some();
+    Ok(HttpResponse::Ok().json(json!({
+        "empresa": {
+            "id": e.id,
+            "nombre": e.nombre,
+            "modo_mercado_pago": e.mercado_pago_mode,
+            "access_token_configurado": e.mercado_pago_access_token.is_some(),
+            "webhook_secret_configurado": configurado,
+        },
+        "estadisticas": {"total_transacciones": total},
+        "configuracion_webhook": {
+            "url": webhook_url(&state, &req),
+            "metodo": "POST",
+            "header_firma": "X-Signature",
+            "tipo_contenido": "application/json",
+        },
+        "estado": if configurado { "configurado" } else { "pendiente" },
+        "timestamp": iso(Utc::now()),
+    })))
+}
+
+#[get("/api/v1/webhook/test-webhook")]
+async fn test_webhook(
+    req: HttpRequest,
+    _ca: ClienteAdmin,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let url = webhook_url(&state, &req);
+    HttpResponse::Ok().json(json!({
+        "status": "active",
+        "service": "Mercado Pago Webhook",
+        "endpoint": WEBHOOK_PATH,
+        "method": "POST",
+        "description": "Recibe notificaciones de pagos de Mercado Pago (Multi-tenant)",
+        "url_produccion": url,
+        "url_pruebas": url,
+        "health_check": "ok",
+        "timestamp": iso(Utc::now()),
+    }))
+}
+
+/// One of the caller's company's transactions by its Mercado Pago external reference.
+#[get("/api/v1/webhook/transaccion/{external_reference}")]
+async fn transaccion_por_referencia(
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let t = transaccion::Entity::find()
+        .filter(transaccion::Column::ExternalReference.eq(path.as_str()))
+        .filter(transaccion::Column::EmpresaId.eq(ca.empresa_id.as_str()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Transaction not found"))?;
+    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "transaction": {
+            "id": t.id,
+            "transaccion_id": t.transaccion_id,
+            "external_reference": t.external_reference,
+            "empresa_id": t.empresa_id,
+            "estado_pago": t.estado_pago,
+            "monto": money(t.monto),
+            "usuario_hotspot": t.usuario_hotspot,
+            "creada_en": iso(t.creada_en),
+            "pagada_en": iso_opt(t.pagada_en),
+            "webhook_processed": t.webhook_processed,
+            "notification_id": t.notification_id,
+            "metadata_json": t.metadata_json,
+        },
+        "empresa": {
+            "id": e.id,
+            "nombre": e.nombre,
+            "tiene_webhook_secret": e.mercado_pago_webhook_secret.is_some(),
+        },
+    })))
+}
