@@ -9,6 +9,7 @@ use crate::auth::api_key::KeyUsage;
 use crate::auth::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::crypto::SecretBox;
+use crate::gateways::telegram::TelegramClient;
 
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -18,6 +19,7 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub key_usage: Arc<KeyUsage>,
     pub limits: Arc<RateLimits>,
+    pub telegram: TelegramClient,
 }
 
 impl AppState {
@@ -29,7 +31,9 @@ impl AppState {
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("pagos-hotspot/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let telegram = TelegramClient::new(&config.telegram_api_base, http.clone());
         Ok(Self {
+            telegram,
             db,
             config: Arc::new(config),
             secrets,
