@@ -10,6 +10,7 @@ use crate::auth::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::gateways::telegram::TelegramClient;
+use crate::routeros::registry::RouterRegistry;
 
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -20,6 +21,7 @@ pub struct AppState {
     pub key_usage: Arc<KeyUsage>,
     pub limits: Arc<RateLimits>,
     pub telegram: TelegramClient,
+    pub routers: RouterRegistry,
 }
 
 impl AppState {
@@ -32,8 +34,15 @@ impl AppState {
             .user_agent(concat!("pagos-hotspot/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let telegram = TelegramClient::new(&config.telegram_api_base, http.clone());
+        let routers = RouterRegistry::new(
+            db.clone(),
+            secrets.clone(),
+            config.router.connect_timeout,
+            config.router.command_timeout,
+        );
         Ok(Self {
             telegram,
+            routers,
             db,
             config: Arc::new(config),
             secrets,

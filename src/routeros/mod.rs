@@ -9,6 +9,7 @@ pub mod commands;
 pub mod dialect;
 pub mod error;
 pub mod proto;
+pub mod registry;
 
 pub use client::{
     legacy_login_response, ConnectOptions, LoginMethod, Reply, RouterClient, TlsMode, Transport,
