@@ -9,7 +9,8 @@ use crate::auth::api_key::KeyUsage;
 use crate::auth::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::crypto::SecretBox;
-use crate::gateways::telegram::TelegramClient;
+use crate::gateways::telegram::{TelegramClient, TelegramNotifier};
+use crate::gateways::Gateways;
 use crate::routeros::registry::RouterRegistry;
 
 pub struct AppState {
@@ -22,6 +23,10 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     pub telegram: TelegramClient,
     pub routers: RouterRegistry,
+    /// Conekta and Mercado Pago clients (timeout: `config.purchase.gateway_timeout`).
+    pub gateways: Gateways,
+    /// Background Telegram sender (paid / rejected purchase notifications).
+    pub notifier: TelegramNotifier,
 }
 
 impl AppState {
@@ -40,7 +45,21 @@ impl AppState {
             config.router.connect_timeout,
             config.router.command_timeout,
         );
+        let gateway_http = crate::gateways::build_http_client(config.purchase.gateway_timeout)?;
+        let gateways = Gateways::new(
+            &config.conekta_api_base,
+            &config.mercadopago_api_base,
+            gateway_http,
+        );
+        let notifier = TelegramNotifier::spawn(telegram.clone());
+        let limits = if config.rate_limits {
+            RateLimits::default()
+        } else {
+            RateLimits::unlimited()
+        };
         Ok(Self {
+            gateways,
+            notifier,
             telegram,
             routers,
             db,
@@ -48,7 +67,7 @@ impl AppState {
             secrets,
             http,
             key_usage: Arc::new(KeyUsage::default()),
-            limits: Arc::new(RateLimits::default()),
+            limits: Arc::new(limits),
         })
     }
 }
