@@ -272,15 +272,15 @@ impl Config {
             trust_forwarded_for: parsed("TRUST_FORWARDED_FOR", false)?,
             router,
             rate_limits: !matches!(
-                var("RATE_LIMITS").map(|v| v.trim().to_ascii_lowercase()).as_deref(),
+                var("RATE_LIMITS")
+                    .map(|v| v.trim().to_ascii_lowercase())
+                    .as_deref(),
                 Some("off" | "false" | "0" | "no")
             ),
             purchase: {
                 let mut p = PurchaseSettings::default();
-                p.gateway_timeout = Duration::from_millis(parsed(
-                    "GATEWAY_TIMEOUT_MS",
-                    millis(p.gateway_timeout),
-                )?);
+                p.gateway_timeout =
+                    Duration::from_millis(parsed("GATEWAY_TIMEOUT_MS", millis(p.gateway_timeout))?);
                 p.reconcile_interval = Duration::from_secs(parsed(
                     "RECONCILE_INTERVAL_SECS",
                     p.reconcile_interval.as_secs(),

@@ -106,9 +106,7 @@ mod tests {
 
     #[test]
     fn names_spread_out() {
-        let names: HashSet<String> = (0..500)
-            .map(|_| generate(UserType::Pin).username)
-            .collect();
+        let names: HashSet<String> = (0..500).map(|_| generate(UserType::Pin).username).collect();
         assert!(names.len() > 490, "8-digit PINs should rarely collide");
     }
 

@@ -167,8 +167,8 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                         _ => {
                             let p = saga::compensate(state, &empresa, p).await;
                             let r = Reply::error(402, "El pago no fue aprobado.");
-                            let _ = store::save_response(&state.db, p.clone(), r.status, &r.body)
-                                .await;
+                            let _ =
+                                store::save_response(&state.db, p.clone(), r.status, &r.body).await;
                             p.state
                         }
                     }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
+};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -16,7 +18,9 @@ use crate::auth::api_key::PortalKey;
 use crate::crypto::field;
 use crate::error::ApiError;
 use crate::gateways::messages::{conekta_status_message, mp_status_detail_message};
-use crate::gateways::telegram::{paid_message, rejected_message, HotspotAccess, Notification, PurchaseInfo};
+use crate::gateways::telegram::{
+    paid_message, rejected_message, HotspotAccess, Notification, PurchaseInfo,
+};
 use crate::gateways::{
     ChargeOutcome, ConektaOrderRequest, GatewayError, MpPayer, MpPaymentRequest, PaymentGateway,
     PaymentSnapshot, PaymentStatus,
@@ -116,9 +120,15 @@ pub fn gateway_credential(
     gateway: &str,
 ) -> Option<Zeroizing<String>> {
     let (label, stored) = if gateway == GW_CONEKTA {
-        (field::CONEKTA_PRIVATE_KEY, empresa.conekta_private_key.as_deref())
+        (
+            field::CONEKTA_PRIVATE_KEY,
+            empresa.conekta_private_key.as_deref(),
+        )
     } else {
-        (field::MP_ACCESS_TOKEN, empresa.mercado_pago_access_token.as_deref())
+        (
+            field::MP_ACCESS_TOKEN,
+            empresa.mercado_pago_access_token.as_deref(),
+        )
     };
     let stored = stored.filter(|s| !s.is_empty())?;
     match state.secrets.decrypt(label, stored) {
@@ -153,7 +163,11 @@ async fn gw_find(
     reference: &str,
 ) -> Result<Option<PaymentSnapshot>, GatewayError> {
     if gateway == GW_CONEKTA {
-        state.gateways.conekta.find_by_reference(cred, reference).await
+        state
+            .gateways
+            .conekta
+            .find_by_reference(cred, reference)
+            .await
     } else {
         state
             .gateways
@@ -344,7 +358,10 @@ async fn wait_for_response(state: &AppState, purchase_id: Option<&str>) -> Reply
 pub fn replay(state: &AppState, p: &purchase::Model) -> Option<Reply> {
     let status = u16::try_from(p.response_status?).ok()?;
     let mut body = p.response_body.clone()?;
-    if let Some(u) = body.get_mut("usuario_hotspot").and_then(Value::as_object_mut) {
+    if let Some(u) = body
+        .get_mut("usuario_hotspot")
+        .and_then(Value::as_object_mut)
+    {
         let pw = p
             .hotspot_password
             .as_deref()
@@ -410,7 +427,16 @@ async fn drive_new(
             return reply;
         }
     };
-    handle_outcome(state, &key.empresa, input, p, outcome, Some(&key.key_id), password).await
+    handle_outcome(
+        state,
+        &key.empresa,
+        input,
+        p,
+        outcome,
+        Some(&key.key_id),
+        password,
+    )
+    .await
 }
 
 async fn resolve_unknown_charge(
@@ -479,7 +505,13 @@ async fn create_user(
                         // Unknown whether it exists: leave `creating_user` for the reconciler to
                         // clean up; nothing was charged, so the portal may retry.
                         let _ = store::release_key(&state.db, &p).await;
-                        let _ = store::note_error(&state.db, p, "create user: outcome unknown", RETRY_IN).await;
+                        let _ = store::note_error(
+                            &state.db,
+                            p,
+                            "create user: outcome unknown",
+                            RETRY_IN,
+                        )
+                        .await;
                         return Err(reply_from_api(BrokerError::OutcomeUnknown.into()));
                     }
                 }
@@ -567,10 +599,7 @@ async fn charge(
         metadata.insert("router_id".to_string(), json!(key.router.id));
         metadata.insert("producto_id".to_string(), json!(p.producto_id.to_string()));
         metadata.insert("user_type".to_string(), json!(p.user_type));
-        metadata.insert(
-            "auto_connect_requested".to_string(),
-            json!(p.auto_connect),
-        );
+        metadata.insert("auto_connect_requested".to_string(), json!(p.auto_connect));
         let req = ConektaOrderRequest {
             amount_cents: cents,
             currency: p.currency.clone(),
@@ -658,7 +687,11 @@ async fn handle_outcome(
 ) -> Reply {
     match outcome {
         ChargeOutcome::Paid { gateway_id, .. } => {
-            let status = if p.gateway == GW_CONEKTA { "paid" } else { "approved" };
+            let status = if p.gateway == GW_CONEKTA {
+                "paid"
+            } else {
+                "approved"
+            };
             let mut am = p.into_active_model();
             am.gateway_payment_id = Set(Some(gateway_id));
             am.gateway_status = Set(Some(status.into()));
@@ -916,7 +949,10 @@ async fn enable_user(state: &AppState, p: &purchase::Model) -> Result<(), Broker
 }
 
 /// The `.id` of the purchase's user, found by name and checked by its comment.
-async fn find_own_user(state: &AppState, p: &purchase::Model) -> Result<Option<String>, BrokerError> {
+async fn find_own_user(
+    state: &AppState,
+    p: &purchase::Model,
+) -> Result<Option<String>, BrokerError> {
     let Some(name) = p.hotspot_username.as_deref() else {
         return Ok(None);
     };
@@ -1005,7 +1041,13 @@ pub(crate) async fn completed_body(
         .await
         .ok()
         .flatten();
-    response::success_body(p, producto.as_ref(), "", Some(snap), response::auto_not_requested())
+    response::success_body(
+        p,
+        producto.as_ref(),
+        "",
+        Some(snap),
+        response::auto_not_requested(),
+    )
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1033,15 +1075,30 @@ pub(crate) async fn compensate(
         let snap = match gw_get(state, &p.gateway, &cred, &gid).await {
             Ok(s) => s,
             Err(e) => {
-                return store::note_error(&state.db, p.clone(), &format!("compensate: {e}"), RETRY_IN)
-                    .await
-                    .unwrap_or(p)
+                return store::note_error(
+                    &state.db,
+                    p.clone(),
+                    &format!("compensate: {e}"),
+                    RETRY_IN,
+                )
+                .await
+                .unwrap_or(p)
             }
         };
         let result = match snap.status {
             PaymentStatus::Paid | PaymentStatus::PartiallyRefunded => {
                 let left = snap.amount - snap.amount_refunded;
-                Some(gw_refund(state, &p.gateway, &cred, &gid, left, &format!("refund-{}", p.id)).await)
+                Some(
+                    gw_refund(
+                        state,
+                        &p.gateway,
+                        &cred,
+                        &gid,
+                        left,
+                        &format!("refund-{}", p.id),
+                    )
+                    .await,
+                )
             }
             PaymentStatus::Authorized | PaymentStatus::Pending => {
                 Some(gw_cancel(state, &p.gateway, &cred, &gid).await)
@@ -1058,8 +1115,10 @@ pub(crate) async fn compensate(
                     .unwrap_or(p);
             }
         };
-        if matches!(snap.status, PaymentStatus::Paid | PaymentStatus::PartiallyRefunded)
-            || status == "refunded"
+        if matches!(
+            snap.status,
+            PaymentStatus::Paid | PaymentStatus::PartiallyRefunded
+        ) || status == "refunded"
         {
             refunded = true;
         }
@@ -1083,8 +1142,14 @@ pub(crate) async fn compensate(
     } else if matches!(
         p.gateway_status.as_deref(),
         Some(
-            "declined" | "rejected" | "cancelled" | "canceled" | "voided" | "expired"
-                | "pre_authorized" | "pending_payment"
+            "declined"
+                | "rejected"
+                | "cancelled"
+                | "canceled"
+                | "voided"
+                | "expired"
+                | "pre_authorized"
+                | "pending_payment"
         )
     ) {
         st::DECLINED
@@ -1140,9 +1205,14 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
         Err(e) => Err(e),
     };
     if let Err(e) = res {
-        return store::note_error(&state.db, p.clone(), &format!("disable user: {e}"), RETRY_IN)
-            .await
-            .unwrap_or(p);
+        return store::note_error(
+            &state.db,
+            p.clone(),
+            &format!("disable user: {e}"),
+            RETRY_IN,
+        )
+        .await
+        .unwrap_or(p);
     }
     let _ = transaccion::Entity::update_many()
         .col_expr(
@@ -1207,10 +1277,7 @@ fn purchase_info(empresa: &empresa::Model, p: &purchase::Model, plan: &str) -> P
         amount: p.amount,
         currency: p.currency.clone(),
         customer: p.customer_name.clone(),
-        transaction_id: p
-            .gateway_payment_id
-            .clone()
-            .unwrap_or_else(|| p.id.clone()),
+        transaction_id: p.gateway_payment_id.clone().unwrap_or_else(|| p.id.clone()),
         gateway: if p.gateway == GW_CONEKTA {
             "Conekta".into()
         } else {
@@ -1333,7 +1400,8 @@ pub async fn on_gateway_update(
             return Err(ApiError::unavailable(e.message_es().to_string(), 30));
         }
     };
-    let mut p = store::by_gateway_payment(&state.db, &empresa.id, gateway, &snap.gateway_id).await?;
+    let mut p =
+        store::by_gateway_payment(&state.db, &empresa.id, gateway, &snap.gateway_id).await?;
     if p.is_none() {
         if let Some(r) = snap.our_reference.as_deref() {
             p = store::find(&state.db, r)
@@ -1365,10 +1433,7 @@ pub async fn on_gateway_update(
             transaccion::Column::WebhookReceivedAt,
             sea_orm::sea_query::Expr::value(Some(now)),
         )
-        .filter(ColumnTrait::eq(
-            &transaccion::Column::PurchaseId,
-            id,
-        ))
+        .filter(ColumnTrait::eq(&transaccion::Column::PurchaseId, id))
         .exec(&state.db)
         .await?;
     Ok(out)
@@ -1397,10 +1462,7 @@ async fn apply_update(
                 Finish::Stopped(..) => UpdateOutcome::NoChange,
             }
         }
-        (
-            st::PENDING | st::CHARGING,
-            PaymentStatus::Declined | PaymentStatus::Cancelled,
-        ) => {
+        (st::PENDING | st::CHARGING, PaymentStatus::Declined | PaymentStatus::Cancelled) => {
             let mut am = p.into_active_model();
             am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
             am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));

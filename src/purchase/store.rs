@@ -64,9 +64,10 @@ pub async fn register<C: ConnectionTrait + TransactionTrait>(
         }
         Err(e) if crate::error::is_unique_violation(&e) => {
             txn.rollback().await?;
-            let existing = idempotency_key::Entity::find_by_id((scope.to_string(), key.to_string()))
-                .one(db)
-                .await?;
+            let existing =
+                idempotency_key::Entity::find_by_id((scope.to_string(), key.to_string()))
+                    .one(db)
+                    .await?;
             match existing {
                 Some(r) if r.expires_at < now => {
                     // Expired: forget it and try once more.
@@ -179,7 +180,10 @@ pub async fn save_response<C: ConnectionTrait>(
     body: &Value,
 ) -> Result<purchase::Model, DbErr> {
     let mut stored = body.clone();
-    if let Some(u) = stored.get_mut("usuario_hotspot").and_then(Value::as_object_mut) {
+    if let Some(u) = stored
+        .get_mut("usuario_hotspot")
+        .and_then(Value::as_object_mut)
+    {
         u.insert("contrasena".into(), Value::String(String::new()));
     }
     let mut am = p.into_active_model();

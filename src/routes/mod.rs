@@ -5,9 +5,12 @@ pub mod auth;
 pub mod catalog;
 pub mod company;
 pub mod health;
+pub mod hotspot;
+pub mod payments;
 pub mod portal;
 pub mod products;
 pub mod reports;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -20,4 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     products::configure(cfg);
     reports::configure(cfg);
     company::configure(cfg);
+    payments::configure(cfg);
+    webhooks::configure(cfg);
+    hotspot::configure(cfg);
 }
