@@ -320,7 +320,7 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
             }
             return wait_for_response(state, purchase_id.as_deref()).await;
         }
-        Ok(store::Registered::New(p)) => p,
+        Ok(store::Registered::New(p)) => *p,
     };
     tracing::info!(purchase_id = %p.id, gateway = input.gateway, producto_id = p.producto_id, "purchase started");
     let id = p.id.clone();

@@ -20,7 +20,7 @@ fn chrono_dur(d: std::time::Duration) -> chrono::Duration {
 /// The result of trying to register a new purchase under an idempotency key.
 pub enum Registered {
     /// The row was inserted; the caller runs the saga.
-    New(purchase::Model),
+    New(Box<purchase::Model>),
     /// Another request holds this key.
     Existing {
         purchase_id: Option<String>,
@@ -60,7 +60,7 @@ pub async fn register<C: ConnectionTrait + TransactionTrait>(
     match inserted {
         Ok(()) => {
             txn.commit().await?;
-            Ok(Registered::New(model))
+            Ok(Registered::New(Box::new(model)))
         }
         Err(e) if crate::error::is_unique_violation(&e) => {
             txn.rollback().await?;
