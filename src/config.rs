@@ -113,6 +113,8 @@ pub struct PurchaseSettings {
     pub webhook_tolerance: Duration,
     /// Mercado Pago `binary_mode` (approved or rejected only, as the original sent).
     pub mp_binary_mode: bool,
+    /// Delay before the reconciler retries a purchase whose last attempt failed.
+    pub retry_delay: Duration,
 }
 
 impl Default for PurchaseSettings {
@@ -128,6 +130,7 @@ impl Default for PurchaseSettings {
             idempotency_wait: Duration::from_secs(10),
             webhook_tolerance: Duration::from_secs(300),
             mp_binary_mode: true,
+            retry_delay: Duration::from_secs(10),
         }
     }
 }

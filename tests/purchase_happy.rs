@@ -29,8 +29,14 @@ async fn conekta_user_password_with_auto_connect() {
     let pass = v["usuario_hotspot"]["contrasena"].as_str().unwrap();
     assert!(user.starts_with("PT-") && user.len() == 8, "{user}");
     assert_eq!(pass.len(), 4);
-    assert_eq!(v["producto"], json!({"nombre":"1 Hora de Internet","precio":15.0,"moneda":"MXN","perfil_mikrotik":"1h"}));
-    assert_eq!(v["cliente"], json!({"nombre":"Juan Pérez","email":"juan@example.com"}));
+    assert_eq!(
+        v["producto"],
+        json!({"nombre":"1 Hora de Internet","precio":15.0,"moneda":"MXN","perfil_mikrotik":"1h"})
+    );
+    assert_eq!(
+        v["cliente"],
+        json!({"nombre":"Juan Pérez","email":"juan@example.com"})
+    );
     assert!(v["id_transaccion"].as_str().unwrap().starts_with("ord_"));
     assert_eq!(v["auto_conexion"]["estado"], "conectado", "{v}");
     assert_eq!(v["auto_conexion"]["verificado"], true);
@@ -44,7 +50,11 @@ async fn conekta_user_password_with_auto_connect() {
     assert_eq!(users[0].password, pass);
     assert_eq!(users[0].profile, "1h");
     assert!(!users[0].disabled);
-    assert!(w.sim.active().iter().any(|a| a.user == user && a.address == "10.5.50.11"));
+    assert!(w
+        .sim
+        .active()
+        .iter()
+        .any(|a| a.user == user && a.address == "10.5.50.11"));
     // The gateway's own state: one paid order carrying our purchase id, at the server price.
     let ledger = w.sb.ledger();
     assert_eq!(ledger.len(), 1);
@@ -67,13 +77,20 @@ async fn conekta_user_password_with_auto_connect() {
     let stored = t.password_hotspot.unwrap();
     assert_ne!(stored, pass);
     assert_eq!(
-        w.app.state.secrets.decrypt(pagos_hotspot::crypto::field::HOTSPOT_PASSWORD, &stored).unwrap().as_str(),
+        w.app
+            .state
+            .secrets
+            .decrypt(pagos_hotspot::crypto::field::HOTSPOT_PASSWORD, &stored)
+            .unwrap()
+            .as_str(),
         pass
     );
     // The card token is never stored; only its hash.
     assert_ne!(p.card_token_hash.as_deref(), Some("tok_test_visa_4242"));
     eventually("telegram paid message", || {
-        w.sb.telegram_messages().iter().any(|m| m.text.contains("Pago Aprobado") && !m.text.contains(pass))
+        w.sb.telegram_messages()
+            .iter()
+            .any(|m| m.text.contains("Pago Aprobado") && !m.text.contains(pass))
     })
     .await;
     check_invariants(&w).await;
@@ -114,10 +131,15 @@ async fn mercado_pago_approved_charges_the_server_price() {
     assert_eq!(mp["status"], "approved");
     assert_eq!(mp["status_detail"], "accredited");
     assert!(mp["payment_id"].as_i64().unwrap() > 20_000_000_000);
-    assert_eq!(v["id_transaccion"], mp["payment_id"].as_i64().unwrap().to_string());
+    assert_eq!(
+        v["id_transaccion"],
+        mp["payment_id"].as_i64().unwrap().to_string()
+    );
     // raw_response carries no payer or card data.
     let raw = mp["raw_response"].as_object().unwrap();
-    assert!(!raw.contains_key("payer") && !raw.contains_key("card") && !raw.contains_key("metadata"));
+    assert!(
+        !raw.contains_key("payer") && !raw.contains_key("card") && !raw.contains_key("metadata")
+    );
     assert_eq!(raw["status"], "approved");
     let ledger = w.sb.ledger();
     assert_eq!(ledger.len(), 1);
@@ -159,7 +181,10 @@ async fn retries_with_the_same_key_or_token_replay_the_first_answer() {
     assert_eq!(s1, 200, "{v1}");
     let (s2, v2) = w.pay(path, &body, Some("portal-retry-1")).await;
     assert_eq!(s2, 200);
-    assert_eq!(v2["usuario_hotspot"], v1["usuario_hotspot"], "same credentials, password included");
+    assert_eq!(
+        v2["usuario_hotspot"], v1["usuario_hotspot"],
+        "same credentials, password included"
+    );
     assert_eq!(v2["id_transaccion"], v1["id_transaccion"]);
     // Without the header, the same card token is the same purchase.
     let body2 = conekta_body(w.product.id, "tok_test_mastercard_5100");
@@ -172,7 +197,10 @@ async fn retries_with_the_same_key_or_token_replay_the_first_answer() {
     other["nombre_cliente"] = json!("Otra Persona");
     let (s5, v5) = w.pay(path, &other, Some("portal-retry-1")).await;
     assert_eq!(s5, 422, "{v5}");
-    assert_eq!(v5["detail"], "La clave Idempotency-Key ya se usó con una solicitud diferente.");
+    assert_eq!(
+        v5["detail"],
+        "La clave Idempotency-Key ya se usó con una solicitud diferente."
+    );
     // One charge for the keyed purchase, one for the token purchase.
     assert_eq!(w.sb.ledger().len(), 2);
     assert_eq!(w.sim.users().len(), 2);
@@ -188,10 +216,13 @@ async fn concurrent_duplicates_make_exactly_one_charge() {
     let path = "/api/v1/payments/pagar-mercado-pago";
     let calls = (0..4).map(|_| w.pay(path, &body, Some("double-click")));
     let results = futures_util::future::join_all(calls).await;
-    let users: Vec<_> = results.iter().map(|(s, v)| {
-        assert_eq!(*s, 200, "{v}");
-        v["usuario_hotspot"].clone()
-    }).collect();
+    let users: Vec<_> = results
+        .iter()
+        .map(|(s, v)| {
+            assert_eq!(*s, 200, "{v}");
+            v["usuario_hotspot"].clone()
+        })
+        .collect();
     assert!(users.windows(2).all(|p| p[0] == p[1]), "{users:?}");
     assert_eq!(w.sb.ledger().len(), 1);
     assert_eq!(w.purchases().await.len(), 1);

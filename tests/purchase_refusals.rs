@@ -14,20 +14,29 @@ use purchase_support::*;
 #[actix_web::test]
 async fn conekta_decline_removes_the_user_and_answers_402() {
     let w = world().await;
-    let (s, v) = w.conekta(&conekta_body(w.product.id, "tok_test_card_declined")).await;
+    let (s, v) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_card_declined"))
+        .await;
     assert_eq!(s, 402, "{v}");
     assert_eq!(v["detail"], "Tarjeta declinada. Contacte a su banco.");
-    assert!(w.sim.users().is_empty(), "the user of a declined purchase is removed");
+    assert!(
+        w.sim.users().is_empty(),
+        "the user of a declined purchase is removed"
+    );
     let ps = w.purchases().await;
     assert_eq!(ps[0].state, "declined");
     assert_eq!(w.sb.net_captured(), rust_decimal::Decimal::ZERO);
     eventually("telegram rejected message", || {
-        w.sb.telegram_messages().iter().any(|m| m.text.contains("Pago Rechazado"))
+        w.sb.telegram_messages()
+            .iter()
+            .any(|m| m.text.contains("Pago Rechazado"))
     })
     .await;
     // A retry of the same token replays the 402 without a new charge attempt.
     let before = w.sb.requests("conekta").len();
-    let (s2, v2) = w.conekta(&conekta_body(w.product.id, "tok_test_card_declined")).await;
+    let (s2, v2) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_card_declined"))
+        .await;
     assert_eq!((s2, v2), (402, v));
     assert_eq!(w.sb.requests("conekta").len(), before);
     check_invariants(&w).await;
@@ -36,12 +45,19 @@ async fn conekta_decline_removes_the_user_and_answers_402() {
 #[actix_web::test]
 async fn insufficient_funds_and_invalid_tokens() {
     let w = world().await;
-    let (s, v) = w.conekta(&conekta_body(w.product.id, "tok_test_insufficient_funds")).await;
+    let (s, v) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_insufficient_funds"))
+        .await;
     assert_eq!(s, 402, "{v}");
     assert_eq!(v["detail"], "Fondos insuficientes en la tarjeta.");
-    let (s, v) = w.conekta(&conekta_body(w.product.id, "tok_test_visa_4241")).await;
+    let (s, v) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_visa_4241"))
+        .await;
     assert_eq!(s, 422, "{v}");
-    assert_eq!(v["detail"], "Token de tarjeta inválido. Genere un nuevo token.");
+    assert_eq!(
+        v["detail"],
+        "Token de tarjeta inválido. Genere un nuevo token."
+    );
     let (s, v) = w.conekta(&conekta_body(w.product.id, "  ")).await;
     assert_eq!(s, 400, "{v}");
     assert_eq!(v["detail"], "Token de tarjeta inválido o ya utilizado.");
@@ -60,14 +76,30 @@ async fn products_of_other_tenants_routers_or_inactive_are_not_found() {
     let other = w.app.tenant("Otra Empresa").await;
     let foreign = insert_product(&w.app, &other, "Ajeno", "1h", "15.00", true).await;
     let (second_router, _) = w.app.add_router(&w.tenant.empresa.id, "Router 2").await;
-    let other_router = insert_product_for(&w.app, &w.tenant.empresa.id, &second_router.id, "Otro router", "1h", "15.00", true).await;
+    let other_router = insert_product_for(
+        &w.app,
+        &w.tenant.empresa.id,
+        &second_router.id,
+        "Otro router",
+        "1h",
+        "15.00",
+        true,
+    )
+    .await;
     let inactive = insert_product(&w.app, &w.tenant, "Inactivo", "1h", "15.00", false).await;
     for id in [foreign.id, other_router.id, inactive.id, 999_999] {
         let (s, v) = w.conekta(&conekta_body(id, "tok_test_visa_4242")).await;
-        assert_eq!((s, v["detail"].as_str()), (404, Some("Producto no encontrado")), "product {id}");
+        assert_eq!(
+            (s, v["detail"].as_str()),
+            (404, Some("Producto no encontrado")),
+            "product {id}"
+        );
         let token = mp_card_token(&w, "APRO").await;
         let (s, v) = w.mp(&mp_body(id, &token, 15.0)).await;
-        assert_eq!((s, v["detail"].as_str()), (404, Some("Producto no encontrado")));
+        assert_eq!(
+            (s, v["detail"].as_str()),
+            (404, Some("Producto no encontrado"))
+        );
     }
     assert!(w.sim.users().is_empty());
     assert!(w.sb.ledger().is_empty());
@@ -81,9 +113,14 @@ async fn an_inactive_router_is_refused_before_anything_happens() {
     let mut r = w.tenant.router.clone().into_active_model();
     r.activo = Set(false);
     r.update(&w.app.db).await.unwrap();
-    let (s, v) = w.conekta(&conekta_body(w.product.id, "tok_test_visa_4242")).await;
+    let (s, v) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_visa_4242"))
+        .await;
     assert_eq!(s, 400, "{v}");
-    assert_eq!(v["detail"], "El router está inactivo. Actívalo primero desde el panel.");
+    assert_eq!(
+        v["detail"],
+        "El router está inactivo. Actívalo primero desde el panel."
+    );
     assert_eq!(w.sim.commands_total(), 0, "the router was never contacted");
     assert!(w.sb.ledger().is_empty());
     assert!(w.purchases().await.is_empty());
@@ -95,12 +132,18 @@ async fn mercado_pago_amount_mismatch_and_missing_configuration() {
     let token = mp_card_token(&w, "APRO").await;
     let (s, v) = w.mp(&mp_body(w.product.id, &token, 14.98)).await;
     assert_eq!(s, 400);
-    assert_eq!(v["detail"], "El monto ($14.98) no coincide con el producto ($15.00)");
+    assert_eq!(
+        v["detail"],
+        "El monto ($14.98) no coincide con el producto ($15.00)"
+    );
     // Without an access token: the original's 400.
     let res = w
         .app
         .http
-        .post(w.app.url("/api/v1/admin/mi-empresa/configurar-credenciales"))
+        .post(
+            w.app
+                .url("/api/v1/admin/mi-empresa/configurar-credenciales"),
+        )
         .bearer_auth(&w.tenant.admin_token)
         .json(&json!({"access_token": ""}))
         .send()
@@ -108,7 +151,10 @@ async fn mercado_pago_amount_mismatch_and_missing_configuration() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let (s, v) = w.mp(&mp_body(w.product.id, &token, 15.0)).await;
-    assert_eq!((s, v["detail"].as_str()), (400, Some("La empresa no tiene configurado Mercado Pago")));
+    assert_eq!(
+        (s, v["detail"].as_str()),
+        (400, Some("La empresa no tiene configurado Mercado Pago"))
+    );
     assert!(w.sb.ledger().is_empty());
     assert!(w.sim.users().is_empty());
 }
@@ -121,11 +167,19 @@ async fn malformed_bodies_bad_macs_and_ips_are_422_before_anything_external() {
         ("mac_cliente", json!("[/user add name=x]"), "mac_cliente"),
         ("mac_cliente", json!("AA:BB:CC:DD:EE"), "mac_cliente"),
         ("mac_cliente", json!("AA:BB-CC:DD:EE:FF"), "mac_cliente"),
-        ("ip_cliente", json!("10.0.0.1; /system reboot"), "ip_cliente"),
+        (
+            "ip_cliente",
+            json!("10.0.0.1; /system reboot"),
+            "ip_cliente",
+        ),
         ("ip_cliente", json!("999.1.1.1"), "ip_cliente"),
         ("tipo_usuario", json!("admin"), "tipo_usuario"),
         ("nombre_cliente", json!("x".repeat(101)), "nombre_cliente"),
-        ("telefono_cliente", json!("1".repeat(21)), "telefono_cliente"),
+        (
+            "telefono_cliente",
+            json!("1".repeat(21)),
+            "telefono_cliente",
+        ),
         ("email_cliente", json!("not-an-email"), "email_cliente"),
         ("producto_id", json!("uno"), "producto_id"),
     ];

@@ -14,7 +14,6 @@ use entity::{empresa, purchase};
 use crate::gateways::PaymentStatus;
 use crate::state::AppState;
 
-use super::response::Reply;
 use super::saga::{self, Finish};
 use super::states as st;
 use super::store;
@@ -164,13 +163,7 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                     match status {
                         PaymentStatus::Paid => finish(state, &empresa, p, &cred).await,
                         PaymentStatus::Pending | PaymentStatus::Authorized => p.state,
-                        _ => {
-                            let p = saga::compensate(state, &empresa, p).await;
-                            let r = Reply::error(402, "El pago no fue aprobado.");
-                            let _ =
-                                store::save_response(&state.db, p.clone(), r.status, &r.body).await;
-                            p.state
-                        }
+                        _ => saga::compensate(state, &empresa, p).await.state,
                     }
                 }
                 Ok(None) if older_than(&p, settings.unknown_charge_deadline) => {
@@ -186,7 +179,7 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                         &state.db,
                         p.clone(),
                         "charge not found yet",
-                        std::time::Duration::from_secs(30),
+                        settings.retry_delay,
                     )
                     .await;
                     p.state
@@ -196,7 +189,7 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                         &state.db,
                         p.clone(),
                         &e.to_string(),
-                        std::time::Duration::from_secs(30),
+                        settings.retry_delay,
                     )
                     .await;
                     p.state
@@ -231,7 +224,7 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                             &state.db,
                             p.clone(),
                             "payment still pending",
-                            std::time::Duration::from_secs(60),
+                            settings.retry_delay,
                         )
                         .await;
                         p.state
@@ -249,7 +242,7 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                         &state.db,
                         p.clone(),
                         &e.to_string(),
-                        std::time::Duration::from_secs(30),
+                        settings.retry_delay,
                     )
                     .await;
                     p.state
@@ -280,12 +273,7 @@ async fn finish(
                 && older_than(&p, state.config.purchase.enable_deadline)
             {
                 tracing::warn!(purchase_id = %p.id, "enable deadline passed; refunding");
-                let p = saga::compensate(state, empresa, p).await;
-                if p.state == st::REFUNDED {
-                    let r = Reply::error(402, saga::MSG_REFUNDED_NO_ACCESS);
-                    let _ = store::save_response(&state.db, p.clone(), r.status, &r.body).await;
-                }
-                p.state
+                saga::compensate(state, empresa, p).await.state
             } else {
                 p.state
             }

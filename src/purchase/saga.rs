@@ -38,8 +38,6 @@ use super::{sha256_hex, user_comment, GW_CONEKTA, GW_MERCADO_PAGO};
 
 /// Attempts at a fresh username when the router says it already exists.
 const NAME_ATTEMPTS: usize = 5;
-/// Retry delay the reconciler uses after a failed attempt.
-const RETRY_IN: Duration = Duration::from_secs(10);
 
 pub const MSG_IN_PROGRESS: &str = "La compra está en proceso. Intente de nuevo en unos segundos.";
 pub const MSG_IDEMPOTENCY_MISMATCH: &str =
@@ -408,7 +406,13 @@ async fn drive_new(
                 Some(o) => o,
                 None => {
                     // Left in `charging`: the reconciler asks the gateway again later.
-                    let _ = store::note_error(&state.db, p, &e.to_string(), RETRY_IN).await;
+                    let _ = store::note_error(
+                        &state.db,
+                        p,
+                        &e.to_string(),
+                        state.config.purchase.retry_delay,
+                    )
+                    .await;
                     return Reply::error(e.http_status(), e.message_es());
                 }
             }
@@ -509,7 +513,7 @@ async fn create_user(
                             &state.db,
                             p,
                             "create user: outcome unknown",
-                            RETRY_IN,
+                            state.config.purchase.retry_delay,
                         )
                         .await;
                         return Err(reply_from_api(BrokerError::OutcomeUnknown.into()));
@@ -823,9 +827,14 @@ pub(crate) async fn finish_paid(
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(purchase_id = %p.id, error = %e, "could not confirm the charge");
-            let p = store::note_error(&state.db, p.clone(), &e.to_string(), RETRY_IN)
-                .await
-                .unwrap_or(p);
+            let p = store::note_error(
+                &state.db,
+                p.clone(),
+                &e.to_string(),
+                state.config.purchase.retry_delay,
+            )
+            .await
+            .unwrap_or(p);
             return Finish::Stopped(p, Reply::error(503, MSG_CONFIRMING).retry_after(5));
         }
     };
@@ -870,9 +879,14 @@ pub(crate) async fn finish_paid(
     // Enable.
     if let Err(e) = enable_user(state, &p).await {
         tracing::warn!(purchase_id = %p.id, error = %e, "paid but the user could not be enabled yet");
-        let p = store::note_error(&state.db, p.clone(), &format!("enable: {e}"), RETRY_IN)
-            .await
-            .unwrap_or(p);
+        let p = store::note_error(
+            &state.db,
+            p.clone(),
+            &format!("enable: {e}"),
+            state.config.purchase.retry_delay,
+        )
+        .await
+        .unwrap_or(p);
         return Finish::Stopped(p, Reply::error(503, MSG_ACTIVATING).retry_after(5));
     }
     // Record and complete.
@@ -883,9 +897,14 @@ pub(crate) async fn finish_paid(
             Finish::Done(p, snap)
         }
         Err(e) => {
-            let p = store::note_error(&state.db, p.clone(), &format!("record: {e}"), RETRY_IN)
-                .await
-                .unwrap_or(p);
+            let p = store::note_error(
+                &state.db,
+                p.clone(),
+                &format!("record: {e}"),
+                state.config.purchase.retry_delay,
+            )
+            .await
+            .unwrap_or(p);
             Finish::Stopped(p, Reply::error(503, MSG_ACTIVATING).retry_after(5))
         }
     }
@@ -1068,9 +1087,14 @@ pub(crate) async fn compensate(
     let mut refunded = p.gateway_status.as_deref() == Some("refunded");
     if let Some(gid) = p.gateway_payment_id.clone() {
         let Some(cred) = gateway_credential(state, empresa, &p.gateway) else {
-            return store::note_error(&state.db, p.clone(), "no gateway credential", RETRY_IN)
-                .await
-                .unwrap_or(p);
+            return store::note_error(
+                &state.db,
+                p.clone(),
+                "no gateway credential",
+                state.config.purchase.retry_delay,
+            )
+            .await
+            .unwrap_or(p);
         };
         let snap = match gw_get(state, &p.gateway, &cred, &gid).await {
             Ok(s) => s,
@@ -1079,7 +1103,7 @@ pub(crate) async fn compensate(
                     &state.db,
                     p.clone(),
                     &format!("compensate: {e}"),
-                    RETRY_IN,
+                    state.config.purchase.retry_delay,
                 )
                 .await
                 .unwrap_or(p)
@@ -1110,9 +1134,14 @@ pub(crate) async fn compensate(
             Some(Ok(s)) => s.raw_status.clone(),
             Some(Err(e)) => {
                 tracing::warn!(purchase_id = %p.id, error = %e, "refund/cancel failed");
-                return store::note_error(&state.db, p.clone(), &format!("refund: {e}"), RETRY_IN)
-                    .await
-                    .unwrap_or(p);
+                return store::note_error(
+                    &state.db,
+                    p.clone(),
+                    &format!("refund: {e}"),
+                    state.config.purchase.retry_delay,
+                )
+                .await
+                .unwrap_or(p);
             }
         };
         if matches!(
@@ -1133,9 +1162,14 @@ pub(crate) async fn compensate(
     // Remove the user.
     if let Err(e) = remove_user(state, &p).await {
         tracing::warn!(purchase_id = %p.id, error = %e, "could not remove the hotspot user yet");
-        return store::note_error(&state.db, p.clone(), &format!("remove user: {e}"), RETRY_IN)
-            .await
-            .unwrap_or(p);
+        return store::note_error(
+            &state.db,
+            p.clone(),
+            &format!("remove user: {e}"),
+            state.config.purchase.retry_delay,
+        )
+        .await
+        .unwrap_or(p);
     }
     let final_state = if refunded {
         st::REFUNDED
@@ -1160,7 +1194,22 @@ pub(crate) async fn compensate(
     am.state = Set(final_state.into());
     am.router_user_id = Set(None);
     am.next_attempt_at = Set(None);
-    store::save(&state.db, am).await.unwrap_or(p)
+    let p = store::save(&state.db, am).await.unwrap_or(p);
+    // A portal retry of a purchase finished in the background learns how it ended.
+    let saved = match (final_state, p.response_status) {
+        (st::REFUNDED, None) => Some(MSG_REFUNDED_NO_ACCESS),
+        (st::DECLINED, None) => Some(conekta_status_message("other")),
+        _ => None,
+    };
+    match saved {
+        Some(msg) => {
+            let r = Reply::error(402, msg);
+            store::save_response(&state.db, p.clone(), r.status, &r.body)
+                .await
+                .unwrap_or(p)
+        }
+        None => p,
+    }
 }
 
 async fn remove_user(state: &AppState, p: &purchase::Model) -> Result<(), BrokerError> {
@@ -1209,7 +1258,7 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
             &state.db,
             p.clone(),
             &format!("disable user: {e}"),
-            RETRY_IN,
+            state.config.purchase.retry_delay,
         )
         .await
         .unwrap_or(p);

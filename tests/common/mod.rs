@@ -253,3 +253,13 @@ impl TestApp {
         .unwrap()
     }
 }
+
+// ---- helpers added by the purchase saga work (h-purchase) ----
+
+impl TestApp {
+    /// Stops the HTTP server at once (in-flight requests are dropped), as a crash would; the
+    /// database stays (see `testdb`).
+    pub async fn stop_server(&self) {
+        self.handle.stop(false).await;
+    }
+}

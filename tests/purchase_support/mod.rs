@@ -42,6 +42,7 @@ pub fn base_config(c: &mut Config, sb: &SandboxHandle) {
     c.rate_limits = false;
     c.purchase.gateway_timeout = Duration::from_secs(2);
     c.purchase.idempotency_wait = Duration::from_secs(10);
+    c.purchase.retry_delay = Duration::ZERO;
 }
 
 pub async fn world() -> World {
@@ -128,7 +129,16 @@ pub async fn insert_product(
     precio: &str,
     activo: bool,
 ) -> producto::Model {
-    insert_product_for(app, &t.empresa.id, &t.router.id, nombre, perfil, precio, activo).await
+    insert_product_for(
+        app,
+        &t.empresa.id,
+        &t.router.id,
+        nombre,
+        perfil,
+        precio,
+        activo,
+    )
+    .await
 }
 
 pub async fn insert_product_for(
@@ -210,7 +220,15 @@ pub fn mp_body(product_id: i32, token: &str, monto: f64) -> Value {
 
 impl World {
     pub async fn pay(&self, path: &str, body: &Value, idem: Option<&str>) -> (u16, Value) {
-        pay_at(&self.app.http, &self.app.address, &self.tenant.api_key, path, body, idem).await
+        pay_at(
+            &self.app.http,
+            &self.app.address,
+            &self.tenant.api_key,
+            path,
+            body,
+            idem,
+        )
+        .await
     }
 
     pub async fn conekta(&self, body: &Value) -> (u16, Value) {
@@ -218,7 +236,8 @@ impl World {
     }
 
     pub async fn mp(&self, body: &Value) -> (u16, Value) {
-        self.pay("/api/v1/payments/pagar-mercado-pago", body, None).await
+        self.pay("/api/v1/payments/pagar-mercado-pago", body, None)
+            .await
     }
 
     pub async fn purchases(&self) -> Vec<purchase::Model> {
@@ -229,7 +248,11 @@ impl World {
             .unwrap()
     }
 
-    pub async fn reconcile_until(&self, state: &AppState, done: impl Fn(&[purchase::Model]) -> bool) {
+    pub async fn reconcile_until(
+        &self,
+        state: &AppState,
+        done: impl Fn(&[purchase::Model]) -> bool,
+    ) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             pagos_hotspot::purchase::reconciler::reconcile_once(state).await;
@@ -240,7 +263,9 @@ impl World {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "reconciler did not converge: {:?}",
-                ps.iter().map(|p| (&p.state, &p.last_error)).collect::<Vec<_>>()
+                ps.iter()
+                    .map(|p| (&p.state, &p.last_error))
+                    .collect::<Vec<_>>()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -269,13 +294,19 @@ pub async fn pay_at(
 pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 fn moved(status: &str) -> bool {
-    matches!(status, "paid" | "approved" | "refunded" | "partially_refunded")
+    matches!(
+        status,
+        "paid" | "approved" | "refunded" | "partially_refunded"
+    )
 }
 
 /// The invariants, checked on the simulator's and the sandbox's own state for every purchase of
@@ -300,7 +331,11 @@ pub async fn check_invariants(w: &World) {
             .iter()
             .filter(|l| l.reference.as_deref() == Some(p.id.as_str()) && moved(&l.status))
             .collect();
-        assert!(charges.len() <= 1, "more than one charge for {}: {charges:?}", p.id);
+        assert!(
+            charges.len() <= 1,
+            "more than one charge for {}: {charges:?}",
+            p.id
+        );
         let net: Decimal = charges.iter().map(|l| l.net_captured()).sum();
         let comment = format!("purchase:{}", p.id);
         let user: Vec<_> = users
@@ -310,14 +345,28 @@ pub async fn check_invariants(w: &World) {
         assert!(user.len() <= 1, "several users for {}", p.id);
         let enabled = user.first().is_some_and(|u| !u.disabled);
         if net > Decimal::ZERO {
-            assert!(enabled, "purchase {} ({}) charged {net} but its user is not enabled", p.id, p.state);
+            assert!(
+                enabled,
+                "purchase {} ({}) charged {net} but its user is not enabled",
+                p.id, p.state
+            );
             assert_eq!(p.state, "completed", "charged purchase not completed");
         }
         if enabled {
-            assert!(net > Decimal::ZERO, "purchase {} ({}) has an enabled user without a charge", p.id, p.state);
+            assert!(
+                net > Decimal::ZERO,
+                "purchase {} ({}) has an enabled user without a charge",
+                p.id,
+                p.state
+            );
         }
         if matches!(p.state.as_str(), "failed" | "declined" | "refunded") {
-            assert!(user.is_empty(), "purchase {} is {} but its user is still on the router", p.id, p.state);
+            assert!(
+                user.is_empty(),
+                "purchase {} is {} but its user is still on the router",
+                p.id,
+                p.state
+            );
         }
     }
     // Every enabled user on the router belongs to a charged purchase.
@@ -327,7 +376,13 @@ pub async fn check_invariants(w: &World) {
             .as_deref()
             .and_then(|c| c.strip_prefix("purchase:"))
             .unwrap_or_else(|| panic!("enabled user {} without a purchase", u.name));
-        assert!(purchases.iter().any(|p| p.id == id && p.state == "completed"), "enabled user {} of a purchase that is not completed", u.name);
+        assert!(
+            purchases
+                .iter()
+                .any(|p| p.id == id && p.state == "completed"),
+            "enabled user {} of a purchase that is not completed",
+            u.name
+        );
     }
 }
 
@@ -341,7 +396,9 @@ pub struct ExtraApp {
 impl Drop for ExtraApp {
     fn drop(&mut self) {
         let handle = self.handle.clone();
-        drop(actix_web::rt::spawn(async move { handle.stop(false).await }));
+        drop(actix_web::rt::spawn(
+            async move { handle.stop(false).await },
+        ));
     }
 }
 
@@ -354,8 +411,10 @@ pub async fn spawn_app_on(
     use secrecy::{ExposeSecret, SecretString};
     let mut config = Config::for_tests(database_url.to_string());
     config.master_key = pagos_hotspot::config::MasterKey::from_bytes(*old.master_key.expose());
-    config.jwt_session_secret = SecretString::from(old.jwt_session_secret.expose_secret().to_string());
-    config.jwt_apikey_secret = SecretString::from(old.jwt_apikey_secret.expose_secret().to_string());
+    config.jwt_session_secret =
+        SecretString::from(old.jwt_session_secret.expose_secret().to_string());
+    config.jwt_apikey_secret =
+        SecretString::from(old.jwt_apikey_secret.expose_secret().to_string());
     customise(&mut config);
     let db = pagos_hotspot::db::connect(database_url).await.unwrap();
     let app = Application::build_with_db(config, db).await.unwrap();
