@@ -9,6 +9,7 @@ use crate::auth::api_key::KeyUsage;
 use crate::auth::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::crypto::SecretBox;
+use crate::metrics::Metrics;
 
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -18,6 +19,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub key_usage: Arc<KeyUsage>,
     pub limits: Arc<RateLimits>,
+    /// This instance's Prometheus registry and metrics (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -36,6 +39,7 @@ impl AppState {
             http,
             key_usage: Arc::new(KeyUsage::default()),
             limits: Arc::new(RateLimits::default()),
+            metrics: Arc::new(Metrics::new()?),
         })
     }
 }
