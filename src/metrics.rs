@@ -939,4 +939,59 @@ mod tests {
             r#"gateway_request_duration_seconds_count{gateway="conekta",operation="refund",outcome="rate_limited"} 1"#
         ));
     }
+    #[actix_web::test]
+    async fn middleware_labels_requests_by_route_pattern_never_the_raw_path() {
+        use actix_web::{middleware::from_fn, test, App, HttpResponse};
+        let config = crate::config::Config::for_tests("sqlite::memory:");
+        let state = web::Data::new(
+            AppState::new(sea_orm::DatabaseConnection::Disconnected, config).unwrap(),
+        );
+        let app = test::init_service(
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(record_http))
+                .route(
+                    "/things/{thing_id}",
+                    web::get().to(|| async { HttpResponse::Ok().finish() }),
+                )
+                .route(
+                    "/boom",
+                    web::post().to(|| async { HttpResponse::InternalServerError().finish() }),
+                ),
+        )
+        .await;
+        for path in ["/things/AA:BB:CC:DD:EE:FF", "/things/user@example.com"] {
+            let res =
+                test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+            assert_eq!(res.status(), 200);
+        }
+        let res = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/secret/raw/path")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), 404);
+        let res =
+            test::call_service(&app, test::TestRequest::post().uri("/boom").to_request()).await;
+        assert_eq!(res.status(), 500);
+        let text = state.metrics.render().unwrap();
+        assert!(
+            text.contains(
+                r#"http_requests_total{method="GET",route="/things/{thing_id}",status="200"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"http_requests_total{method="GET",route="unmatched",status="404"} 1"#)
+        );
+        assert!(text.contains(r#"http_requests_total{method="POST",route="/boom",status="500"} 1"#));
+        assert!(text.contains(
+            r#"http_request_duration_seconds_count{method="GET",route="/things/{thing_id}"} 2"#
+        ));
+        for raw in ["AA:BB", "example.com", "/secret/raw/path"] {
+            assert!(!text.contains(raw), "{raw} leaked into labels");
+        }
+    }
 }
