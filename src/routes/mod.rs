@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod company;
 pub mod health;
+pub mod metrics;
 pub mod portal;
 pub mod products;
 pub mod reports;
@@ -14,6 +15,7 @@ use actix_web::web;
 /// Registers every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    metrics::configure(cfg);
     auth::configure(cfg);
     portal::configure(cfg);
     catalog::configure(cfg);
