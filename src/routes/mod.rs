@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod health;
 pub mod portal;
+pub mod super_admin;
 
 use actix_web::web;
 
@@ -11,4 +12,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     auth::configure(cfg);
     portal::configure(cfg);
+    super_admin::configure(cfg);
 }
