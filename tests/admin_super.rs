@@ -1673,3 +1673,89 @@ async fn secrets_are_encrypted_at_rest() {
         );
     }
 }
+
+/// Many admin changes at once (each a read-then-write transaction) all succeed: on SQLite a
+/// deferred transaction that read before another connection committed would otherwise fail
+/// with "database is locked" when it tries to write.
+#[actix_web::test]
+async fn concurrent_admin_changes_all_succeed() {
+    let app = spawn_app().await;
+    let token = app.super_admin().await;
+    let mut tenants = Vec::new();
+    for i in 0..4 {
+        tenants.push(app.tenant(&format!("T{i}")).await);
+    }
+    let mut calls = Vec::new();
+    for round in 0..3 {
+        for t in &tenants {
+            let e = &t.empresa.id;
+            let r = &t.router.id;
+            calls.push((
+                Method::PUT,
+                format!("/admin/empresas/{e}/routers/{r}/toggle-activo"),
+                None,
+            ));
+            calls.push((
+                Method::PUT,
+                format!("/admin/empresas/{e}"),
+                Some(json!({"nombre": format!("Empresa {round}")})),
+            ));
+            let admin = usuario::Entity::find()
+                .filter(usuario::Column::Email.eq(t.admin_email.clone()))
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            calls.push((
+                Method::PUT,
+                format!("/admin/usuarios/{}/toggle-activo", admin.id),
+                None,
+            ));
+            calls.push((
+                Method::POST,
+                format!("/admin/empresas/{e}/routers"),
+                Some(
+                    json!({"nombre": "R", "host": "127.0.0.1", "usuario": "api", "password": "pw"}),
+                ),
+            ));
+        }
+    }
+    let before = audit_log::Entity::find().count(&app.db).await.unwrap();
+    let results = futures_util::future::join_all(
+        calls
+            .iter()
+            .map(|(m, p, b)| call(&app, m.clone(), p, Some(&token), b.clone())),
+    )
+    .await;
+    for ((m, p, _), (s, b)) in calls.iter().zip(&results) {
+        assert_eq!(*s, 200, "{m} {p}: {b}");
+    }
+    let after = audit_log::Entity::find().count(&app.db).await.unwrap();
+    // Every call changed something (a rename may repeat the name of an earlier round, which
+    // changes nothing: at least the toggles and creates are audited).
+    assert!(after - before >= 36, "{before} -> {after}");
+    // Three flips each: every router and every company admin ends up inactive.
+    for t in &tenants {
+        let r = router::Entity::find_by_id(t.router.id.clone())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!r.activo, "{}", r.id);
+        let u = usuario::Entity::find()
+            .filter(usuario::Column::Email.eq(t.admin_email.clone()))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!u.activo, "{}", u.email);
+        assert_eq!(
+            router::Entity::find()
+                .filter(router::Column::EmpresaId.eq(t.empresa.id.clone()))
+                .count(&app.db)
+                .await
+                .unwrap(),
+            4
+        );
+    }
+}

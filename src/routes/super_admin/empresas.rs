@@ -4,14 +4,13 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use entity::{api_key, empresa, router, usuario};
 
-use super::{find_empresa, json_body, router_changed};
+use super::{begin_write, find_empresa, json_body, router_changed};
 use crate::audit;
 use crate::auth::session::SuperAdmin;
 use crate::crypto::field;
@@ -112,7 +111,7 @@ async fn create_empresa(
     check_conekta_mode(&mode)?;
 
     let id = new_empresa_id();
-    let txn = state.db.begin().await?;
+    let txn = begin_write(&state.db).await?;
     let model = empresa::ActiveModel {
         id: Set(id.clone()),
         nombre: Set(nombre),
@@ -213,7 +212,7 @@ async fn update_empresa(
     }
 
     let empresa_id = path.into_inner();
-    let txn = state.db.begin().await?;
+    let txn = begin_write(&state.db).await?;
     let current = find_empresa(&txn, &empresa_id).await?;
     let mut active: empresa::ActiveModel = current.clone().into();
     let mut changed: Vec<&str> = Vec::new();

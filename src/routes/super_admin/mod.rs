@@ -8,7 +8,10 @@ pub mod routers;
 pub mod usuarios;
 
 use actix_web::{web, FromRequest, HttpRequest};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    TransactionTrait,
+};
 use serde::de::DeserializeOwned;
 
 use entity::empresa;
@@ -54,4 +57,18 @@ pub(crate) async fn json_body<T: DeserializeOwned + FieldAliases + 'static>(
     Ok(JsonBody::<T>::from_request(req, &mut payload)
         .await?
         .into_inner())
+}
+
+/// Begins a transaction that is going to write. On SQLite it takes the write lock at once: a
+/// deferred transaction that reads first and writes later fails with "database is locked"
+/// (`SQLITE_BUSY_SNAPSHOT`, not retried by the busy timeout) whenever another connection
+/// committed in between. Keep these transactions short (no password hashing inside).
+pub(crate) async fn begin_write(db: &DatabaseConnection) -> ApiResult<DatabaseTransaction> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // A no-op UPDATE still opens a write transaction.
+        txn.execute_unprepared("UPDATE empresas SET id = id WHERE 1 = 0")
+            .await?;
+    }
+    Ok(txn)
 }

@@ -3,17 +3,14 @@
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use entity::{api_key, producto, router};
 
-use super::{find_empresa, json_body, router_changed};
+use super::{begin_write, find_empresa, json_body, router_changed};
 use crate::audit;
 use crate::auth::api_key::{IssuedKey, KEY_TYPE};
 use crate::auth::session::SuperAdmin;
@@ -172,7 +169,7 @@ async fn create(
         .transpose()?;
 
     let empresa_id = path.into_inner();
-    let txn = state.db.begin().await?;
+    let txn = begin_write(&state.db).await?;
     find_empresa(&txn, &empresa_id).await?;
     let (model, key) = create_router(
         &txn,
@@ -252,22 +249,23 @@ async fn toggle_activo(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
-    let txn = state.db.begin().await?;
-    let r = find_router(&txn, &empresa_id, &router_id).await?;
-    let activo = !r.activo;
-    // Conditional flip: a concurrent toggle cannot be lost.
+    let txn = begin_write(&state.db).await?;
+    // Flip in one statement, so concurrent toggles each take effect in turn.
     let res = router::Entity::update_many()
-        .col_expr(router::Column::Activo, Expr::value(activo))
+        .col_expr(
+            router::Column::Activo,
+            Expr::col(router::Column::Activo).not(),
+        )
         .col_expr(router::Column::ActualizadoEn, Expr::value(Utc::now()))
         .filter(router::Column::Id.eq(router_id.clone()))
-        .filter(router::Column::Activo.eq(r.activo))
+        .filter(router::Column::EmpresaId.eq(empresa_id.clone()))
         .exec(&txn)
         .await?;
+    let r = find_router(&txn, &empresa_id, &router_id).await?;
     if res.rows_affected != 1 {
-        return Err(ApiError::conflict(
-            "El router fue modificado simultáneamente; intente de nuevo",
-        ));
+        return Err(ApiError::not_found(ROUTER_NOT_FOUND));
     }
+    let activo = r.activo;
     audit::record(
         &txn,
         &admin.0,
@@ -302,7 +300,7 @@ async fn regenerate_api_key(
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = begin_write(&state.db).await?;
     let locked = router::Entity::update_many()
         .col_expr(router::Column::ActualizadoEn, Expr::value(now))
         .filter(router::Column::Id.eq(router_id.clone()))
@@ -398,7 +396,7 @@ async fn revoke_api_key(
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id, key_id) = path.into_inner();
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = begin_write(&state.db).await?;
     find_router(&txn, &empresa_id, &router_id).await?;
     let key = api_key::Entity::find_by_id(key_id.clone())
         .filter(api_key::Column::RouterId.eq(router_id.clone()))
@@ -534,7 +532,7 @@ async fn delete_router(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
-    let txn = state.db.begin().await?;
+    let txn = begin_write(&state.db).await?;
     let r = find_router(&txn, &empresa_id, &router_id).await?;
     let products = producto::Entity::find()
         .filter(producto::Column::RouterId.eq(router_id.clone()))

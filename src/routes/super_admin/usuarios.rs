@@ -4,14 +4,14 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use entity::usuario;
 
-use super::{find_empresa, json_body};
+use super::{begin_write, find_empresa, json_body};
 use crate::audit;
 use crate::auth::password::hash_password;
 use crate::auth::session::{SuperAdmin, ROLE_CLIENTE_ADMIN, ROLE_SUPER_ADMIN};
@@ -79,21 +79,15 @@ async fn create(
     if b.rol == ROLE_CLIENTE_ADMIN && empresa_id.is_none() {
         return Err(ApiError::bad_request("cliente_admin requiere empresa_id"));
     }
-    let txn = state.db.begin().await?;
     if let Some(id) = &empresa_id {
-        find_empresa(&txn, id).await?;
+        find_empresa(&state.db, id).await?;
     }
     if b.rol == ROLE_SUPER_ADMIN && empresa_id.is_some() {
         return Err(ApiError::bad_request(
             "super_admin no debe tener empresa_id",
         ));
     }
-    let taken = usuario::Entity::find()
-        .filter(Expr::expr(Func::lower(Expr::col(usuario::Column::Email))).eq(email.to_lowercase()))
-        .one(&txn)
-        .await?
-        .is_some();
-    if taken {
+    if email_taken(&state.db, &email).await? {
         return Err(ApiError::bad_request(EMAIL_TAKEN));
     }
     let len = b.password.chars().count();
@@ -102,10 +96,16 @@ async fn create(
             "La contraseña debe tener entre {MIN_PASSWORD_LEN} y {MAX_PASSWORD_LEN} caracteres"
         )));
     }
+    // Hash outside the transaction: on SQLite it holds the write lock.
     let password = b.password;
     let hash = web::block(move || hash_password(&password))
         .await?
         .map_err(ApiError::internal)?;
+    let txn = begin_write(&state.db).await?;
+    // Checked again under the write lock (the unique index is case-sensitive).
+    if email_taken(&txn, &email).await? {
+        return Err(ApiError::bad_request(EMAIL_TAKEN));
+    }
     let inserted = usuario::ActiveModel {
         rol: Set(b.rol.clone()),
         empresa_id: Set(empresa_id.clone()),
@@ -140,6 +140,15 @@ async fn create(
         "message": "Usuario creado exitosamente",
         "usuario": crate::routes::auth::user_json(&user),
     })))
+}
+
+/// Whether an account already uses `email`, compared case-insensitively.
+async fn email_taken<C: ConnectionTrait>(db: &C, email: &str) -> ApiResult<bool> {
+    Ok(usuario::Entity::find()
+        .filter(Expr::expr(Func::lower(Expr::col(usuario::Column::Email))).eq(email.to_lowercase()))
+        .one(db)
+        .await?
+        .is_some())
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,28 +200,30 @@ async fn toggle_activo(
     path: web::Path<i32>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
-    let txn = state.db.begin().await?;
-    let u = usuario::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
-    if u.id == admin.0.user.id {
+    let txn = begin_write(&state.db).await?;
+    if id == admin.0.user.id {
+        // The caller exists (its session was just checked): the original's 400.
         return Err(ApiError::bad_request(
             "No puedes desactivar tu propio usuario",
         ));
     }
-    let activo = !u.activo;
+    // Flip in one statement, so concurrent toggles each take effect in turn.
     let res = usuario::Entity::update_many()
-        .col_expr(usuario::Column::Activo, Expr::value(activo))
+        .col_expr(
+            usuario::Column::Activo,
+            Expr::col(usuario::Column::Activo).not(),
+        )
         .filter(usuario::Column::Id.eq(id))
-        .filter(usuario::Column::Activo.eq(u.activo))
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(ApiError::conflict(
-            "El usuario fue modificado simultáneamente; intente de nuevo",
-        ));
+        return Err(ApiError::not_found(USER_NOT_FOUND));
     }
+    let u = usuario::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+    let activo = u.activo;
     let target = id.to_string();
     audit::record(
         &txn,
