@@ -270,6 +270,18 @@ async fn empresas_create_list_get_and_update() {
         (404, Some("Empresa no encontrada"))
     );
 
+    // An empty update changes nothing and records nothing.
+    let (s, same) = call(
+        &app,
+        Method::PUT,
+        &format!("/admin/empresas/{id}"),
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!((s, &same), (200, &upd));
+    assert_eq!(audit_count(&app, "empresa.update").await, 1);
+
     // Refused updates change nothing.
     let before = counts(&app).await;
     for bad in [
@@ -600,6 +612,29 @@ async fn routers_create_list_get_and_toggle() {
         );
     }
     assert_eq!(router::Entity::find().count(&app.db).await.unwrap(), 2);
+    let missing = format!("/admin/empresas/EMP_NOPE/routers/{rid}");
+    for (m, p) in [
+        (Method::GET, missing.clone()),
+        (Method::PUT, format!("{missing}/toggle-activo")),
+        (Method::POST, format!("{missing}/regenerate-api-key")),
+        (Method::GET, format!("{missing}/api-keys")),
+        (Method::GET, format!("{missing}/api-key-status")),
+        (Method::POST, format!("{missing}/api-keys/key_x/revoke")),
+        (Method::DELETE, missing.clone()),
+    ] {
+        let (s, b) = call(&app, m.clone(), &p, Some(&token), None).await;
+        assert_eq!(
+            (s, b["detail"].as_str()),
+            (404, Some("Empresa no encontrada")),
+            "{m} {p}"
+        );
+    }
+    let unchanged = router::Entity::find_by_id(rid.clone())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(unchanged.activo);
 
     // Toggle off and on.
     let (s, b) = call(
@@ -1038,6 +1073,16 @@ async fn api_key_status_follows_the_original_rules() {
         b["recommendation"],
         "Considerar regenerar la API Key pronto"
     );
+
+    // Expired.
+    let mut gone = key.clone().into_active_model();
+    gone.expires_at = Set(Utc::now() - Duration::hours(1));
+    gone.update(&app.db).await.unwrap();
+    let (_, b) = call(&app, Method::GET, &path, Some(&token), None).await;
+    assert_eq!(b["status"], "expired");
+    assert_eq!(b["expires_in_days"], -1);
+    assert_eq!(b["warning"], "La API Key ha expirado");
+    assert_eq!(b["recommendation"], "Generar una nueva API Key");
 
     // No active key.
     let mut revoked = key.into_active_model();
