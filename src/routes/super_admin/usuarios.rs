@@ -200,13 +200,13 @@ async fn toggle_activo(
     path: web::Path<i32>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
-    let txn = begin_write(&state.db).await?;
     if id == admin.0.user.id {
         // The caller exists (its session was just checked): the original's 400.
         return Err(ApiError::bad_request(
             "No puedes desactivar tu propio usuario",
         ));
     }
+    let txn = begin_write(&state.db).await?;
     // Flip in one statement, so concurrent toggles each take effect in turn.
     let res = usuario::Entity::update_many()
         .col_expr(
