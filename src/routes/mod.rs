@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod portal;
 pub mod products;
 pub mod reports;
+pub mod super_admin;
 
 use actix_web::web;
 
@@ -22,4 +23,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     products::configure(cfg);
     reports::configure(cfg);
     company::configure(cfg);
+    super_admin::configure(cfg);
 }
