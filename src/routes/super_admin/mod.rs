@@ -8,10 +8,7 @@ pub mod routers;
 pub mod usuarios;
 
 use actix_web::{web, FromRequest, HttpRequest};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait};
 use serde::de::DeserializeOwned;
 
 use entity::empresa;
@@ -59,16 +56,7 @@ pub(crate) async fn json_body<T: DeserializeOwned + FieldAliases + 'static>(
         .into_inner())
 }
 
-/// Begins a transaction that is going to write. On SQLite it takes the write lock at once: a
-/// deferred transaction that reads first and writes later fails with "database is locked"
-/// (`SQLITE_BUSY_SNAPSHOT`, not retried by the busy timeout) whenever another connection
-/// committed in between. Keep these transactions short (no password hashing inside).
+/// See [`crate::db::begin_write`].
 pub(crate) async fn begin_write(db: &DatabaseConnection) -> ApiResult<DatabaseTransaction> {
-    let txn = db.begin().await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        // A no-op UPDATE still opens a write transaction.
-        txn.execute_unprepared("UPDATE empresas SET id = id WHERE 1 = 0")
-            .await?;
-    }
-    Ok(txn)
+    Ok(crate::db::begin_write(db).await?)
 }
