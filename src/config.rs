@@ -166,6 +166,8 @@ pub struct Config {
     /// `RATE_LIMITS=off` turns every rate limit off (benchmarks).
     pub rate_limits: bool,
     pub purchase: PurchaseSettings,
+    /// When set, `GET /metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`).
+    pub metrics_token: Option<SecretString>,
 }
 
 /// Reads a variable; empty counts as absent.
@@ -290,6 +292,10 @@ impl Config {
                 )?);
                 p
             },
+            metrics_token: match var("METRICS_TOKEN") {
+                Some(_) => Some(secret("METRICS_TOKEN")?),
+                None => None,
+            },
         })
     }
 
@@ -333,6 +339,7 @@ impl Config {
             },
             rate_limits: true,
             purchase: PurchaseSettings::default(),
+            metrics_token: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::gateways::telegram::{TelegramClient, TelegramNotifier};
 use crate::gateways::Gateways;
+use crate::metrics::Metrics;
 use crate::routeros::registry::RouterRegistry;
 
 pub struct AppState {
@@ -27,6 +28,8 @@ pub struct AppState {
     pub gateways: Gateways,
     /// Background Telegram sender (paid / rejected purchase notifications).
     pub notifier: TelegramNotifier,
+    /// This instance's Prometheus registry and metrics (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
             http,
             key_usage: Arc::new(KeyUsage::default()),
             limits: Arc::new(limits),
+            metrics: Arc::new(Metrics::new()?),
         })
     }
 }

@@ -6,10 +6,12 @@ pub mod catalog;
 pub mod company;
 pub mod health;
 pub mod hotspot;
+pub mod metrics;
 pub mod payments;
 pub mod portal;
 pub mod products;
 pub mod reports;
+pub mod super_admin;
 pub mod webhooks;
 
 use actix_web::web;
@@ -17,12 +19,14 @@ use actix_web::web;
 /// Registers every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    metrics::configure(cfg);
     auth::configure(cfg);
     portal::configure(cfg);
     catalog::configure(cfg);
     products::configure(cfg);
     reports::configure(cfg);
     company::configure(cfg);
+    super_admin::configure(cfg);
     payments::configure(cfg);
     webhooks::configure(cfg);
     hotspot::configure(cfg);
