@@ -12,6 +12,7 @@ use serde::Serialize;
 use entity::{empresa, purchase};
 
 use crate::gateways::PaymentStatus;
+use crate::metrics::ReconcilerAction;
 use crate::state::AppState;
 
 use super::saga::{self, Finish};
@@ -59,6 +60,7 @@ pub async fn reconcile_once(state: &AppState) -> ReconcileReport {
             return report;
         }
     };
+    state.metrics.set_reconciler_backlog(due.len());
     for p in due {
         match store::claim(&state.db, &p.id, now, state.config.purchase.reconcile_lease).await {
             Ok(true) => {}
@@ -77,6 +79,14 @@ pub async fn reconcile_once(state: &AppState) -> ReconcileReport {
         report.examined += 1;
         let end = drive(state, p).await;
         report.count(&end);
+        let action = match end.as_str() {
+            st::COMPLETED => ReconcilerAction::Completed,
+            st::REFUNDED => ReconcilerAction::Refunded,
+            st::DECLINED => ReconcilerAction::Cancelled,
+            st::FAILED => ReconcilerAction::MarkedFailed,
+            _ => ReconcilerAction::Retried,
+        };
+        state.metrics.record_reconciler_action(action);
         if let Err(e) = store::unlock(&state.db, &id).await {
             tracing::warn!(purchase_id = %id, error = %e, "reconciler: unlock failed");
         }

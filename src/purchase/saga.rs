@@ -22,9 +22,10 @@ use crate::gateways::telegram::{
     paid_message, rejected_message, HotspotAccess, Notification, PurchaseInfo,
 };
 use crate::gateways::{
-    ChargeOutcome, ConektaOrderRequest, GatewayError, MpPayer, MpPaymentRequest, PaymentGateway,
-    PaymentSnapshot, PaymentStatus,
+    ChargeOutcome, ConektaOrderRequest, GatewayError, GatewayKind, MpPayer, MpPaymentRequest,
+    PaymentGateway, PaymentSnapshot, PaymentStatus,
 };
+use crate::metrics::{CompensationKind, GatewayOperation, PaymentOutcome, PurchaseOutcome};
 use crate::routeros::commands::{ActiveLogin, NewHotspotUser};
 use crate::routeros::registry::BrokerError;
 use crate::routeros::RouterError;
@@ -139,7 +140,15 @@ pub fn gateway_credential(
 }
 
 // ------------------------------------------------------------------------------------------
-// gateway dispatch
+// gateway dispatch (every call timed in `gateway_request_duration_seconds`)
+
+pub(crate) fn kind_of(gateway: &str) -> GatewayKind {
+    if gateway == GW_CONEKTA {
+        GatewayKind::Conekta
+    } else {
+        GatewayKind::MercadoPago
+    }
+}
 
 pub(crate) async fn gw_get(
     state: &AppState,
@@ -147,11 +156,17 @@ pub(crate) async fn gw_get(
     cred: &str,
     id: &str,
 ) -> Result<PaymentSnapshot, GatewayError> {
-    if gateway == GW_CONEKTA {
-        state.gateways.conekta.get(cred, id).await
-    } else {
-        state.gateways.mercado_pago.get(cred, id).await
-    }
+    let call = async {
+        if gateway == GW_CONEKTA {
+            state.gateways.conekta.get(cred, id).await
+        } else {
+            state.gateways.mercado_pago.get(cred, id).await
+        }
+    };
+    state
+        .metrics
+        .time_gateway(kind_of(gateway), GatewayOperation::Get, call)
+        .await
 }
 
 async fn gw_find(
@@ -183,11 +198,26 @@ async fn gw_refund(
     amount: Decimal,
     idem: &str,
 ) -> Result<PaymentSnapshot, GatewayError> {
-    if gateway == GW_CONEKTA {
-        PaymentGateway::refund(&state.gateways.conekta, cred, id, amount, idem).await
-    } else {
-        PaymentGateway::refund(&state.gateways.mercado_pago, cred, id, amount, idem).await
+    let call = async {
+        if gateway == GW_CONEKTA {
+            PaymentGateway::refund(&state.gateways.conekta, cred, id, amount, idem).await
+        } else {
+            PaymentGateway::refund(&state.gateways.mercado_pago, cred, id, amount, idem).await
+        }
+    };
+    let r = state
+        .metrics
+        .time_gateway(kind_of(gateway), GatewayOperation::Refund, call)
+        .await;
+    state
+        .metrics
+        .record_compensation(CompensationKind::Refund, r.is_ok());
+    if r.is_ok() {
+        state
+            .metrics
+            .record_payment(kind_of(gateway), PaymentOutcome::Refunded);
     }
+    r
 }
 
 async fn gw_cancel(
@@ -196,11 +226,21 @@ async fn gw_cancel(
     cred: &str,
     id: &str,
 ) -> Result<PaymentSnapshot, GatewayError> {
-    if gateway == GW_CONEKTA {
-        PaymentGateway::cancel(&state.gateways.conekta, cred, id).await
-    } else {
-        PaymentGateway::cancel(&state.gateways.mercado_pago, cred, id).await
-    }
+    let call = async {
+        if gateway == GW_CONEKTA {
+            PaymentGateway::cancel(&state.gateways.conekta, cred, id).await
+        } else {
+            PaymentGateway::cancel(&state.gateways.mercado_pago, cred, id).await
+        }
+    };
+    let r = state
+        .metrics
+        .time_gateway(kind_of(gateway), GatewayOperation::Cancel, call)
+        .await;
+    state
+        .metrics
+        .record_compensation(CompensationKind::CancelCharge, r.is_ok());
+    r
 }
 
 fn outcome_from_snapshot(s: PaymentSnapshot) -> ChargeOutcome {
@@ -322,10 +362,25 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
     };
     tracing::info!(purchase_id = %p.id, gateway = input.gateway, producto_id = p.producto_id, "purchase started");
     let id = p.id.clone();
+    let started = std::time::Instant::now();
     let reply = drive_new(state, key, &input, p, creds.password).await;
     if let Err(e) = store::unlock(&state.db, &id).await {
         tracing::warn!(purchase_id = %id, error = %e, "could not release the purchase lease");
     }
+    let outcome = match store::find(&state.db, &id)
+        .await
+        .ok()
+        .flatten()
+        .map(|p| p.state)
+    {
+        Some(s) if s == st::COMPLETED => PurchaseOutcome::Completed,
+        Some(s) if s == st::DECLINED => PurchaseOutcome::Declined,
+        Some(s) if s == st::FAILED || s == st::REFUNDED => PurchaseOutcome::Failed,
+        _ => PurchaseOutcome::Pending,
+    };
+    state
+        .metrics
+        .observe_purchase(kind_of(input.gateway), outcome, started.elapsed());
     reply
 }
 
@@ -398,7 +453,18 @@ async fn drive_new(
         Ok(p) => p,
         Err(e) => return db_reply(e),
     };
-    let outcome = match charge(state, key, input, &p).await {
+    let charged = state
+        .metrics
+        .time_gateway(
+            kind_of(&p.gateway),
+            GatewayOperation::Charge,
+            charge(state, key, input, &p),
+        )
+        .await;
+    state
+        .metrics
+        .record_payment(kind_of(&p.gateway), PaymentOutcome::of_charge(&charged));
+    let outcome = match charged {
         Ok(o) => o,
         Err(e) if e.outcome_unknown() => {
             tracing::warn!(purchase_id = %p.id, error = %e, "charge outcome unknown; looking it up by our reference");
@@ -892,6 +958,9 @@ pub(crate) async fn finish_paid(
     // Record and complete.
     match record(state, empresa, p.clone(), &snap, key_id).await {
         Ok(p) => {
+            state
+                .metrics
+                .add_revenue(kind_of(&p.gateway), &p.currency, p.amount);
             notify_paid(state, empresa, &p);
             tracing::info!(purchase_id = %p.id, "purchase completed");
             Finish::Done(p, snap)
@@ -1218,7 +1287,11 @@ async fn remove_user(state: &AppState, p: &purchase::Model) -> Result<(), Broker
         None => find_own_user(state, p).await?,
     };
     let Some(id) = id else { return Ok(()) };
-    match state.routers.remove_user(&p.router_id, &id).await {
+    let r = state.routers.remove_user(&p.router_id, &id).await;
+    state
+        .metrics
+        .record_compensation(CompensationKind::RemoveUser, r.is_ok());
+    match r {
         Ok(()) | Err(BrokerError::Router(RouterError::NotFound(_))) => Ok(()),
         Err(BrokerError::OutcomeUnknown) => match find_own_user(state, p).await? {
             None => Ok(()),
@@ -1238,7 +1311,15 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
         None => find_own_user(state, &p).await,
     };
     let res = match id {
-        Ok(Some(id)) => match state.routers.disable_user(&p.router_id, &id).await {
+        Ok(Some(id)) => match state
+            .routers
+            .disable_user(&p.router_id, &id)
+            .await
+            .inspect(|_| {
+                state
+                    .metrics
+                    .record_compensation(CompensationKind::DisableUser, true)
+            }) {
             Err(BrokerError::Router(RouterError::NotFound(_))) => Ok(()),
             Err(BrokerError::OutcomeUnknown) => {
                 let name = p.hotspot_username.clone().unwrap_or_default();

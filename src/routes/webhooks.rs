@@ -17,7 +17,8 @@ use entity::{empresa, webhook_event};
 
 use crate::crypto::field;
 use crate::error::{is_unique_violation, ApiError, ApiResult};
-use crate::gateways::webhook;
+use crate::gateways::{webhook, GatewayKind};
+use crate::metrics::{PaymentOutcome, WebhookOutcome};
 use crate::purchase::saga::{self, UpdateOutcome};
 use crate::purchase::{sha256_hex, GW_CONEKTA, GW_MERCADO_PAGO};
 use crate::state::AppState;
@@ -102,8 +103,21 @@ async fn apply(
     payment_id: &str,
     event: webhook_event::Model,
 ) -> ApiResult<HttpResponse> {
+    let kind = saga::kind_of(gateway);
     match saga::on_gateway_update(state, empresa, gateway, payment_id).await {
         Ok(outcome) => {
+            state.metrics.record_webhook(
+                kind,
+                match outcome {
+                    UpdateOutcome::UnknownPayment
+                    | UpdateOutcome::NoChange
+                    | UpdateOutcome::Busy => WebhookOutcome::Ignored,
+                    _ => WebhookOutcome::Processed,
+                },
+            );
+            if matches!(outcome, UpdateOutcome::Revoked) {
+                state.metrics.record_payment(kind, PaymentOutcome::Refunded);
+            }
             let label = match outcome {
                 UpdateOutcome::UnknownPayment => "unknown_payment",
                 UpdateOutcome::NoChange => "no_change",
@@ -118,6 +132,7 @@ async fn apply(
             Ok(received(json!({})))
         }
         Err(e) => {
+            state.metrics.record_webhook(kind, WebhookOutcome::Error);
             // Not processed: forget the event so the gateway's retry is handled.
             webhook_event::Entity::delete_by_id(event.id)
                 .exec(&state.db)
@@ -160,6 +175,9 @@ async fn mercado_pago(
     )
     .map_err(|e| {
         tracing::warn!(empresa_id = %empresa.id, error = %e, "mercado pago webhook refused");
+        state
+            .metrics
+            .record_webhook(GatewayKind::MercadoPago, WebhookOutcome::InvalidSignature);
         unauthorized()
     })?;
     let kind = q
@@ -186,6 +204,9 @@ async fn mercado_pago(
     };
     let Some(event) = record_event(&state, GW_MERCADO_PAGO, &event_id, &empresa.id, &body).await?
     else {
+        state
+            .metrics
+            .record_webhook(GatewayKind::MercadoPago, WebhookOutcome::Duplicate);
         return Ok(received(json!({ "duplicate": true })));
     };
     apply(&state, &empresa, GW_MERCADO_PAGO, &payment_id, event).await
@@ -212,6 +233,9 @@ async fn conekta(
         .ok_or_else(unauthorized)?;
     webhook::verify_conekta(&key, &body, header(&req, "digest")).map_err(|e| {
         tracing::warn!(empresa_id = %empresa.id, error = %e, "conekta webhook refused");
+        state
+            .metrics
+            .record_webhook(GatewayKind::Conekta, WebhookOutcome::InvalidSignature);
         unauthorized()
     })?;
     let event: Value = serde_json::from_slice(&body)
@@ -235,6 +259,9 @@ async fn conekta(
         return Ok(received(json!({})));
     };
     let Some(ev) = record_event(&state, GW_CONEKTA, event_id, &empresa.id, &body).await? else {
+        state
+            .metrics
+            .record_webhook(GatewayKind::Conekta, WebhookOutcome::Duplicate);
         return Ok(received(json!({ "duplicate": true })));
     };
     apply(&state, &empresa, GW_CONEKTA, order_id, ev).await
