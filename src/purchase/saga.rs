@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -1061,7 +1059,7 @@ async fn record(
     key_id: Option<&str>,
 ) -> Result<purchase::Model, sea_orm::DbErr> {
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let exists = transaccion::Entity::find()
         .filter(ColumnTrait::eq(
             &transaccion::Column::PurchaseId,

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 
@@ -30,15 +30,15 @@ pub enum Registered {
 
 /// Inserts the purchase and its idempotency record in one transaction. A unique violation on
 /// either means another request (possibly concurrent) owns the key.
-pub async fn register<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn register(
+    db: &sea_orm::DatabaseConnection,
     model: purchase::Model,
     scope: &str,
     key: &str,
     request_hash: &str,
 ) -> Result<Registered, DbErr> {
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let rec = idempotency_key::ActiveModel {
         scope: Set(scope.to_string()),
         key: Set(key.to_string()),
