@@ -403,3 +403,32 @@ async fn a_refund_webhook_revokes_access() {
     assert!(w.sim.users().iter().all(|u| u.disabled));
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn the_reconciler_lease_is_exclusive_across_replicas() {
+    use pagos_hotspot::purchase::store;
+    let w = world().await;
+    let (s, _) = cut_router_after_user_created(&w, Duration::from_millis(1500)).await;
+    assert_eq!(s, 503);
+    let p = w.purchases().await.remove(0);
+    let now = chrono::Utc::now();
+    let lease = Duration::from_secs(60);
+    // Two replicas race for the same purchase: one wins.
+    let (a, b) = futures_util::future::join(
+        store::claim(&w.app.db, &p.id, now, lease),
+        store::claim(&w.app.db, &p.id, now, lease),
+    )
+    .await;
+    assert!(a.unwrap() ^ b.unwrap(), "exactly one claim succeeds");
+    // While leased, a reconciler pass leaves it alone.
+    let report = pagos_hotspot::purchase::reconciler::reconcile_once(&w.app.state).await;
+    assert_eq!(report.examined, 0);
+    // Once the lease has expired, it is claimable again.
+    let later = now + chrono::Duration::seconds(61);
+    assert!(store::claim(&w.app.db, &p.id, later, lease).await.unwrap());
+    store::unlock(&w.app.db, &p.id).await.unwrap();
+    let state = w.app.state.clone();
+    w.reconcile_until(&state, |ps| ps[0].state == "completed")
+        .await;
+    check_invariants(&w).await;
+}
