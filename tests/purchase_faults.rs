@@ -432,3 +432,28 @@ async fn the_reconciler_lease_is_exclusive_across_replicas() {
         .await;
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn router_steps_with_an_unknown_outcome_are_checked_before_compensating() {
+    let w = world_with(|c| c.router.command_timeout = Duration::from_millis(400)).await;
+    // The add and the enable run on the router, but their replies come too late.
+    w.sim
+        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(900));
+    let (s, v) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_visa_4242"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    w.sim.clear_latency_overrides();
+    w.sim
+        .set_latency_for("/ip/hotspot/user/enable", Duration::from_millis(900));
+    let (s, v2) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_mastercard_4444"))
+        .await;
+    assert_eq!(s, 200, "{v2}");
+    w.sim.clear_latency_overrides();
+    let users = w.sim.users();
+    assert_eq!(users.len(), 2, "no duplicate or orphan user: {users:?}");
+    assert!(users.iter().all(|u| !u.disabled));
+    assert_eq!(w.sb.ledger().len(), 2);
+    check_invariants(&w).await;
+}
