@@ -25,7 +25,7 @@ use crate::gateways::{
 };
 use crate::metrics::{CompensationKind, GatewayOperation, PaymentOutcome, PurchaseOutcome};
 use crate::routeros::commands::{ActiveLogin, NewHotspotUser};
-use crate::routeros::registry::BrokerError;
+use crate::routeros::BrokerError;
 use crate::routeros::RouterError;
 use crate::state::AppState;
 

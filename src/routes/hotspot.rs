@@ -22,7 +22,7 @@ use crate::extract::{FieldAliases, JsonBody};
 use crate::purchase::response::{MSG_CONNECTED, MSG_NOT_CONNECTED, MSG_SLOW};
 use crate::purchase::{ip_field, mac_field, parse_mac};
 use crate::routeros::commands::{ActiveLogin, HotspotUser};
-use crate::routeros::registry::BrokerError;
+use crate::routeros::BrokerError;
 use crate::state::AppState;
 use crate::validate;
 use crate::wire;

@@ -20,7 +20,7 @@ use crate::gateways::{GatewayError, PaymentStatus};
 use crate::purchase::credentials::UserType;
 use crate::purchase::saga::{self, MpExtra, PurchaseInput};
 use crate::purchase::{ip_field, mac_field, sha256_hex, store, GW_CONEKTA, GW_MERCADO_PAGO};
-use crate::routeros::registry::BrokerError;
+use crate::routeros::BrokerError;
 use crate::state::AppState;
 use crate::validate;
 
