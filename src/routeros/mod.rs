@@ -10,6 +10,7 @@ pub mod dialect;
 pub mod error;
 pub mod proto;
 pub mod registry;
+pub use registry::{BrokerError, RouterRegistry};
 
 pub use client::{
     legacy_login_response, ConnectOptions, LoginMethod, Reply, RouterClient, TlsMode, Transport,
