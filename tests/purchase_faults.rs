@@ -38,7 +38,10 @@ async fn router_down_before_the_user_is_created_means_no_charge() {
             break;
         }
         assert_eq!(s, 503, "{v}");
-        assert!(tokio::time::Instant::now() < deadline, "router never usable again");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "router never usable again"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(w.sb.ledger().len(), 1);

@@ -908,12 +908,12 @@ pub(crate) async fn finish_paid(
     match snap.status {
         PaymentStatus::Paid if reference_ok && amount_ok => {}
         PaymentStatus::Pending | PaymentStatus::Authorized if p.gateway == GW_MERCADO_PAGO => {
-            let mut am = p.into_active_model();
+            let mut am = p.clone().into_active_model();
             am.gateway_status = Set(Some(snap.raw_status.clone()));
             am.state = Set(st::PENDING.into());
             let p = match store::save(&state.db, am).await {
                 Ok(p) => p,
-                Err(e) => return Finish::Stopped(empty_model(), db_reply(e)),
+                Err(e) => return Finish::Stopped(p, db_reply(e)),
             };
             return Finish::Stopped(p, Reply::error(503, MSG_CONFIRMING).retry_after(5));
         }
@@ -933,9 +933,9 @@ pub(crate) async fn finish_paid(
         }
     }
     let p = if p.state != st::CONFIRMED {
-        match store::set_state(&state.db, p, st::CONFIRMED).await {
+        match store::set_state(&state.db, p.clone(), st::CONFIRMED).await {
             Ok(p) => p,
-            Err(e) => return Finish::Stopped(empty_model(), db_reply(e)),
+            Err(e) => return Finish::Stopped(p, db_reply(e)),
         }
     } else {
         p
@@ -974,42 +974,6 @@ pub(crate) async fn finish_paid(
             .unwrap_or(p);
             Finish::Stopped(p, Reply::error(503, MSG_ACTIVATING).retry_after(5))
         }
-    }
-}
-
-fn empty_model() -> purchase::Model {
-    purchase::Model {
-        id: String::new(),
-        empresa_id: String::new(),
-        router_id: String::new(),
-        producto_id: 0,
-        gateway: String::new(),
-        state: String::new(),
-        amount: Decimal::ZERO,
-        currency: String::new(),
-        user_type: String::new(),
-        hotspot_username: None,
-        hotspot_password: None,
-        router_user_id: None,
-        customer_name: String::new(),
-        customer_email: String::new(),
-        customer_phone: None,
-        mac_address: None,
-        ip_address: None,
-        auto_connect: false,
-        idempotency_key: None,
-        card_token_hash: None,
-        gateway_reference: None,
-        gateway_payment_id: None,
-        gateway_status: None,
-        response_status: None,
-        response_body: None,
-        last_error: None,
-        attempts: 0,
-        next_attempt_at: None,
-        locked_until: None,
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
     }
 }
 
