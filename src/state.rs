@@ -9,6 +9,7 @@ use crate::auth::api_key::KeyUsage;
 use crate::auth::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::crypto::SecretBox;
+use crate::routeros::RouterRegistry;
 
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -18,6 +19,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub key_usage: Arc<KeyUsage>,
     pub limits: Arc<RateLimits>,
+    /// One actor per router (started on first use).
+    pub routers: RouterRegistry,
 }
 
 impl AppState {
@@ -29,6 +32,7 @@ impl AppState {
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("pagos-hotspot/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let routers = RouterRegistry::new(db.clone(), secrets.clone(), config.router.clone());
         Ok(Self {
             db,
             config: Arc::new(config),
@@ -36,6 +40,7 @@ impl AppState {
             http,
             key_usage: Arc::new(KeyUsage::default()),
             limits: Arc::new(RateLimits::default()),
+            routers,
         })
     }
 }
