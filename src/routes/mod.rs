@@ -8,6 +8,7 @@ pub mod health;
 pub mod portal;
 pub mod products;
 pub mod reports;
+pub mod routers_live;
 
 use actix_web::web;
 
@@ -20,4 +21,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     products::configure(cfg);
     reports::configure(cfg);
     company::configure(cfg);
+    routers_live::configure(cfg);
 }
