@@ -184,7 +184,7 @@ async fn callers_beyond_the_bound_get_busy_at_once() {
             Ok(None) => ok += 1,
             Err(BrokerError::Busy { retry_after_secs }) => {
                 busy += 1;
-                assert!(took < Duration::from_millis(50), "Busy took {took:?}");
+                assert!(took < Duration::from_millis(250), "Busy took {took:?}");
                 assert!((1..=30).contains(&retry_after_secs));
             }
             other => panic!("unexpected {other:?}"),
@@ -306,7 +306,7 @@ async fn wrong_password_marks_auth_failed_and_an_api_password_change_recovers() 
         reg.find_user(s.rid(), "x").await,
         Err(BrokerError::AuthFailed)
     );
-    assert!(t.elapsed() < Duration::from_millis(100));
+    assert!(t.elapsed() < Duration::from_millis(250));
     assert_eq!(
         s.sim.logins_failed(),
         failed,
@@ -359,8 +359,8 @@ async fn reconnect_intervals_grow_and_are_jittered() {
         // Doubling with ±50 % jitter: every second step is strictly longer until the cap.
         assert!(g[2] > g[0] && g[3] > g[1], "{g:?}");
         // Capped at 300 ms (plus scheduling slack).
-        assert!(g.iter().all(|d| *d < Duration::from_millis(400)), "{g:?}");
-        assert!(g[0] < Duration::from_millis(100), "{g:?}");
+        assert!(g.iter().all(|d| *d < Duration::from_millis(450)), "{g:?}");
+        assert!(g[0] < Duration::from_millis(150), "{g:?}");
     }
     assert_ne!(ga, gb, "two routers follow the same schedule: no jitter");
     // While backing off, callers are refused at once.

@@ -9,6 +9,7 @@ pub mod codec;
 pub mod commands;
 pub mod dialect;
 pub mod error;
+pub mod footprint;
 pub mod messages;
 pub mod proto;
 pub mod registry;
