@@ -9,6 +9,8 @@ use crate::auth::api_key::KeyUsage;
 use crate::auth::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::crypto::SecretBox;
+use crate::gateways::telegram::TelegramClient;
+use crate::metrics::Metrics;
 use crate::routeros::RouterRegistry;
 
 pub struct AppState {
@@ -21,6 +23,9 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// One actor per router (started on first use).
     pub routers: RouterRegistry,
+    pub telegram: TelegramClient,
+    /// This instance's Prometheus registry and metrics (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -32,8 +37,12 @@ impl AppState {
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("pagos-hotspot/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let metrics = Arc::new(Metrics::new()?);
         let routers = RouterRegistry::new(db.clone(), secrets.clone(), config.router.clone());
+        routers.set_observer(metrics.clone());
+        let telegram = TelegramClient::new(&config.telegram_api_base, http.clone());
         Ok(Self {
+            telegram,
             db,
             config: Arc::new(config),
             secrets,
@@ -41,6 +50,7 @@ impl AppState {
             key_usage: Arc::new(KeyUsage::default()),
             limits: Arc::new(RateLimits::default()),
             routers,
+            metrics,
         })
     }
 }

@@ -810,7 +810,8 @@ async fn test_telegram_uses_the_given_or_stored_credentials() {
         let seen = tg.seen.lock().unwrap();
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].0, "/bot111:givenTok/sendMessage");
-        assert_eq!(seen[0].1["chat_id"], "42");
+        // Telegram accepts the chat id as a number or a string.
+        assert_eq!(seen[0].1["chat_id"].to_string().trim_matches('"'), "42");
         assert_eq!(seen[0].1["parse_mode"], "HTML");
         let text = seen[0].1["text"].as_str().unwrap();
         assert_eq!(text.lines().count(), 3);
@@ -846,9 +847,9 @@ async fn test_telegram_uses_the_given_or_stored_credentials() {
     {
         let seen = tg.seen.lock().unwrap();
         assert_eq!(seen[1].0, "/bot222:storedTok/sendMessage");
-        assert_eq!(seen[1].1["chat_id"], "99");
+        assert_eq!(seen[1].1["chat_id"].to_string().trim_matches('"'), "99");
         assert_eq!(seen[2].0, "/bot222:storedTok/sendMessage");
-        assert_eq!(seen[2].1["chat_id"], "100");
+        assert_eq!(seen[2].1["chat_id"].to_string().trim_matches('"'), "100");
     }
 
     // Telegram refusing → 500 with the original's detail.

@@ -376,3 +376,82 @@ async fn validar_empresa_router() {
     // Without a key (as FastAPI's APIKeyHeader answered).
     assert_eq!(res.status(), 403);
 }
+
+#[actix_web::test]
+async fn broker_metrics_reach_prometheus() {
+    let (app, _sim, t) = setup().await;
+    let res = get(
+        &app,
+        &format!("/api/v1/admin/routers/{}/mikrotik-profiles", t.router.id),
+        &t.admin_token,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(&format!("router_up{{router_id=\"{}\"}} 1", t.router.id)),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"router_commands_total{command="list_profiles",outcome="ok"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "router_queue_depth{{router_id=\"{}\"}} 0",
+        t.router.id
+    )));
+}
+
+#[actix_web::test]
+async fn a_router_disabled_by_the_super_admin_is_refused_at_once() {
+    let (app, sim, t) = setup().await;
+    let reg = &app.state.routers;
+    reg.find_user(&t.router.id, "x").await.unwrap();
+    let root = app.super_admin().await;
+    let res = app
+        .http
+        .put(app.url(&format!(
+            "/admin/empresas/{}/routers/{}/toggle-activo",
+            t.empresa.id, t.router.id
+        )))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        reg.find_user(&t.router.id, "x").await,
+        Err(pagos_hotspot::routeros::BrokerError::Disabled)
+    );
+    let ctl = sim.control();
+    let start = std::time::Instant::now();
+    while ctl.sessions_open() != 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "session kept open"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, body) = status_json(
+        get(
+            &app,
+            &format!("/api/v1/admin/routers/{}/mikrotik-profiles", t.router.id),
+            &t.admin_token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["detail"],
+        "El router está inactivo. Actívalo primero desde el panel."
+    );
+}

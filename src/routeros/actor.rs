@@ -75,11 +75,18 @@ impl Backoff {
 
 // ---- metrics hooks -------------------------------------------------------------------------
 
-/// Where the broker reports metrics. The names it feeds: `router_up`,
-/// `router_command_duration_seconds{command,outcome}`, `router_commands_total`,
-/// `router_queue_depth`, `router_reconnects_total`. Every method defaults to a no-op.
+/// Where the broker reports metrics; [`crate::metrics::Metrics`] implements it. The names it
+/// feeds: `router_up`, `router_command_duration_seconds{command,outcome}`,
+/// `router_commands_total`, `router_queue_depth`, `router_reconnects_total`,
+/// `router_session_age_seconds`. Every method defaults to a no-op.
+///
+/// `outcome` is one of `ok`, `trap`, `timeout`, `connection_lost`, `busy`, `error`.
 pub trait RouterObserver: Send + Sync + 'static {
-    /// One command finished (`outcome`: ok, trap, unknown, unavailable, auth_failed, busy…).
+    /// An actor started for this router.
+    fn started(&self, _router_id: &str) {}
+    /// The router was deleted: drop its series.
+    fn forgotten(&self, _router_id: &str) {}
+    /// One command finished (or was refused).
     fn command(
         &self,
         _router_id: &str,
@@ -92,8 +99,10 @@ pub trait RouterObserver: Send + Sync + 'static {
     fn up(&self, _router_id: &str, _up: bool) {}
     /// Commands queued or running for this router.
     fn queue_depth(&self, _router_id: &str, _depth: usize) {}
-    /// A connection attempt after a lost session or a failed attempt.
+    /// A session was re-established after a loss (not the first connection).
     fn reconnect(&self, _router_id: &str) {}
+    /// Age of the current session (zero when down).
+    fn session_age(&self, _router_id: &str, _age: Duration) {}
 }
 
 /// Reports nothing.
@@ -101,11 +110,69 @@ pub trait RouterObserver: Send + Sync + 'static {
 pub struct NoopObserver;
 impl RouterObserver for NoopObserver {}
 
-/// The metric label of a command result.
+impl RouterObserver for crate::metrics::Metrics {
+    fn started(&self, router_id: &str) {
+        self.register_router(router_id);
+    }
+    fn forgotten(&self, router_id: &str) {
+        self.forget_router(router_id);
+    }
+    fn command(
+        &self,
+        _router_id: &str,
+        command: &'static str,
+        outcome: &'static str,
+        elapsed: Duration,
+    ) {
+        use crate::metrics::RouterOutcome;
+        let outcome = match outcome {
+            "ok" => RouterOutcome::Ok,
+            "trap" => RouterOutcome::Trap,
+            "timeout" => RouterOutcome::Timeout,
+            "connection_lost" => RouterOutcome::ConnectionLost,
+            "busy" => RouterOutcome::Busy,
+            _ => RouterOutcome::Error,
+        };
+        self.observe_router_command(command, outcome, elapsed);
+    }
+    fn up(&self, router_id: &str, up: bool) {
+        self.set_router_up(router_id, up);
+    }
+    fn queue_depth(&self, router_id: &str, depth: usize) {
+        self.set_router_queue_depth(router_id, depth);
+    }
+    fn reconnect(&self, router_id: &str) {
+        self.inc_router_reconnects(router_id);
+    }
+    fn session_age(&self, router_id: &str, age: Duration) {
+        self.set_router_session_age(router_id, age);
+    }
+}
+
+/// The metric outcome of a command's router error.
+pub fn router_error_label(e: &RouterError) -> &'static str {
+    if e.is_trap() {
+        "trap"
+    } else {
+        match e {
+            RouterError::Timeout => "timeout",
+            RouterError::AuthFailed(_) => "error",
+            _ => "connection_lost",
+        }
+    }
+}
+
+/// The metric outcome of a broker result (when the router error itself is not at hand).
 pub fn outcome_label(r: &Result<OpOutput, BrokerError>) -> &'static str {
     match r {
         Ok(_) => "ok",
-        Err(e) => e.kind(),
+        Err(BrokerError::Router(_)) => "trap",
+        Err(BrokerError::Busy { .. }) => "busy",
+        Err(BrokerError::OutcomeUnknown) => "timeout",
+        Err(BrokerError::Unavailable { .. }) => "connection_lost",
+        Err(BrokerError::AuthFailed | BrokerError::Disabled | BrokerError::UnknownRouter) => {
+            "error"
+        }
     }
 }
 
@@ -190,6 +257,8 @@ struct StatusInner {
 pub struct StatusCell {
     router_id: String,
     depth: Arc<AtomicUsize>,
+    /// The router was deleted: its metric series go away when the actor stops.
+    forgotten: std::sync::atomic::AtomicBool,
     capacity: usize,
     inner: Mutex<StatusInner>,
 }
@@ -199,6 +268,7 @@ impl StatusCell {
         Self {
             router_id: router_id.to_string(),
             depth: Arc::new(AtomicUsize::new(0)),
+            forgotten: std::sync::atomic::AtomicBool::new(false),
             capacity,
             inner: Mutex::new(StatusInner {
                 state: RouterState::Idle,
@@ -225,6 +295,11 @@ impl StatusCell {
     /// Reserves a queue place, or `None` when the router's queue is full.
     pub fn try_reserve(&self) -> Option<QueueSlot> {
         QueueSlot::try_reserve(&self.depth, self.capacity)
+    }
+
+    /// Marks the router deleted (its actor drops the metric series when it stops).
+    pub fn forget(&self) {
+        self.forgotten.store(true, Ordering::Release);
     }
 
     pub fn queue_depth(&self) -> usize {
@@ -293,6 +368,8 @@ pub struct RouterActor {
     token: CancellationToken,
     on_stopped: Option<Box<dyn FnOnce() + Send>>,
     client: Option<RouterClient>,
+    /// When the current session was established.
+    connected_at: Option<Instant>,
     /// A command, probe or connection attempt is running (the session is taken out of `client`).
     busy: bool,
     backoff: Backoff,
@@ -314,6 +391,10 @@ struct Work {
     client: Option<RouterClient>,
     connected: Option<Result<SystemResource, RouterError>>,
     outcome: Result<OpOutput, BrokerError>,
+    /// Metric outcome (`ok`, `trap`, `timeout`, `connection_lost`, `error`).
+    label: &'static str,
+    /// Whether the command was sent (false when the connection attempt failed).
+    ran: bool,
     elapsed: Duration,
 }
 
@@ -344,6 +425,7 @@ impl RouterActor {
                 token,
                 on_stopped: Some(on_stopped),
                 client: None,
+                connected_at: None,
                 busy: false,
                 backoff,
                 auth_backoff,
@@ -395,15 +477,8 @@ impl RouterActor {
     }
 
     fn begin_attempt(&mut self) {
-        if self.had_session {
-            self.deps.observer.reconnect(&self.router_id);
-        }
-        let reconnect = self.had_session;
         self.status.with(|s| {
             s.state = RouterState::Connecting;
-            if reconnect {
-                s.reconnects += 1;
-            }
             s.attempts.push_back(Instant::now());
             while s.attempts.len() > ATTEMPTS_KEPT {
                 s.attempts.pop_front();
@@ -413,9 +488,14 @@ impl RouterActor {
 
     /// Records the result of a connection attempt and schedules the next one on failure.
     fn on_connect(&mut self, r: Result<SystemResource, RouterError>, ctx: &mut Context<Self>) {
+        let reconnect = self.had_session;
         self.had_session = true;
         match r {
             Ok(res) => {
+                if reconnect {
+                    self.deps.observer.reconnect(&self.router_id);
+                }
+                self.connected_at = Some(Instant::now());
                 self.backoff.reset();
                 self.auth_backoff.reset();
                 self.auth_failed = false;
@@ -425,6 +505,9 @@ impl RouterActor {
                     s.state = RouterState::Connected;
                     s.connected_since = Some(Utc::now());
                     s.next_attempt = None;
+                    if reconnect {
+                        s.reconnects += 1;
+                    }
                 });
                 self.observe_resource(&res);
                 self.deps.observer.up(&self.router_id, true);
@@ -451,6 +534,9 @@ impl RouterActor {
                     s.connected_since = None;
                 });
                 self.deps.observer.up(&self.router_id, false);
+                self.deps
+                    .observer
+                    .session_age(&self.router_id, Duration::ZERO);
                 if auth {
                     tracing::warn!(router_id = %self.router_id, retry_in_ms = delay.as_millis() as u64,
                         "router refused the credentials");
@@ -474,7 +560,11 @@ impl RouterActor {
             s.next_attempt = Some(at);
             s.connected_since = None;
         });
+        self.connected_at = None;
         self.deps.observer.up(&self.router_id, false);
+        self.deps
+            .observer
+            .session_age(&self.router_id, Duration::ZERO);
         tracing::warn!(router_id = %self.router_id, error = %why, retry_in_ms = delay.as_millis() as u64,
             "router session lost");
         self.schedule_reconnect(delay, ctx);
@@ -568,6 +658,11 @@ impl RouterActor {
             }
             return;
         }
+        if let Some(at) = self.connected_at {
+            self.deps
+                .observer
+                .session_age(&self.router_id, at.elapsed());
+        }
         if self.last_io.elapsed() < self.deps.settings.probe_interval {
             return;
         }
@@ -607,6 +702,7 @@ impl Actor for RouterActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.deps.observer.started(&self.router_id);
         let every = self.tick_interval();
         ctx.run_interval(every, |act, ctx| act.tick(ctx));
         let token = self.token.clone();
@@ -620,7 +716,15 @@ impl Actor for RouterActor {
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.client = None;
         self.set_state(RouterState::Idle);
-        self.deps.observer.up(&self.router_id, false);
+        if self.status.forgotten.load(Ordering::Acquire) {
+            self.deps.observer.forgotten(&self.router_id);
+        } else {
+            self.deps.observer.up(&self.router_id, false);
+            self.deps
+                .observer
+                .session_age(&self.router_id, Duration::ZERO);
+            self.deps.observer.queue_depth(&self.router_id, 0);
+        }
         if let Some(f) = self.on_stopped.take() {
             f();
         }
@@ -648,16 +752,17 @@ impl Handler<Call> for RouterActor {
                 reason: "the router session is restarting".into(),
             })
         } else if Instant::now() >= queue_deadline {
-            Some(BrokerError::Unavailable {
-                reason: "the command waited too long in the router's queue".into(),
+            Some(BrokerError::Busy {
+                retry_after_secs: 1,
             })
         } else {
             self.gate_reason()
         };
         if let Some(e) = refuse {
+            let label = outcome_label(&Err(e.clone()));
             self.deps
                 .observer
-                .command(&self.router_id, op.name(), e.kind(), Duration::ZERO);
+                .command(&self.router_id, op.name(), label, Duration::ZERO);
             let _ = tx.send(Err(e));
             return;
         }
@@ -689,19 +794,23 @@ impl Handler<Call> for RouterActor {
                         });
                         return Work {
                             client: None,
+                            label: router_error_label(&e),
                             connected: Some(Err(e)),
                             outcome,
+                            ran: false,
                             elapsed: Duration::ZERO,
                         };
                     }
                 },
             };
             let started = Instant::now();
-            let (client, outcome) = run_op(client, &op, grace).await;
+            let (client, outcome, label) = run_op(client, &op, grace).await;
             Work {
                 client,
                 connected,
                 outcome,
+                label,
+                ran: true,
                 elapsed: started.elapsed(),
             }
         };
@@ -720,14 +829,13 @@ impl Handler<Call> for RouterActor {
                 return;
             };
             act.last_io = Instant::now();
-            let had_client = w.connected.is_none();
             if let Some(c) = w.connected {
                 act.on_connect(c, ctx);
             }
             let lost = w.client.is_none();
             act.client = w.client;
-            let label = outcome_label(&w.outcome);
-            if !matches!(label, "unavailable" | "auth_failed") || had_client {
+            let label = w.label;
+            if w.ran {
                 act.status.with(|s| {
                     s.commands_total += 1;
                     let ms = w.elapsed.as_secs_f64() * 1000.0;
@@ -762,17 +870,22 @@ async fn run_op(
     mut client: RouterClient,
     op: &Op,
     cancel_grace: Duration,
-) -> (Option<RouterClient>, Result<OpOutput, BrokerError>) {
+) -> (
+    Option<RouterClient>,
+    Result<OpOutput, BrokerError>,
+    &'static str,
+) {
     match execute(&mut client, op).await {
         Ok(out) => {
             let keep = (!client.is_broken()).then_some(client);
-            (keep, Ok(out))
+            (keep, Ok(out), "ok")
         }
         Err(e) => {
             let timed_out = matches!(e, RouterError::Timeout);
+            let label = router_error_label(&e);
             let be = classify(op, e);
             if client.is_broken() {
-                return (None, Err(be));
+                return (None, Err(be), label);
             }
             if timed_out {
                 // The client sent `/cancel`; if the router still does not answer, reconnect.
@@ -781,10 +894,10 @@ async fn run_op(
                     .await
                     .is_ok();
                 if !alive || client.is_broken() {
-                    return (None, Err(be));
+                    return (None, Err(be), label);
                 }
             }
-            (Some(client), Err(be))
+            (Some(client), Err(be), label)
         }
     }
 }

@@ -296,6 +296,17 @@ impl RouterRegistry {
         }
     }
 
+    /// The router was deleted: stops its actor and drops its metric series.
+    fn forget(&self, router_id: &str) {
+        match self.inner.actors.remove(router_id) {
+            Some((_, e)) => {
+                e.status.forget();
+                e.token.cancel();
+            }
+            None => self.observer().forgotten(router_id),
+        }
+    }
+
     /// Stops every actor.
     pub fn stop_all(&self) {
         let ids: Vec<String> = self.inner.actors.iter().map(|e| e.key().clone()).collect();
@@ -315,10 +326,14 @@ impl RouterRegistry {
                 return;
             }
         };
-        let Some(row) = row.filter(|r| r.activo) else {
-            self.stop(router_id);
+        let Some(row) = row else {
+            self.forget(router_id);
             return;
         };
+        if !row.activo {
+            self.stop(router_id);
+            return;
+        }
         let same = match (self.connect_options(&row), self.inner.actors.get(router_id)) {
             (Ok(opts), Some(e)) => e.fingerprint == fingerprint(&opts),
             _ => false,

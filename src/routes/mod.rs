@@ -5,16 +5,19 @@ pub mod auth;
 pub mod catalog;
 pub mod company;
 pub mod health;
+pub mod metrics;
 pub mod portal;
 pub mod products;
 pub mod reports;
 pub mod routers_live;
+pub mod super_admin;
 
 use actix_web::web;
 
 /// Registers every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    metrics::configure(cfg);
     auth::configure(cfg);
     portal::configure(cfg);
     catalog::configure(cfg);
@@ -22,4 +25,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     reports::configure(cfg);
     company::configure(cfg);
     routers_live::configure(cfg);
+    super_admin::configure(cfg);
 }

@@ -1,7 +1,5 @@
 //! `GET/PUT /api/v1/admin/mi-empresa` and `POST /api/v1/admin/test-telegram`.
 
-use std::time::Duration;
-
 use actix_web::{get, post, put, web, HttpResponse};
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
 use serde::Deserialize;
@@ -20,7 +18,6 @@ use crate::validate;
 
 const TELEGRAM_ERROR: &str =
     "Error de Telegram. Verifica que el Token sea válido y que hayas iniciado chat con el bot.";
-const TELEGRAM_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest bot token / chat id accepted.
 pub(super) const MAX_BOT_TOKEN: usize = 255;
 pub(super) const MAX_CHAT_ID: usize = 50;
@@ -239,31 +236,7 @@ async fn test_telegram(
     Ok(HttpResponse::Ok().json(json!({"message": "Mensaje de prueba enviado con éxito"})))
 }
 
-/// Minimal HTML escaping for Telegram's `parse_mode: HTML`.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// The 3-line test message (original §4.7), with the company name escaped.
-pub fn test_message(empresa_nombre: &str) -> String {
-    format!(
-        "⚡ <b>Prueba de Conexión en Vivo</b>\n🏢 Empresa: {}\n✅ ¡Tus credenciales son correctas!",
-        html_escape(empresa_nombre)
-    )
-}
-
-/// Sends the Telegram test message. Never logs the token (reqwest errors carry the URL, so
-/// it is stripped before logging).
+/// Sends the Telegram test message through the shared client (which never logs the token).
 pub async fn send_test(
     state: &AppState,
     token: &str,
@@ -275,33 +248,14 @@ pub async fn send_test(
         tracing::warn!("telegram test refused: malformed bot token");
         return Err(());
     }
-    let url = format!(
-        "{}/bot{}/sendMessage",
-        state.config.telegram_api_base.trim_end_matches('/'),
-        token
-    );
-    let res = state
-        .http
-        .post(url)
-        .timeout(TELEGRAM_TIMEOUT)
-        .json(&json!({
-            "chat_id": chat_id,
-            "text": test_message(empresa_nombre),
-            "parse_mode": "HTML",
-        }))
-        .send()
-        .await;
-    match res {
-        Ok(r) if r.status().is_success() => Ok(()),
-        Ok(r) => {
-            tracing::warn!(
-                status = r.status().as_u16(),
-                "telegram test message refused"
-            );
-            Err(())
-        }
+    match state
+        .telegram
+        .send_test_message(token, chat_id, empresa_nombre)
+        .await
+    {
+        Ok(()) => Ok(()),
         Err(e) => {
-            tracing::warn!(error = %e.without_url(), "telegram test message failed");
+            tracing::warn!(error = %e, "telegram test message failed");
             Err(())
         }
     }
@@ -310,13 +264,6 @@ pub async fn send_test(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn message_escapes_the_company_name() {
-        let m = test_message("A<b>&\"C\"");
-        assert!(m.contains("Empresa: A&lt;b&gt;&amp;&quot;C&quot;"));
-        assert_eq!(m.lines().count(), 3);
-    }
 
     #[test]
     fn bot_tokens_are_url_safe() {
