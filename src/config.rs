@@ -86,6 +86,10 @@ pub struct RouterSettings {
     pub cancel_grace: Duration,
     /// How long a command may wait in a router's queue before it is refused unrun.
     pub queue_timeout: Duration,
+    /// A changing command on a session silent for this long is preceded by a cheap probe, so a
+    /// session that died while idle is replaced before the command is sent (not after, when its
+    /// outcome would be unknown).
+    pub revalidate_after: Duration,
     /// Connection attempts (TCP + login) in flight at once across all routers.
     pub connect_concurrency: usize,
     /// Persistent sessions (default) or one login per command, as the original did.
@@ -116,6 +120,7 @@ impl Default for RouterSettings {
             auth_backoff_max: Duration::from_secs(900),
             cancel_grace: Duration::from_secs(2),
             queue_timeout: Duration::from_secs(15),
+            revalidate_after: Duration::from_secs(5),
             connect_concurrency: 8,
             mode: BrokerMode::Persistent,
         }

@@ -36,6 +36,7 @@ fn fast() -> RouterSettings {
         auth_backoff_max: Duration::from_secs(10),
         cancel_grace: Duration::from_millis(200),
         queue_timeout: Duration::from_secs(5),
+        revalidate_after: Duration::from_secs(5),
         connect_concurrency: 8,
         mode: BrokerMode::Persistent,
     }
@@ -223,6 +224,34 @@ async fn reboot_is_detected_and_recovered() {
     assert_eq!(st.reboots_detected, 1);
     assert!(reg.create_user(s.rid(), user("after-reboot")).await.is_ok());
     assert_eq!(s.sim.connections_opened(), 2);
+}
+
+#[actix_web::test]
+async fn a_session_that_died_idle_is_replaced_before_a_changing_command() {
+    let mut settings = fast();
+    // The probe would find the dead session too; keep it out of the way.
+    settings.probe_interval = Duration::from_secs(60);
+    settings.revalidate_after = Duration::from_millis(1);
+    let s = setup(settings).await;
+    let reg = s.reg();
+    reg.find_user(s.rid(), "x").await.unwrap();
+    s.sim.reboot();
+    let sim = s.sim.control();
+    wait_for("session cut", Duration::from_secs(2), || {
+        let sim = sim.clone();
+        async move { sim.sessions_open() == 0 }
+    })
+    .await;
+    // Definite success, not "outcome unknown": the dead session was detected before sending.
+    let id = reg
+        .create_user(s.rid(), user("after-idle-death"))
+        .await
+        .unwrap();
+    assert_eq!(s.sim.users()[0].id, id);
+    assert_eq!(s.sim.connections_opened(), 2);
+    let st = reg.status(s.rid()).await.unwrap();
+    assert_eq!(st.state, RouterState::Connected);
+    assert_eq!(st.reconnects, 1);
 }
 
 #[actix_web::test]

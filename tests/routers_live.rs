@@ -25,6 +25,7 @@ fn fast() -> RouterSettings {
         auth_backoff_max: Duration::from_secs(10),
         cancel_grace: Duration::from_millis(200),
         queue_timeout: Duration::from_secs(5),
+        revalidate_after: Duration::from_secs(5),
         connect_concurrency: 8,
         mode: BrokerMode::Persistent,
     }

@@ -770,6 +770,9 @@ impl Handler<Call> for RouterActor {
         if client.is_none() {
             self.begin_attempt();
         }
+        let revalidate = client.is_some()
+            && op.is_mutating()
+            && self.last_io.elapsed() >= self.deps.settings.revalidate_after;
         self.busy = true;
         let gate = self.deps.gate.clone();
         let opts = self.opts.clone();
@@ -778,6 +781,20 @@ impl Handler<Call> for RouterActor {
         let name = op.name();
         let work = async move {
             let mut connected = None;
+            let mut client = client;
+            if revalidate {
+                // Test-on-borrow: never send a changing command into a session that died idle.
+                if let Some(mut c) = client.take() {
+                    let alive = c.run(&commands::system_identity(), grace).await.is_ok();
+                    if alive && !c.is_broken() {
+                        client = Some(c);
+                    } else {
+                        tracing::info!(
+                            "idle router session found dead; reconnecting before the command"
+                        );
+                    }
+                }
+            }
             let client = match client {
                 Some(c) => c,
                 None => match gate.connect(&opts).await {
