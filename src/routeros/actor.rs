@@ -749,7 +749,7 @@ impl Handler<Call> for RouterActor {
         self.last_activity = Instant::now();
         let refuse = if self.token.is_cancelled() {
             Some(BrokerError::Unavailable {
-                reason: "the router session is restarting".into(),
+                reason: super::messages::NOT_RUN_RESTARTING.into(),
             })
         } else if Instant::now() >= queue_deadline {
             Some(BrokerError::Busy {

@@ -17,6 +17,9 @@ use super::commands::{IpBinding, UserProfile};
 use super::error::RouterError;
 use crate::error::ApiError;
 
+/// `Unavailable` reason of a command dropped unrun because its actor was restarting.
+pub const NOT_RUN_RESTARTING: &str = "the router session was restarted before the command ran";
+
 /// Detail of a 400 for a router that is switched off (the original's text).
 pub const ROUTER_INACTIVO: &str = "El router está inactivo. Actívalo primero desde el panel.";
 
@@ -288,7 +291,7 @@ impl Drop for Call {
     fn drop(&mut self) {
         if let Some(tx) = self.reply.take() {
             let _ = tx.send(Err(BrokerError::Unavailable {
-                reason: "the router session was restarted before the command ran".into(),
+                reason: NOT_RUN_RESTARTING.into(),
             }));
         }
     }

@@ -34,6 +34,7 @@ use super::commands::{
 };
 use super::messages::{
     classify, execute, BrokerError, Call, Op, OpOutput, RouterState, RouterStatus,
+    NOT_RUN_RESTARTING,
 };
 use crate::config::{BrokerMode, RouterSettings};
 use crate::crypto::{field, SecretBox};
@@ -396,6 +397,13 @@ impl RouterRegistry {
                 + s.cancel_grace
                 + Duration::from_secs(5);
             return match tokio::time::timeout(bound, rx).await {
+                // Never sent (its actor was restarting, e.g. after a settings change): a fresh
+                // actor can run it.
+                Ok(Ok(Err(BrokerError::Unavailable { reason })))
+                    if reason == NOT_RUN_RESTARTING && attempt < 2 =>
+                {
+                    continue
+                }
                 Ok(Ok(r)) => r,
                 Ok(Err(_)) | Err(_) => Err(BrokerError::OutcomeUnknown),
             };
