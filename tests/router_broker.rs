@@ -764,3 +764,34 @@ async fn connect_per_request_mode_logs_in_for_every_command() {
     assert_eq!(s.sim.logins_ok(), 5);
     assert_eq!(reg.running(), 0);
 }
+
+#[actix_web::test]
+async fn commands_that_waited_too_long_in_the_queue_are_refused_unrun() {
+    let mut settings = fast();
+    settings.command_timeout = Duration::from_secs(2);
+    settings.queue_timeout = Duration::from_millis(300);
+    let s = setup(settings).await;
+    let reg = s.reg();
+    reg.find_user(s.rid(), "warm").await.unwrap();
+    s.sim
+        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(150));
+    let names: Vec<String> = (0..6).map(|i| format!("q{i}")).collect();
+    let results = join_all(names.iter().map(|n| reg.create_user(s.rid(), user(n)))).await;
+    let users = s.sim.users();
+    let mut refused = 0;
+    for (name, r) in names.iter().zip(results) {
+        match r {
+            Ok(id) => assert!(users.iter().any(|u| &u.name == name && u.id == id)),
+            Err(BrokerError::Busy { .. }) => {
+                refused += 1;
+                assert!(
+                    users.iter().all(|u| &u.name != name),
+                    "{name} was refused but ran"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(refused >= 2, "only {refused} refused");
+    assert!(refused <= 5, "the first command must run");
+}
