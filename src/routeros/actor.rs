@@ -742,6 +742,7 @@ impl Handler<Call> for RouterActor {
         let slot = msg.slot.take();
         let op = std::mem::replace(&mut msg.op, Op::Identity);
         let queue_deadline = msg.queue_deadline;
+        let enqueued_at = msg.enqueued_at;
         drop(msg);
         if tx.is_closed() {
             return;
@@ -762,7 +763,7 @@ impl Handler<Call> for RouterActor {
             let label = outcome_label(&Err(e.clone()));
             self.deps
                 .observer
-                .command(&self.router_id, op.name(), label, Duration::ZERO);
+                .command(&self.router_id, op.name(), label, enqueued_at.elapsed());
             let _ = tx.send(Err(e));
             return;
         }
@@ -865,7 +866,7 @@ impl Handler<Call> for RouterActor {
             }
             act.deps
                 .observer
-                .command(&act.router_id, name, label, w.elapsed);
+                .command(&act.router_id, name, label, enqueued_at.elapsed());
             if lost && act.next_attempt.is_none_or(|t| t <= Instant::now()) && !act.auth_failed {
                 let why = match &w.outcome {
                     Err(e) => e.to_string(),

@@ -61,10 +61,10 @@ impl Op {
             Op::FindUser(_) => "find_user",
             Op::BindMac(_) => "bind_mac",
             Op::FindBindings(_) => "find_bindings",
-            Op::ActiveLogin(_) => "active_login",
+            Op::ActiveLogin(_) => "login_active",
             Op::ListProfiles => "list_profiles",
             Op::Identity => "identity",
-            Op::Resource => "resource",
+            Op::Resource => "ping",
         }
     }
 
@@ -278,6 +278,8 @@ pub type ReplyTx = oneshot::Sender<Result<OpOutput, BrokerError>>;
 pub struct Call {
     pub op: Op,
     pub reply: Option<ReplyTx>,
+    /// When the caller queued it (command metrics measure from here to the answer).
+    pub enqueued_at: Instant,
     /// After this instant the command is refused instead of run (it waited too long in the queue).
     pub queue_deadline: Instant,
     pub slot: Option<QueueSlot>,

@@ -368,6 +368,7 @@ impl RouterRegistry {
             let call = Call {
                 op: op.clone(),
                 reply: Some(tx),
+                enqueued_at: Instant::now(),
                 queue_deadline: Instant::now() + s.queue_timeout,
                 slot: Some(slot),
             };
