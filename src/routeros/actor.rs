@@ -376,9 +376,10 @@ pub struct RouterActor {
     auth_backoff: Backoff,
     next_attempt: Option<Instant>,
     auth_failed: bool,
-    /// A session existed (or an attempt failed) before: the next connect is a reconnect.
+    /// A session existed before: the next successful connect is a reconnect.
     had_session: bool,
-    last_uptime: Option<u64>,
+    /// The router's last reported uptime (seconds) and when it was read.
+    last_uptime: Option<(u64, Instant)>,
     /// Last caller command (for the idle stop).
     last_activity: Instant,
     /// Last exchange with the router (for the probe).
@@ -489,9 +490,9 @@ impl RouterActor {
     /// Records the result of a connection attempt and schedules the next one on failure.
     fn on_connect(&mut self, r: Result<SystemResource, RouterError>, ctx: &mut Context<Self>) {
         let reconnect = self.had_session;
-        self.had_session = true;
         match r {
             Ok(res) => {
+                self.had_session = true;
                 if reconnect {
                     self.deps.observer.reconnect(&self.router_id);
                 }
@@ -618,13 +619,17 @@ impl RouterActor {
             && self.status.queue_depth() == 0
     }
 
-    /// Uptime and version from `/system/resource/print`; an uptime lower than the last one
+    /// Uptime and version from `/system/resource/print`. An uptime lower than the last reading,
+    /// or clearly lower than the last reading plus the time since (5 s of slack for rounding),
     /// means the router rebooted.
     fn observe_resource(&mut self, res: &SystemResource) {
         let up = res.uptime.as_deref().and_then(commands::parse_duration);
-        let rebooted = matches!((self.last_uptime, up), (Some(prev), Some(now)) if now < prev);
-        if up.is_some() {
-            self.last_uptime = up;
+        let rebooted = match (self.last_uptime, up) {
+            (Some((prev, at)), Some(now)) => rebooted_between(prev, at.elapsed().as_secs(), now),
+            _ => false,
+        };
+        if let Some(now) = up {
+            self.last_uptime = Some((now, Instant::now()));
         }
         if rebooted {
             tracing::warn!(router_id = %self.router_id, "router rebooted (uptime went backwards)");
@@ -883,6 +888,12 @@ impl Handler<Call> for RouterActor {
     }
 }
 
+/// Whether a router that reported `prev` seconds of uptime, `elapsed` seconds ago, and now
+/// reports `now`, has rebooted in between (5 s of slack for rounding and clock skew).
+pub fn rebooted_between(prev: u64, elapsed: u64, now: u64) -> bool {
+    now < prev || now.saturating_add(5) < prev.saturating_add(elapsed)
+}
+
 /// Runs one operation; returns the session if it is still usable.
 async fn run_op(
     mut client: RouterClient,
@@ -917,5 +928,21 @@ async fn run_op(
             }
             (Some(client), Err(be), label)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reboot_detection() {
+        assert!(rebooted_between(10, 0, 3));
+        assert!(!rebooted_between(10, 0, 10));
+        assert!(!rebooted_between(10, 60, 70));
+        assert!(!rebooted_between(10, 60, 66));
+        // Read at 5 s, an hour later the router says 20 s: it rebooted meanwhile.
+        assert!(rebooted_between(5, 3600, 20));
+        assert!(!rebooted_between(0, 0, 0));
     }
 }
