@@ -80,6 +80,8 @@ struct Inner {
     observer: RwLock<Arc<dyn RouterObserver>>,
     thread: OnceLock<BrokerThread>,
     generation: AtomicU64,
+    /// Bumped by every `router_changed`.
+    changes: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -134,6 +136,7 @@ impl RouterRegistry {
                 observer: RwLock::new(Arc::new(NoopObserver)),
                 thread: OnceLock::new(),
                 generation: AtomicU64::new(1),
+                changes: AtomicU64::new(0),
             }),
         }
     }
@@ -223,10 +226,20 @@ impl RouterRegistry {
                 return Ok(e.clone());
             }
         }
-        let row = self
-            .load(router_id)
-            .await?
-            .ok_or(BrokerError::UnknownRouter)?;
+        // A settings change between reading the row and starting the actor would leave an actor
+        // with the old settings: re-read when one happened meanwhile.
+        let mut tries = 0;
+        let row = loop {
+            tries += 1;
+            let seen = self.inner.changes.load(Ordering::Acquire);
+            let row = self
+                .load(router_id)
+                .await?
+                .ok_or(BrokerError::UnknownRouter)?;
+            if self.inner.changes.load(Ordering::Acquire) == seen || tries >= 3 {
+                break row;
+            }
+        };
         if !row.activo {
             self.stop(router_id);
             return Err(BrokerError::Disabled);
@@ -319,6 +332,7 @@ impl RouterRegistry {
     /// Call after an admin changed a router: re-reads the row; restarts the actor if the host,
     /// port, credentials or TLS settings changed; stops it if the router is disabled or gone.
     pub async fn router_changed(&self, router_id: &str) {
+        self.inner.changes.fetch_add(1, Ordering::AcqRel);
         let row = match self.load(router_id).await {
             Ok(r) => r,
             Err(_) => {
