@@ -73,6 +73,7 @@ impl Application {
         if let Some(r) = reconciler {
             r.abort();
         }
+        state.routers.stop_all();
         if let Err(e) = state.key_usage.flush(&state.db).await {
             tracing::warn!(error = %e, "could not flush API key usage at shutdown");
         }

@@ -12,7 +12,7 @@ use crate::crypto::SecretBox;
 use crate::gateways::telegram::{TelegramClient, TelegramNotifier};
 use crate::gateways::Gateways;
 use crate::metrics::Metrics;
-use crate::routeros::registry::RouterRegistry;
+use crate::routeros::RouterRegistry;
 
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -22,8 +22,9 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub key_usage: Arc<KeyUsage>,
     pub limits: Arc<RateLimits>,
-    pub telegram: TelegramClient,
+    /// One actor per router (started on first use).
     pub routers: RouterRegistry,
+    pub telegram: TelegramClient,
     /// Conekta and Mercado Pago clients (timeout: `config.purchase.gateway_timeout`).
     pub gateways: Gateways,
     /// Background Telegram sender (paid / rejected purchase notifications).
@@ -41,13 +42,10 @@ impl AppState {
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("pagos-hotspot/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let metrics = Arc::new(Metrics::new()?);
+        let routers = RouterRegistry::new(db.clone(), secrets.clone(), config.router.clone());
+        routers.set_observer(metrics.clone());
         let telegram = TelegramClient::new(&config.telegram_api_base, http.clone());
-        let routers = RouterRegistry::new(
-            db.clone(),
-            secrets.clone(),
-            config.router.connect_timeout,
-            config.router.command_timeout,
-        );
         let gateway_http = crate::gateways::build_http_client(config.purchase.gateway_timeout)?;
         let gateways = Gateways::new(
             &config.conekta_api_base,
@@ -64,14 +62,14 @@ impl AppState {
             gateways,
             notifier,
             telegram,
-            routers,
             db,
             config: Arc::new(config),
             secrets,
             http,
             key_usage: Arc::new(KeyUsage::default()),
             limits: Arc::new(limits),
-            metrics: Arc::new(Metrics::new()?),
+            routers,
+            metrics,
         })
     }
 }

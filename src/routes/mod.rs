@@ -11,6 +11,7 @@ pub mod payments;
 pub mod portal;
 pub mod products;
 pub mod reports;
+pub mod routers_live;
 pub mod super_admin;
 pub mod webhooks;
 
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     products::configure(cfg);
     reports::configure(cfg);
     company::configure(cfg);
+    routers_live::configure(cfg);
     super_admin::configure(cfg);
     payments::configure(cfg);
     webhooks::configure(cfg);
