@@ -463,3 +463,50 @@ async fn router_steps_with_an_unknown_outcome_are_checked_before_compensating() 
     assert_eq!(w.sb.ledger().len(), 2);
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn a_busy_router_answers_503_with_retry_after_and_charges_nothing() {
+    let w = world_with(|c| c.router.mailbox_capacity = 1).await;
+    w.sim
+        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(300));
+    let tokens = [
+        "tok_test_visa_4242",
+        "tok_test_mastercard_4444",
+        "tok_test_mastercard_5100",
+        "tok_test_visa_1881",
+        "tok_test_amex_0005",
+    ];
+    let calls = tokens.iter().map(|t| {
+        let http = w.app.http.clone();
+        let url = w.app.url("/api/v1/payments/pagar-conekta");
+        let key = w.tenant.api_key.clone();
+        let body = conekta_body(w.product.id, t);
+        async move {
+            let res = http
+                .post(url)
+                .header("X-API-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let retry = res.headers().get("retry-after").cloned();
+            (res.status().as_u16(), retry)
+        }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    let ok = results.iter().filter(|(s, _)| *s == 200).count();
+    let busy: Vec<_> = results.iter().filter(|(s, _)| *s == 503).collect();
+    assert!(ok >= 1, "{results:?}");
+    assert!(!busy.is_empty(), "{results:?}");
+    assert!(
+        busy.iter().all(|(_, r)| r.is_some()),
+        "503 carries Retry-After"
+    );
+    assert_eq!(ok + busy.len(), tokens.len(), "{results:?}");
+    assert_eq!(
+        w.sb.ledger().len(),
+        ok,
+        "only the purchases that got a user were charged"
+    );
+    check_invariants(&w).await;
+}
