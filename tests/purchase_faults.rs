@@ -468,7 +468,7 @@ async fn router_steps_with_an_unknown_outcome_are_checked_before_compensating() 
 async fn a_busy_router_answers_503_with_retry_after_and_charges_nothing() {
     let w = world_with(|c| c.router.mailbox_capacity = 1).await;
     w.sim
-        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(300));
+        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(1000));
     let tokens = [
         "tok_test_visa_4242",
         "tok_test_mastercard_4444",
