@@ -120,7 +120,7 @@ async fn conekta_pin_without_auto_connect() {
 
 #[actix_web::test]
 async fn mercado_pago_approved_charges_the_server_price() {
-    let w = world().await;
+    let w = world_with(|c| c.public_base_url = Some("https://pagos.example.com".into())).await;
     let token = mp_card_token(&w, "APRO").await;
     // Within ±0.01 of the price: accepted, but the SERVER price is charged.
     let (s, v) = w.mp(&mp_body(w.product.id, &token, 15.005)).await;
@@ -147,6 +147,20 @@ async fn mercado_pago_approved_charges_the_server_price() {
     let p = &w.purchases().await[0];
     assert_eq!(ledger[0].idempotency_key.as_deref(), Some(p.id.as_str()));
     assert_eq!(ledger[0].reference.as_deref(), Some(p.id.as_str()));
+    // The notification URL names the company, so its webhook can be verified with its secret.
+    let create =
+        w.sb.requests("mercado_pago")
+            .into_iter()
+            .find(|r| r.method == "POST" && r.path == "/v1/payments")
+            .unwrap();
+    assert_eq!(
+        create.body["notification_url"],
+        format!(
+            "https://pagos.example.com/api/v1/webhook/mercado-pago?empresa_id={}",
+            w.tenant.empresa.id
+        )
+    );
+    assert_eq!(create.body["transaction_amount"], 15.0);
     // The card token never reaches our logs or database.
     assert_ne!(p.card_token_hash.as_deref(), Some(token.as_str()));
     check_invariants(&w).await;
