@@ -242,3 +242,32 @@ async fn concurrent_duplicates_make_exactly_one_charge() {
     assert_eq!(w.purchases().await.len(), 1);
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn card_tokens_and_hotspot_passwords_never_reach_the_logs() {
+    let w = world().await;
+    let token = mp_card_token(&w, "APRO").await;
+    let mut body = conekta_body(w.product.id, "tok_test_amex_8431");
+    body["tipo_usuario"] = json!("usuario_contrasena");
+    let ((s1, v1), logs1) = common::capture_logs(w.conekta(&body)).await;
+    let ((s2, v2), logs2) = common::capture_logs(w.mp(&mp_body(w.product.id, &token, 15.0))).await;
+    assert_eq!((s1, s2), (200, 200), "{v1} {v2}");
+    let logs = format!("{logs1}\n{logs2}");
+    assert!(logs.contains("purchase completed"), "the capture works");
+    for secret in [
+        "tok_test_amex_8431".to_string(),
+        token.clone(),
+        format!(
+            "\"{}\"",
+            v1["usuario_hotspot"]["contrasena"].as_str().unwrap()
+        ),
+        format!(
+            "\"{}\"",
+            v2["usuario_hotspot"]["contrasena"].as_str().unwrap()
+        ),
+        CONEKTA_KEY.to_string(),
+        MP_TOKEN.to_string(),
+    ] {
+        assert!(!logs.contains(&secret), "{secret} leaked into the logs");
+    }
+}

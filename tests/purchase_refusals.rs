@@ -124,6 +124,7 @@ async fn an_inactive_router_is_refused_before_anything_happens() {
     assert_eq!(w.sim.commands_total(), 0, "the router was never contacted");
     assert!(w.sb.ledger().is_empty());
     assert!(w.purchases().await.is_empty());
+    check_invariants(&w).await;
 }
 
 #[actix_web::test]
@@ -157,6 +158,7 @@ async fn mercado_pago_amount_mismatch_and_missing_configuration() {
     );
     assert!(w.sb.ledger().is_empty());
     assert!(w.sim.users().is_empty());
+    check_invariants(&w).await;
 }
 
 #[actix_web::test]
@@ -215,6 +217,7 @@ async fn malformed_bodies_bad_macs_and_ips_are_422_before_anything_external() {
     assert_eq!(w.sim.commands_total(), 0);
     assert!(w.sb.ledger().is_empty());
     assert!(w.purchases().await.is_empty());
+    check_invariants(&w).await;
 }
 
 #[actix_web::test]
@@ -229,4 +232,5 @@ async fn payment_routes_are_rate_limited_per_client_ip() {
     }
     assert!(statuses.contains(&429), "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 422 || *s == 429));
+    check_invariants(&w).await;
 }
