@@ -510,3 +510,43 @@ async fn a_busy_router_answers_503_with_retry_after_and_charges_nothing() {
     );
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn a_signed_conekta_event_finishes_a_charge_whose_answer_was_lost() {
+    let w = world_with(|c| c.purchase.gateway_timeout = Duration::from_millis(800)).await;
+    w.sb.set_hang_for(Duration::from_secs(5));
+    w.sb.charge_then_timeout_next();
+    let body = conekta_body(w.product.id, "tok_test_visa_4242");
+    let req = w.pay("/api/v1/payments/pagar-conekta", &body, Some("lost-1"));
+    let sb = &w.sb;
+    // Once the charge exists, the lookup by reference fails once (the gateway is struggling).
+    let fail_lookups = async {
+        eventually("the charge", || sb.ledger().len() == 1).await;
+        sb.fail_next(1);
+    };
+    let ((s, v), ()) = futures_util::future::join(req, fail_lookups).await;
+    assert_eq!(s, 504, "{v}");
+    assert_eq!(v["detail"], "Tiempo de espera agotado. Intente nuevamente.");
+    assert_eq!(w.purchases().await[0].state, "charging");
+    assert!(w.sim.users()[0].disabled);
+    // Conekta's signed `order.paid` event arrives: the purchase completes.
+    w.sb.set_conekta_webhook_url(Some(w.app.url(&format!(
+        "/api/v1/webhook/conekta?empresa_id={}",
+        w.tenant.empresa.id
+    ))));
+    let order = w.sb.ledger()[0].id.clone();
+    let status =
+        w.sb.send_conekta_webhook(&order, "order.paid")
+            .await
+            .unwrap();
+    assert_eq!(status, Some(200));
+    assert_eq!(w.purchases().await[0].state, "completed");
+    assert!(!w.sim.users()[0].disabled);
+    let (s, v) = w
+        .pay("/api/v1/payments/pagar-conekta", &body, Some("lost-1"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["usuario_hotspot"]["usuario"], w.sim.users()[0].name);
+    assert_eq!(w.sb.ledger().len(), 1);
+    check_invariants(&w).await;
+}
