@@ -903,8 +903,11 @@ pub(crate) async fn finish_paid(
         }
     };
     let reference_ok = snap.our_reference.as_deref().is_none_or(|r| r == p.id);
+    // Mercado Pago takes no currency (the account's is used), so only Conekta's is compared.
     let amount_ok = snap.amount == p.amount
-        && (snap.currency.is_empty() || snap.currency.eq_ignore_ascii_case(&p.currency));
+        && (p.gateway != GW_CONEKTA
+            || snap.currency.is_empty()
+            || snap.currency.eq_ignore_ascii_case(&p.currency));
     match snap.status {
         PaymentStatus::Paid if reference_ok && amount_ok => {}
         PaymentStatus::Pending | PaymentStatus::Authorized if p.gateway == GW_MERCADO_PAGO => {
