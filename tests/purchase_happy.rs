@@ -39,6 +39,11 @@ async fn conekta_user_password_with_auto_connect() {
     );
     assert!(v["id_transaccion"].as_str().unwrap().starts_with("ord_"));
     assert_eq!(v["auto_conexion"]["estado"], "conectado", "{v}");
+    assert_eq!(
+        v["auto_conexion"]["mac"], "aa:bb:cc:dd:ee:01",
+        "echoed as sent"
+    );
+    assert_eq!(v["auto_conexion"]["ip"], "10.5.50.11");
     assert_eq!(v["auto_conexion"]["verificado"], true);
     assert!(v["auto_conexion"]["session_id"].is_null());
     assert!(v.get("mercado_pago").is_none());

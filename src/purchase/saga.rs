@@ -71,7 +71,7 @@ pub struct PurchaseInput {
     pub customer_email: String,
     pub customer_phone: Option<String>,
     pub user_type: UserType,
-    /// Canonical MAC (upper case, `:`).
+    /// MAC as sent (already validated by [`super::parse_mac`]).
     pub mac: Option<String>,
     pub ip: Option<IpAddr>,
     pub auto_connect: bool,
@@ -1350,7 +1350,7 @@ async fn auto_connect(
         user: p.hotspot_username.clone().unwrap_or_default(),
         password: password.to_string(),
         ip: ip.clone(),
-        mac_address: Some(mac.clone()),
+        mac_address: Some(super::parse_mac(&mac).unwrap_or_else(|| mac.clone())),
     };
     match state.routers.active_login(&p.router_id, login).await {
         Ok(()) => response::auto_connected(&mac, &ip),

@@ -150,7 +150,8 @@ fn validate_common(
             json!(user_type),
         )
     })?;
-    let mac = mac_field("mac_cliente", mac)?;
+    // Validated strictly; kept as sent (the response echoes it, §4.6).
+    let mac = mac_field("mac_cliente", mac)?.and(mac.map(|m| m.trim().to_string()));
     let ip = ip_field("ip_cliente", ip)?;
     let idempotency_key = match req.headers().get("idempotency-key") {
         None => None,
