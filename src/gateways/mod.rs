@@ -250,15 +250,6 @@ impl Gateways {
             mercado_pago: MercadoPagoClient::new(mercado_pago_base, http),
         }
     }
-    /// Read `CONEKTA_API_BASE` and `MERCADOPAGO_API_BASE` (defaults: the public APIs).
-    pub fn from_env(timeout: Duration) -> reqwest::Result<Self> {
-        let http = build_http_client(timeout)?;
-        let conekta =
-            std::env::var("CONEKTA_API_BASE").unwrap_or_else(|_| CONEKTA_DEFAULT_BASE.to_owned());
-        let mp = std::env::var("MERCADOPAGO_API_BASE")
-            .unwrap_or_else(|_| MERCADOPAGO_DEFAULT_BASE.to_owned());
-        Ok(Self::new(&conekta, &mp, http))
-    }
 }
 
 /// Exact conversion of a decimal amount to integer minor units (cents). `None` for negative amounts, more than two
