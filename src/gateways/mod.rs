@@ -23,10 +23,6 @@ pub use mercado_pago::{MercadoPagoClient, MpPayer, MpPaymentRequest};
 
 /// Default per-request timeout for gateway calls.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default public API bases (overridden by `CONEKTA_API_BASE`, `MERCADOPAGO_API_BASE`, `TELEGRAM_API_BASE`).
-pub const CONEKTA_DEFAULT_BASE: &str = "https://api.conekta.io";
-pub const MERCADOPAGO_DEFAULT_BASE: &str = "https://api.mercadopago.com";
-pub const TELEGRAM_DEFAULT_BASE: &str = "https://api.telegram.org";
 
 /// Build the one shared HTTP client: pooled keep-alive connections, a connect timeout and a total per-request timeout.
 pub fn build_http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
