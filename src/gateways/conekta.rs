@@ -352,41 +352,15 @@ fn path_segment(id: &str) -> Result<&str, GatewayError> {
     }
 }
 
-async fn read(resp: reqwest::Result<reqwest::Response>) -> Result<(u16, Value), GatewayError> {
-    let resp = resp.map_err(transport_error)?;
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.map_err(transport_error)?;
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(_) if status >= 500 => Value::Null,
-            Err(e) => {
-                return Err(GatewayError::Unavailable {
-                    reason: format!("undecodable answer (HTTP {status}): {e}"),
-                    message_es: messages::CONEKTA_INTERNAL.into(),
-                    http_status: 500,
-                })
-            }
-        }
-    };
-    Ok((status, value))
-}
+/// Texts and statuses of this gateway's transport failures (the original's).
+const TRANSPORT: super::TransportTexts = super::TransportTexts {
+    timeout: messages::CONEKTA_TIMEOUT,
+    timeout_status: 504,
+    internal: messages::CONEKTA_INTERNAL,
+};
 
-fn transport_error(e: reqwest::Error) -> GatewayError {
-    if e.is_timeout() {
-        GatewayError::Timeout {
-            message_es: messages::CONEKTA_TIMEOUT.into(),
-            http_status: 504,
-        }
-    } else {
-        GatewayError::Unavailable {
-            reason: format!("transport: {e}"),
-            message_es: messages::CONEKTA_INTERNAL.into(),
-            http_status: 500,
-        }
-    }
+async fn read(resp: reqwest::Result<reqwest::Response>) -> Result<(u16, Value), GatewayError> {
+    super::read_json(resp, &TRANSPORT).await
 }
 
 struct ErrorBody<'a> {

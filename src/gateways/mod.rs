@@ -270,6 +270,52 @@ pub(crate) fn trim_base(base: &str) -> String {
     base.trim_end_matches('/').to_owned()
 }
 
+/// The Spanish texts and HTTP statuses a gateway's transport failures map to.
+pub(crate) struct TransportTexts {
+    pub timeout: &'static str,
+    pub timeout_status: u16,
+    pub internal: &'static str,
+}
+
+/// Reads a gateway answer as (status, JSON). An empty body is `Null`; an undecodable 5xx body
+/// is `Null` too (the status speaks); an undecodable 2xx/4xx body or a transport failure is
+/// an unknown outcome.
+pub(crate) async fn read_json(
+    resp: reqwest::Result<reqwest::Response>,
+    texts: &TransportTexts,
+) -> Result<(u16, serde_json::Value), GatewayError> {
+    let resp = resp.map_err(|e| transport_error(e, texts))?;
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.map_err(|e| transport_error(e, texts))?;
+    if bytes.is_empty() {
+        return Ok((status, serde_json::Value::Null));
+    }
+    match serde_json::from_slice(&bytes) {
+        Ok(v) => Ok((status, v)),
+        Err(_) if status >= 500 => Ok((status, serde_json::Value::Null)),
+        Err(e) => Err(GatewayError::Unavailable {
+            reason: format!("undecodable answer (HTTP {status}): {e}"),
+            message_es: texts.internal.into(),
+            http_status: 500,
+        }),
+    }
+}
+
+fn transport_error(e: reqwest::Error, texts: &TransportTexts) -> GatewayError {
+    if e.is_timeout() {
+        GatewayError::Timeout {
+            message_es: texts.timeout.into(),
+            http_status: texts.timeout_status,
+        }
+    } else {
+        GatewayError::Unavailable {
+            reason: format!("transport: {}", e.without_url()),
+            message_es: texts.internal.into(),
+            http_status: 500,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
