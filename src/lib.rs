@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod gateways;
+pub mod openapi;
 pub mod routeros;
 pub mod routes;
 pub mod sandbox;

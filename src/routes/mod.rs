@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod company;
+pub mod docs;
 pub mod health;
 pub mod portal;
 pub mod products;
@@ -20,4 +21,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     products::configure(cfg);
     reports::configure(cfg);
     company::configure(cfg);
+    docs::configure(cfg);
 }
