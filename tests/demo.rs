@@ -1,0 +1,305 @@
+//! `pagos-hotspot demo`: the binary in a fresh folder, its printed `curl` commands run exactly
+//! as printed (through bash), Ctrl-C, and a second run on the same data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pagos-hotspot");
+
+/// A running demo and what it printed.
+pub struct Demo {
+    child: Child,
+    pub banner: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Demo {
+    /// Starts the demo in `dir` on a free port and waits for its banner.
+    pub fn start(dir: &Path) -> Demo {
+        let stderr = std::fs::File::create(dir.join("demo-stderr.log")).unwrap();
+        let mut child = Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .current_dir(dir)
+            .args(["demo", "--bind", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut banner = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    banner.push_str(&line);
+                    banner.push('\n');
+                    if line.starts_with("Ctrl-C stops the demo") {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let log = std::fs::read_to_string(dir.join("demo-stderr.log")).unwrap();
+                    let _ = child.kill();
+                    panic!("no banner in time; stdout so far:\n{banner}\nstderr:\n{log}");
+                }
+            }
+        }
+        Demo {
+            child,
+            banner,
+            lines: rx,
+        }
+    }
+
+    /// The value after `prefix` on the banner line that starts with it.
+    pub fn field(&self, prefix: &str) -> String {
+        self.banner
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{}", self.banner))
+            .trim()
+            .to_string()
+    }
+
+    pub fn base_url(&self) -> String {
+        self.field("listening on ")
+    }
+
+    /// The shell commands under the `# n.` heading, as printed.
+    pub fn commands(&self, n: u32) -> String {
+        let heading = format!("# {n}.");
+        let mut lines = self.banner.lines().skip_while(|l| !l.starts_with(&heading));
+        assert!(
+            lines.next().is_some(),
+            "no {heading} block in:\n{}",
+            self.banner
+        );
+        lines
+            .skip_while(|l| l.starts_with('#'))
+            .take_while(|l| !l.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits for a clean exit.
+    pub fn interrupt(mut self) -> String {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let exit = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "the demo ignored Ctrl-C");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(exit.success(), "exit status {exit:?}");
+        let mut rest = String::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        rest
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs a printed snippet with bash; returns (exit code, stdout parsed as JSON).
+pub fn run_snippet(script: &str) -> (i32, Value, String) {
+    let out = Command::new("bash")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    let detail = format!(
+        "script:\n{script}\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), json, detail)
+}
+
+fn curl_json(args: &[&str]) -> Value {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn login(demo: &Demo) -> String {
+    let (code, body, detail) = run_snippet(&demo.commands(1));
+    assert_eq!(code, 0, "{detail}");
+    assert_eq!(body["token_type"], "bearer", "{detail}");
+    assert_eq!(body["user"]["rol"], "cliente_admin", "{detail}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn demo_seeds_once_logs_in_stops_on_ctrl_c_and_reuses_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Demo::start(dir.path());
+    let base = demo.base_url();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let admin = demo.field("company admin: ");
+    let api_key = demo.field("router API key: ");
+    assert!(api_key.starts_with("jwt_"));
+
+    // The printed login works as printed.
+    let token = login(&demo);
+
+    // The seed: one company with both gateways configured, one router, three plans.
+    let auth = format!("Authorization: Bearer {token}");
+    let empresa = curl_json(&["-H", &auth, &format!("{base}/api/v1/admin/mi-empresa")]);
+    assert_eq!(empresa["nombre"], "WiFi Demo");
+    assert_eq!(empresa["conekta_mode"], "test");
+    let mp = curl_json(&[
+        "-H",
+        &auth,
+        &format!("{base}/api/v1/admin/mi-empresa/mercado-pago"),
+    ]);
+    assert_eq!(mp["configuracion_actual"]["access_token"], "********");
+    let routers = curl_json(&[
+        "-H",
+        &auth,
+        &format!("{base}/api/v1/admin/mi-empresa/routers"),
+    ]);
+    assert_eq!(routers["total"], 1);
+    let key = format!("X-API-Key: {api_key}");
+    let plans = curl_json(&[
+        "-H",
+        &key,
+        &format!("{base}/api/v1/catalogo_perfiles_venta"),
+    ]);
+    let names: Vec<&str> = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["perfil_mikrotik_nombre"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["1h", "1d", "1w"]);
+    let public = curl_json(&["-H", &key, &format!("{base}/api/v1/config/public")]);
+    assert!(public["empresa"]["mercadopago_public_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("TEST-"));
+
+    // The secrets file is private, and no secret leaked to the logs.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("data/demo-secrets.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(dir.path().join("data/demo.db").exists());
+
+    // The portal page and the docs are up.
+    let page = Command::new("curl")
+        .args(["-sS", "--fail", &format!("{base}/portal/")])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&page.stdout).contains(&api_key));
+
+    let tail = demo.interrupt();
+    assert!(tail.contains("demo stopped"), "{tail}");
+    let log = std::fs::read_to_string(dir.path().join("demo-stderr.log")).unwrap();
+    let password = admin.split(" / ").nth(1).unwrap();
+    assert!(!log.contains(password), "the admin password is in the logs");
+    assert!(!log.contains(&api_key[4..]), "the API key is in the logs");
+
+    // Second run: same data, same login, same key; nothing seeded twice.
+    let again = Demo::start(dir.path());
+    assert_eq!(again.field("company admin: "), admin);
+    assert_eq!(again.field("router API key: "), api_key);
+    let base2 = again.base_url();
+    let token = login(&again);
+    let auth = format!("Authorization: Bearer {token}");
+    let routers = curl_json(&[
+        "-H",
+        &auth,
+        &format!("{base2}/api/v1/admin/mi-empresa/routers"),
+    ]);
+    assert_eq!(routers["total"], 1);
+    let plans = curl_json(&[
+        "-H",
+        &key,
+        &format!("{base2}/api/v1/catalogo_perfiles_venta"),
+    ]);
+    assert_eq!(plans.as_array().unwrap().len(), 3);
+    let tail = again.interrupt();
+    assert!(tail.contains("demo stopped"), "{tail}");
+}
+
+#[test]
+fn printed_purchase_commands_work_as_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Demo::start(dir.path());
+
+    let (code, body, detail) = run_snippet(&demo.commands(2));
+    assert_eq!(code, 0, "{detail}");
+    assert_eq!(body["success"], true, "{detail}");
+    assert_eq!(body["estado_pago"], "paid", "{detail}");
+    assert!(body["id_transaccion"].as_str().unwrap().starts_with("ord_"));
+    assert!(!body["usuario_hotspot"]["usuario"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+    assert_eq!(body["auto_conexion"]["estado"], "conectado", "{detail}");
+
+    let (code, body, detail) = run_snippet(&demo.commands(3));
+    assert_eq!(code, 0, "{detail}");
+    assert_eq!(body["success"], true, "{detail}");
+    assert_eq!(body["estado_pago"], "approved", "{detail}");
+    assert_eq!(body["tipo_usuario"], "pin", "{detail}");
+    assert_eq!(body["mercado_pago"]["status"], "approved", "{detail}");
+
+    // The purchases are in the company's transactions.
+    let token = login(&demo);
+    let tx = curl_json(&[
+        "-H",
+        &format!("Authorization: Bearer {token}"),
+        &format!("{}/api/v1/admin/mi-empresa/transacciones", demo.base_url()),
+    ]);
+    assert_eq!(tx["total"], 2, "{tx}");
+    demo.interrupt();
+}
