@@ -117,6 +117,8 @@ pub struct Config {
     /// Trust the first `X-Forwarded-For` hop as the client address (behind a reverse proxy).
     pub trust_forwarded_for: bool,
     pub router: RouterSettings,
+    /// When set, `GET /metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`).
+    pub metrics_token: Option<SecretString>,
 }
 
 /// Reads a variable; empty counts as absent.
@@ -225,6 +227,10 @@ impl Config {
             },
             trust_forwarded_for: parsed("TRUST_FORWARDED_FOR", false)?,
             router,
+            metrics_token: match var("METRICS_TOKEN") {
+                Some(_) => Some(secret("METRICS_TOKEN")?),
+                None => None,
+            },
         })
     }
 
@@ -266,6 +272,7 @@ impl Config {
                 connect_timeout: Duration::from_secs(2),
                 ..RouterSettings::default()
             },
+            metrics_token: None,
         }
     }
 }

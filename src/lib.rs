@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod gateways;
+pub mod metrics;
 pub mod openapi;
 pub mod routeros;
 pub mod routes;

@@ -1072,43 +1072,6 @@ pub const PENDING: &[(&str, &str)] = &[
     ("POST", "/api/v1/hotspot/user/profile-info"),
     ("POST", "/api/v1/routers/validar-empresa-router"),
     ("POST", "/api/v1/webhook/mercado-pago"),
-    // metrics
-    ("GET", "/metrics"),
-    // super admin
-    ("POST", "/admin/empresas"),
-    ("GET", "/admin/empresas"),
-    ("GET", "/admin/empresas/{empresa_id}"),
-    ("PUT", "/admin/empresas/{empresa_id}"),
-    ("GET", "/admin/dashboard"),
-    ("POST", "/admin/empresas/{empresa_id}/routers"),
-    ("GET", "/admin/empresas/{empresa_id}/routers"),
-    ("GET", "/admin/empresas/{empresa_id}/routers/{router_id}"),
-    (
-        "PUT",
-        "/admin/empresas/{empresa_id}/routers/{router_id}/toggle-activo",
-    ),
-    (
-        "POST",
-        "/admin/empresas/{empresa_id}/routers/{router_id}/regenerate-api-key",
-    ),
-    (
-        "GET",
-        "/admin/empresas/{empresa_id}/routers/{router_id}/api-keys",
-    ),
-    (
-        "POST",
-        "/admin/empresas/{empresa_id}/routers/{router_id}/api-keys/{key_id}/revoke",
-    ),
-    (
-        "GET",
-        "/admin/empresas/{empresa_id}/routers/{router_id}/api-key-status",
-    ),
-    ("GET", "/admin/empresas/{empresa_id}/stats"),
-    ("DELETE", "/admin/empresas/{empresa_id}/routers/{router_id}"),
-    ("POST", "/admin/usuarios"),
-    ("GET", "/admin/usuarios"),
-    ("GET", "/admin/usuarios/{usuario_id}"),
-    ("PUT", "/admin/usuarios/{usuario_id}/toggle-activo"),
 ];
 
 /// Whether a documented route is still pending.

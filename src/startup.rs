@@ -104,6 +104,7 @@ fn run(
         App::new()
             .app_data(state.clone())
             .configure(crate::extract::configure_extractors)
+            .wrap(from_fn(crate::metrics::record_http))
             .wrap(from_fn(crate::telemetry::request_span))
             .configure(crate::routes::configure)
             .configure(|cfg| {

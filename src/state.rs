@@ -10,6 +10,7 @@ use crate::auth::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::gateways::telegram::TelegramClient;
+use crate::metrics::Metrics;
 
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -20,6 +21,8 @@ pub struct AppState {
     pub key_usage: Arc<KeyUsage>,
     pub limits: Arc<RateLimits>,
     pub telegram: TelegramClient,
+    /// This instance's Prometheus registry and metrics (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
             http,
             key_usage: Arc::new(KeyUsage::default()),
             limits: Arc::new(RateLimits::default()),
+            metrics: Arc::new(Metrics::new()?),
         })
     }
 }

@@ -105,3 +105,20 @@ fn create_parent_dir(file: &Path) -> Result<(), DbErr> {
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
+
+/// Begins a transaction that is going to write. On SQLite it takes the write lock at once: a
+/// deferred transaction that reads first and writes later fails with "database is locked"
+/// (`SQLITE_BUSY_SNAPSHOT`, not retried by the busy timeout) whenever another connection
+/// committed in between. Keep these transactions short (no password hashing inside).
+pub async fn begin_write(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let txn = db.begin().await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        // A no-op UPDATE still opens a write transaction.
+        txn.execute_unprepared("UPDATE empresas SET id = id WHERE 1 = 0")
+            .await?;
+    }
+    Ok(txn)
+}

@@ -6,20 +6,24 @@ pub mod catalog;
 pub mod company;
 pub mod docs;
 pub mod health;
+pub mod metrics;
 pub mod portal;
 pub mod products;
 pub mod reports;
+pub mod super_admin;
 
 use actix_web::web;
 
 /// Registers every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
+    metrics::configure(cfg);
     auth::configure(cfg);
     portal::configure(cfg);
     catalog::configure(cfg);
     products::configure(cfg);
     reports::configure(cfg);
     company::configure(cfg);
+    super_admin::configure(cfg);
     docs::configure(cfg);
 }

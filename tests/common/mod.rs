@@ -253,3 +253,34 @@ impl TestApp {
         .unwrap()
     }
 }
+
+// ---- log capture (observability) -------------------------------------------------------------
+
+/// The in-memory log sink of this test binary: a global JSON subscriber at `debug` for every
+/// crate, with the service's redaction, installed on first use. Global (not per thread)
+/// because the app's HTTP workers run on their own threads.
+pub fn log_capture() -> &'static pagos_hotspot::telemetry::LogBuffer {
+    static CAPTURE: std::sync::OnceLock<pagos_hotspot::telemetry::LogBuffer> =
+        std::sync::OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        use tracing_subscriber::util::SubscriberInitExt;
+        let buffer = pagos_hotspot::telemetry::LogBuffer::new();
+        pagos_hotspot::telemetry::subscriber(
+            "json",
+            tracing_subscriber::EnvFilter::new("debug"),
+            buffer.clone(),
+        )
+        .try_init()
+        .expect("no other global subscriber in this test binary");
+        buffer
+    })
+}
+
+/// Runs `fut` and returns its output with every log line written meanwhile (by any thread of
+/// this binary, so lines of concurrently running tests may be mixed in).
+pub async fn capture_logs<F: std::future::Future>(fut: F) -> (F::Output, String) {
+    let buffer = log_capture();
+    let mark = buffer.len();
+    let out = fut.await;
+    (out, buffer.since(mark))
+}

@@ -1,0 +1,324 @@
+//! `/admin/empresas`, `/admin/dashboard` and `/admin/empresas/{id}/stats`.
+
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use entity::{api_key, empresa, router, usuario};
+
+use super::{begin_write, find_empresa, json_body, router_changed};
+use crate::audit;
+use crate::auth::session::SuperAdmin;
+use crate::crypto::field;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::FieldAliases;
+use crate::state::AppState;
+use crate::validate;
+use crate::wire::{iso, new_empresa_id};
+
+/// Conekta modes a company may use.
+pub const CONEKTA_MODES: [&str; 2] = ["test", "live"];
+/// Longest gateway key accepted (plaintext).
+const MAX_KEY_LEN: usize = 255;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_empresa)
+        .service(list_empresas)
+        .service(get_empresa)
+        .service(update_empresa)
+        .service(dashboard)
+        .service(empresa_stats);
+}
+
+/// The original's `EmpresaResponse` (never any key or token).
+pub fn empresa_json(e: &empresa::Model) -> Value {
+    json!({
+        "id": e.id,
+        "nombre": e.nombre,
+        "contacto_email": e.contacto_email,
+        "contacto_telefono": e.contacto_telefono,
+        "conekta_mode": e.conekta_mode,
+        "activa": e.activa,
+        "creada_en": iso(e.creada_en),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateEmpresa {
+    pub nombre: String,
+    pub contacto_email: String,
+    #[serde(default)]
+    pub contacto_telefono: Option<String>,
+    #[serde(default)]
+    pub conekta_private_key: Option<String>,
+    #[serde(default)]
+    pub conekta_public_key: Option<String>,
+    #[serde(default)]
+    pub conekta_mode: Option<String>,
+}
+impl FieldAliases for CreateEmpresa {}
+
+fn check_conekta_mode(mode: &str) -> ApiResult<()> {
+    if CONEKTA_MODES.contains(&mode) {
+        Ok(())
+    } else {
+        Err(ApiError::field(
+            "conekta_mode",
+            "value_error",
+            "conekta_mode debe ser 'test' o 'live'",
+            json!(mode),
+        ))
+    }
+}
+
+/// Blank optional text becomes `None`.
+fn non_blank(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+#[post("/admin/empresas")]
+async fn create_empresa(
+    state: web::Data<AppState>,
+    admin: SuperAdmin,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b: CreateEmpresa = json_body(&req, payload).await?;
+    let nombre = b.nombre.trim().to_string();
+    validate::required_text("nombre", &nombre, 100)?;
+    let email = b.contacto_email.trim().to_string();
+    validate::email("contacto_email", &email)?;
+    let telefono = non_blank(b.contacto_telefono);
+    if let Some(t) = &telefono {
+        validate::max_len("contacto_telefono", t, 20)?;
+    }
+    let private_key = non_blank(b.conekta_private_key);
+    if let Some(k) = &private_key {
+        validate::max_len("conekta_private_key", k, MAX_KEY_LEN)?;
+    }
+    let public_key = non_blank(b.conekta_public_key);
+    if let Some(k) = &public_key {
+        validate::max_len("conekta_public_key", k, MAX_KEY_LEN)?;
+    }
+    let mode = b
+        .conekta_mode
+        .map(|m| m.trim().to_string())
+        .unwrap_or_else(|| "test".into());
+    check_conekta_mode(&mode)?;
+
+    let id = new_empresa_id();
+    let txn = begin_write(&state.db).await?;
+    let model = empresa::ActiveModel {
+        id: Set(id.clone()),
+        nombre: Set(nombre),
+        contacto_email: Set(Some(email)),
+        contacto_telefono: Set(telefono),
+        logo_url: Set(None),
+        conekta_private_key: Set(private_key
+            .as_deref()
+            .map(|k| state.secrets.encrypt(field::CONEKTA_PRIVATE_KEY, k))),
+        conekta_public_key: Set(public_key),
+        conekta_mode: Set(mode),
+        mercado_pago_access_token: Set(None),
+        mercado_pago_public_key: Set(None),
+        mercado_pago_mode: Set("test".into()),
+        mercado_pago_webhook_secret: Set(None),
+        conekta_webhook_key: Set(None),
+        telegram_bot_token: Set(None),
+        telegram_chat_id: Set(None),
+        notificaciones_telegram: Set(false),
+        activa: Set(true),
+        creada_en: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        &admin.0,
+        Some(&id),
+        "empresa.create",
+        "empresa",
+        Some(&id),
+        json!({
+            "nombre": model.nombre,
+            "conekta_mode": model.conekta_mode,
+            "conekta_private_key_set": model.conekta_private_key.is_some(),
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(empresa_id = %id, "empresa created");
+    Ok(HttpResponse::Ok().json(empresa_json(&model)))
+}
+
+#[get("/admin/empresas")]
+async fn list_empresas(state: web::Data<AppState>, _admin: SuperAdmin) -> ApiResult<HttpResponse> {
+    let rows = empresa::Entity::find()
+        .order_by_asc(empresa::Column::CreadaEn)
+        .order_by_asc(empresa::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(empresa_json).collect::<Vec<_>>()))
+}
+
+#[get("/admin/empresas/{empresa_id}")]
+async fn get_empresa(
+    state: web::Data<AppState>,
+    _admin: SuperAdmin,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let e = find_empresa(&state.db, &path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(empresa_json(&e)))
+}
+
+/// A partial update: absent keys stay as they are; `contacto_telefono: null` clears it.
+#[derive(Debug, Deserialize)]
+pub struct UpdateEmpresa {
+    #[serde(default)]
+    pub nombre: Option<String>,
+    #[serde(default)]
+    pub contacto_email: Option<String>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    pub contacto_telefono: Option<Option<String>>,
+    #[serde(default)]
+    pub activa: Option<bool>,
+}
+impl FieldAliases for UpdateEmpresa {}
+
+#[put("/admin/empresas/{empresa_id}")]
+async fn update_empresa(
+    state: web::Data<AppState>,
+    admin: SuperAdmin,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b: UpdateEmpresa = json_body(&req, payload).await?;
+    let nombre = b.nombre.map(|n| n.trim().to_string());
+    if let Some(n) = &nombre {
+        validate::required_text("nombre", n, 100)?;
+    }
+    let email = b.contacto_email.map(|e| e.trim().to_string());
+    if let Some(e) = &email {
+        validate::email("contacto_email", e)?;
+    }
+    let telefono = b.contacto_telefono.map(non_blank);
+    if let Some(Some(t)) = &telefono {
+        validate::max_len("contacto_telefono", t, 20)?;
+    }
+
+    let empresa_id = path.into_inner();
+    let txn = begin_write(&state.db).await?;
+    let current = find_empresa(&txn, &empresa_id).await?;
+    let mut active: empresa::ActiveModel = current.clone().into();
+    let mut changed: Vec<&str> = Vec::new();
+    if let Some(n) = nombre.filter(|n| *n != current.nombre) {
+        active.nombre = Set(n);
+        changed.push("nombre");
+    }
+    if let Some(e) = email.filter(|e| current.contacto_email.as_deref() != Some(e.as_str())) {
+        active.contacto_email = Set(Some(e));
+        changed.push("contacto_email");
+    }
+    if let Some(t) = telefono.filter(|t| *t != current.contacto_telefono) {
+        active.contacto_telefono = Set(t);
+        changed.push("contacto_telefono");
+    }
+    let activa_changed = b.activa.is_some_and(|a| a != current.activa);
+    if let Some(a) = b.activa.filter(|_| activa_changed) {
+        active.activa = Set(a);
+        changed.push("activa");
+    }
+    if changed.is_empty() {
+        txn.rollback().await?;
+        return Ok(HttpResponse::Ok().json(empresa_json(&current)));
+    }
+    let updated = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        &admin.0,
+        Some(&empresa_id),
+        "empresa.update",
+        "empresa",
+        Some(&empresa_id),
+        json!({ "fields": changed, "activa": updated.activa }),
+    )
+    .await?;
+    let routers = if activa_changed {
+        router::Entity::find()
+            .filter(router::Column::EmpresaId.eq(empresa_id.clone()))
+            .all(&txn)
+            .await?
+    } else {
+        Vec::new()
+    };
+    txn.commit().await?;
+    for r in &routers {
+        router_changed(&state, &r.id);
+    }
+    tracing::info!(empresa_id = %empresa_id, "empresa updated");
+    Ok(HttpResponse::Ok().json(empresa_json(&updated)))
+}
+
+#[get("/admin/dashboard")]
+async fn dashboard(state: web::Data<AppState>, _admin: SuperAdmin) -> ApiResult<HttpResponse> {
+    let total_empresas = empresa::Entity::find().count(&state.db).await?;
+    let empresas_activas = empresa::Entity::find()
+        .filter(empresa::Column::Activa.eq(true))
+        .count(&state.db)
+        .await?;
+    let total_usuarios = usuario::Entity::find().count(&state.db).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "estadisticas": {
+            "total_empresas": total_empresas,
+            "empresas_activas": empresas_activas,
+            "total_usuarios": total_usuarios,
+        },
+        "timestamp": iso(Utc::now()),
+    })))
+}
+
+#[get("/admin/empresas/{empresa_id}/stats")]
+async fn empresa_stats(
+    state: web::Data<AppState>,
+    _admin: SuperAdmin,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let e = find_empresa(&state.db, &path.into_inner()).await?;
+    let routers = router::Entity::find().filter(router::Column::EmpresaId.eq(e.id.clone()));
+    let total_routers = routers.clone().count(&state.db).await?;
+    let routers_activos = routers
+        .filter(router::Column::Activo.eq(true))
+        .count(&state.db)
+        .await?;
+    let total_usuarios_admin = usuario::Entity::find()
+        .filter(usuario::Column::EmpresaId.eq(e.id.clone()))
+        .count(&state.db)
+        .await?;
+    let api_keys_activas = api_key::Entity::find()
+        .filter(api_key::Column::EmpresaId.eq(e.id.clone()))
+        .filter(api_key::Column::Revoked.eq(false))
+        .filter(api_key::Column::ExpiresAt.gt(Utc::now()))
+        .count(&state.db)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "empresa": {
+            "id": e.id,
+            "nombre": e.nombre,
+            "activa": e.activa,
+            "creada_en": iso(e.creada_en),
+            "contacto_email": e.contacto_email,
+        },
+        "estadisticas": {
+            "total_routers": total_routers,
+            "routers_activos": routers_activos,
+            "routers_inactivos": total_routers.saturating_sub(routers_activos),
+            "total_usuarios_admin": total_usuarios_admin,
+            "api_keys_activas": api_keys_activas,
+        },
+    })))
+}

@@ -1,0 +1,62 @@
+//! The super_admin API under `/admin/…` (no `/api/v1` prefix), wire-compatible with the
+//! original's `app.api.admin.{empresas,routers,usuarios}`. Every route requires the
+//! [`SuperAdmin`](crate::auth::session::SuperAdmin) extractor; every change is written together
+//! with its audit entry in one transaction.
+
+pub mod empresas;
+pub mod routers;
+pub mod usuarios;
+
+use actix_web::{web, FromRequest, HttpRequest};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait};
+use serde::de::DeserializeOwned;
+
+use entity::empresa;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{FieldAliases, JsonBody};
+use crate::state::AppState;
+
+pub const EMPRESA_NOT_FOUND: &str = "Empresa no encontrada";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    empresas::configure(cfg);
+    routers::configure(cfg);
+    usuarios::configure(cfg);
+}
+
+/// Hook for the router broker: called after a router's host, port, credentials, TLS settings,
+/// active flag or API key changed, after it was deleted, and (for each of its routers) after
+/// its company was activated or deactivated. The broker should stop or restart the router's
+/// actor so that it picks up the new settings. A no-op until the broker is wired in.
+pub fn router_changed(_state: &AppState, router_id: &str) {
+    tracing::debug!(router_id, "router changed");
+}
+
+/// The company, or 404 `"Empresa no encontrada"` (active or not, as in the original).
+pub(crate) async fn find_empresa<C: ConnectionTrait>(
+    db: &C,
+    empresa_id: &str,
+) -> ApiResult<empresa::Model> {
+    empresa::Entity::find_by_id(empresa_id.to_string())
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found(EMPRESA_NOT_FOUND))
+}
+
+/// Reads the JSON body only after the handler's other extractors (the session) succeeded, so
+/// an unauthorised caller always gets the 403 and never a 422 about its body, as in FastAPI.
+pub(crate) async fn json_body<T: DeserializeOwned + FieldAliases + 'static>(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<T> {
+    let mut payload = payload.into_inner();
+    Ok(JsonBody::<T>::from_request(req, &mut payload)
+        .await?
+        .into_inner())
+}
+
+/// See [`crate::db::begin_write`].
+pub(crate) async fn begin_write(db: &DatabaseConnection) -> ApiResult<DatabaseTransaction> {
+    Ok(crate::db::begin_write(db).await?)
+}

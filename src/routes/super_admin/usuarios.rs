@@ -1,0 +1,248 @@
+//! `/admin/usuarios`: admin accounts.
+
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use entity::usuario;
+
+use super::{begin_write, find_empresa, json_body};
+use crate::audit;
+use crate::auth::password::hash_password;
+use crate::auth::session::{SuperAdmin, ROLE_CLIENTE_ADMIN, ROLE_SUPER_ADMIN};
+use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::extract::FieldAliases;
+use crate::routes::auth::MIN_PASSWORD_LEN;
+use crate::state::AppState;
+use crate::validate;
+use crate::wire::{iso, iso_opt};
+
+pub const USER_NOT_FOUND: &str = "Usuario no encontrado";
+pub const EMAIL_TAKEN: &str = "El email ya está registrado";
+const MAX_PASSWORD_LEN: usize = 256;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create)
+        .service(list)
+        .service(get_one)
+        .service(toggle_activo);
+}
+
+/// `UserResponse`: the login's user object plus `ultimo_login` and `creado_en`.
+pub fn usuario_json(u: &usuario::Model) -> Value {
+    let mut v = crate::routes::auth::user_json(u);
+    v["ultimo_login"] = json!(iso_opt(u.ultimo_login));
+    v["creado_en"] = json!(iso(u.creado_en));
+    v
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateUsuario {
+    pub email: String,
+    pub password: String,
+    pub nombre: String,
+    pub rol: String,
+    #[serde(default)]
+    pub empresa_id: Option<String>,
+}
+impl FieldAliases for CreateUsuario {}
+
+#[post("/admin/usuarios")]
+async fn create(
+    state: web::Data<AppState>,
+    admin: SuperAdmin,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b: CreateUsuario = json_body(&req, payload).await?;
+    // Schema-level checks first (FastAPI validated the body before the handler ran).
+    let email = b.email.trim().to_string();
+    validate::email("email", &email)?;
+    let nombre = b.nombre.trim().to_string();
+    validate::required_text("nombre", &nombre, 100)?;
+    let empresa_id = b
+        .empresa_id
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty());
+
+    // The original's checks, in its order.
+    if b.rol != ROLE_SUPER_ADMIN && b.rol != ROLE_CLIENTE_ADMIN {
+        return Err(ApiError::bad_request(
+            "Rol inválido. Debe ser 'super_admin' o 'cliente_admin'",
+        ));
+    }
+    if b.rol == ROLE_CLIENTE_ADMIN && empresa_id.is_none() {
+        return Err(ApiError::bad_request("cliente_admin requiere empresa_id"));
+    }
+    if let Some(id) = &empresa_id {
+        find_empresa(&state.db, id).await?;
+    }
+    if b.rol == ROLE_SUPER_ADMIN && empresa_id.is_some() {
+        return Err(ApiError::bad_request(
+            "super_admin no debe tener empresa_id",
+        ));
+    }
+    if email_taken(&state.db, &email).await? {
+        return Err(ApiError::bad_request(EMAIL_TAKEN));
+    }
+    let len = b.password.chars().count();
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
+        return Err(ApiError::bad_request(format!(
+            "La contraseña debe tener entre {MIN_PASSWORD_LEN} y {MAX_PASSWORD_LEN} caracteres"
+        )));
+    }
+    // Hash outside the transaction: on SQLite it holds the write lock.
+    let password = b.password;
+    let hash = web::block(move || hash_password(&password))
+        .await?
+        .map_err(ApiError::internal)?;
+    let txn = begin_write(&state.db).await?;
+    // Checked again under the write lock (the unique index is case-sensitive).
+    if email_taken(&txn, &email).await? {
+        return Err(ApiError::bad_request(EMAIL_TAKEN));
+    }
+    let inserted = usuario::ActiveModel {
+        rol: Set(b.rol.clone()),
+        empresa_id: Set(empresa_id.clone()),
+        email: Set(email),
+        password_hash: Set(hash),
+        nombre: Set(nombre),
+        activo: Set(true),
+        creado_en: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let user = match inserted {
+        Ok(u) => u,
+        Err(e) if is_unique_violation(&e) => return Err(ApiError::bad_request(EMAIL_TAKEN)),
+        Err(e) => return Err(e.into()),
+    };
+    let target = user.id.to_string();
+    audit::record(
+        &txn,
+        &admin.0,
+        empresa_id.as_deref(),
+        "usuario.create",
+        "usuario",
+        Some(&target),
+        json!({ "email": user.email, "rol": user.rol }),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(usuario_id = user.id, "admin user created");
+    Ok(HttpResponse::Ok().json(json!({
+        "message": "Usuario creado exitosamente",
+        "usuario": crate::routes::auth::user_json(&user),
+    })))
+}
+
+/// Whether an account already uses `email`, compared case-insensitively.
+async fn email_taken<C: ConnectionTrait>(db: &C, email: &str) -> ApiResult<bool> {
+    Ok(usuario::Entity::find()
+        .filter(Expr::expr(Func::lower(Expr::col(usuario::Column::Email))).eq(email.to_lowercase()))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub rol: Option<String>,
+    #[serde(default)]
+    pub empresa_id: Option<String>,
+}
+
+#[get("/admin/usuarios")]
+async fn list(
+    state: web::Data<AppState>,
+    _admin: SuperAdmin,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let mut find = usuario::Entity::find();
+    if let Some(rol) = q.rol.filter(|r| !r.is_empty()) {
+        find = find.filter(usuario::Column::Rol.eq(rol));
+    }
+    if let Some(e) = q.empresa_id.filter(|e| !e.is_empty()) {
+        find = find.filter(usuario::Column::EmpresaId.eq(e));
+    }
+    let rows = find
+        .order_by_asc(usuario::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(usuario_json).collect::<Vec<_>>()))
+}
+
+#[get("/admin/usuarios/{usuario_id}")]
+async fn get_one(
+    state: web::Data<AppState>,
+    _admin: SuperAdmin,
+    path: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    let u = usuario::Entity::find_by_id(path.into_inner())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+    Ok(HttpResponse::Ok().json(usuario_json(&u)))
+}
+
+#[put("/admin/usuarios/{usuario_id}/toggle-activo")]
+async fn toggle_activo(
+    state: web::Data<AppState>,
+    admin: SuperAdmin,
+    path: web::Path<i32>,
+) -> ApiResult<HttpResponse> {
+    let id = path.into_inner();
+    if id == admin.0.user.id {
+        // The caller exists (its session was just checked): the original's 400.
+        return Err(ApiError::bad_request(
+            "No puedes desactivar tu propio usuario",
+        ));
+    }
+    let txn = begin_write(&state.db).await?;
+    // Flip in one statement, so concurrent toggles each take effect in turn.
+    let res = usuario::Entity::update_many()
+        .col_expr(
+            usuario::Column::Activo,
+            Expr::col(usuario::Column::Activo).not(),
+        )
+        .filter(usuario::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(ApiError::not_found(USER_NOT_FOUND));
+    }
+    let u = usuario::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+    let activo = u.activo;
+    let target = id.to_string();
+    audit::record(
+        &txn,
+        &admin.0,
+        u.empresa_id.as_deref(),
+        if activo {
+            "usuario.activate"
+        } else {
+            "usuario.deactivate"
+        },
+        "usuario",
+        Some(&target),
+        json!({ "activo": activo }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "message": if activo { "Usuario activado" } else { "Usuario desactivado" },
+        "usuario_id": id,
+        "activo": activo,
+    })))
+}
