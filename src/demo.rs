@@ -744,6 +744,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         write_private(&args.data_dir.join("demo-secrets.json"), &secrets)?;
     }
 
+    // The sandbox makes a new Conekta webhook signing key on every run.
+    let sb = sandbox.clone();
+    if let Some(pem) =
+        tokio::task::spawn_blocking(move || sb.conekta_webhook_public_key_pem()).await?
+    {
+        if let Some(e) = empresa::Entity::find_by_id(seeded.empresa_id.clone())
+            .one(&db)
+            .await?
+        {
+            let mut e = e.into_active_model();
+            e.conekta_webhook_key = Set(Some(pem));
+            e.update(&db).await?;
+        }
+    }
+
     let site = PortalSite {
         api_key: seeded.api_key.clone(),
         sandbox_base: sandbox.base_url(),
@@ -757,7 +772,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         IpAddr::V6(v6) => format!("http://[{v6}]:{}", app.port()),
         IpAddr::V4(v4) => format!("http://{v4}:{}", app.port()),
     };
-    sandbox.set_mp_webhook_url(Some(format!("{base}/api/v1/webhook/mercado-pago")));
+    // Signed notifications from the sandbox come back to this API, as from the real gateways.
+    sandbox.set_mp_webhook_url(Some(format!(
+        "{base}/api/v1/webhook/mercado-pago?empresa_id={}",
+        seeded.empresa_id
+    )));
+    sandbox.set_conekta_webhook_url(Some(format!(
+        "{base}/api/v1/webhook/conekta?empresa_id={}",
+        seeded.empresa_id
+    )));
     print_flush(&banner(
         &base,
         &secrets,

@@ -400,6 +400,13 @@ const MP_CREDENTIALS: [Field; 7] = [
     ),
 ];
 
+const WEBHOOK_QUERY: [Field; 1] = [f(
+    "empresa_id",
+    Str,
+    true,
+    "The company the notification is for (part of the webhook URL configured at the gateway).",
+)];
+
 const LIMIT_OFFSET: [Field; 2] = [
     f("limit", Int, false, "Page size (bounded)."),
     f("offset", Int, false, "Rows to skip."),
@@ -913,6 +920,20 @@ pub const ROUTES: &[RouteDoc] = &[
         CA,
         "Live connection test",
     ),
+    r(
+        "GET",
+        "/api/v1/admin/routers/{router_id}/status",
+        "cliente_admin",
+        CA,
+        "State of the router's session",
+    ),
+    r(
+        "GET",
+        "/admin/routers/status",
+        "super_admin",
+        SA,
+        "State of every router's session",
+    ),
     // ---- captive portal (API key)
     r(
         "GET",
@@ -1020,7 +1041,16 @@ pub const ROUTES: &[RouteDoc] = &[
         "webhooks",
         PUBLIC,
         "Mercado Pago notifications (x-signature verified)",
-    ),
+    )
+    .query(&WEBHOOK_QUERY),
+    r(
+        "POST",
+        "/api/v1/webhook/conekta",
+        "webhooks",
+        PUBLIC,
+        "Conekta events (Digest signature verified)",
+    )
+    .query(&WEBHOOK_QUERY),
     r(
         "POST",
         "/api/v1/webhook/empresa/{empresa_id}/configurar-webhook",
@@ -1064,14 +1094,17 @@ pub const PENDING: &[(&str, &str)] = &[
     // router broker
     ("GET", "/api/v1/admin/routers/{router_id}/mikrotik-profiles"),
     ("GET", "/api/v1/admin/routers/{router_id}/test-connection"),
-    // purchase saga, hotspot helpers, Mercado Pago webhook
+    ("GET", "/api/v1/admin/routers/{router_id}/status"),
+    ("GET", "/admin/routers/status"),
+    ("POST", "/api/v1/routers/validar-empresa-router"),
+    // purchase saga, hotspot helpers, gateway webhooks
     ("POST", "/api/v1/payments/pagar-conekta"),
     ("POST", "/api/v1/payments/pagar-mercado-pago"),
     ("GET", "/api/v1/payments/estado-pago/{payment_id}"),
     ("POST", "/api/v1/hotspot/auto-reconnect"),
     ("POST", "/api/v1/hotspot/user/profile-info"),
-    ("POST", "/api/v1/routers/validar-empresa-router"),
     ("POST", "/api/v1/webhook/mercado-pago"),
+    ("POST", "/api/v1/webhook/conekta"),
 ];
 
 /// Whether a documented route is still pending.
