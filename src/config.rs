@@ -75,6 +75,35 @@ pub struct RouterSettings {
     /// An actor with no traffic for this long stops and closes its session.
     pub idle_timeout: Duration,
     pub probe_interval: Duration,
+    /// First reconnect delay; doubles (with ±50 % jitter) up to `reconnect_max`.
+    pub reconnect_initial: Duration,
+    pub reconnect_max: Duration,
+    /// Backoff after the router refused the credentials (much longer).
+    pub auth_backoff_initial: Duration,
+    pub auth_backoff_max: Duration,
+    /// After a command timed out and was cancelled, how long the router gets to answer a
+    /// follow-up probe before the session is dropped and re-established.
+    pub cancel_grace: Duration,
+    /// How long a command may wait in a router's queue before it is refused unrun.
+    pub queue_timeout: Duration,
+    /// A changing command on a session silent for this long is preceded by a cheap probe, so a
+    /// session that died while idle is replaced before the command is sent (not after, when its
+    /// outcome would be unknown).
+    pub revalidate_after: Duration,
+    /// Connection attempts (TCP + login) in flight at once across all routers.
+    pub connect_concurrency: usize,
+    /// Persistent sessions (default) or one login per command, as the original did.
+    pub mode: BrokerMode,
+}
+
+/// How the router broker talks to routers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BrokerMode {
+    /// One long-lived actor and session per router.
+    #[default]
+    Persistent,
+    /// Connect and log in for every command (the original system's behaviour; for benchmarks).
+    ConnectPerRequest,
 }
 
 impl Default for RouterSettings {
@@ -85,6 +114,15 @@ impl Default for RouterSettings {
             command_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(600),
             probe_interval: Duration::from_secs(30),
+            reconnect_initial: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(60),
+            auth_backoff_initial: Duration::from_secs(120),
+            auth_backoff_max: Duration::from_secs(900),
+            cancel_grace: Duration::from_secs(2),
+            queue_timeout: Duration::from_secs(15),
+            revalidate_after: Duration::from_secs(5),
+            connect_concurrency: 8,
+            mode: BrokerMode::Persistent,
         }
     }
 }
@@ -201,6 +239,21 @@ impl Config {
         )?);
         router.idle_timeout =
             Duration::from_secs(parsed("ROUTER_IDLE_SECS", router.idle_timeout.as_secs())?);
+        router.probe_interval = Duration::from_secs(
+            parsed("ROUTER_PROBE_SECS", router.probe_interval.as_secs())?.max(1),
+        );
+        router.connect_concurrency =
+            parsed("ROUTER_CONNECT_CONCURRENCY", router.connect_concurrency)?.max(1);
+        router.mode = match var("ROUTER_BROKER_MODE").as_deref() {
+            None | Some("persistent") => BrokerMode::Persistent,
+            Some("per-request") => BrokerMode::ConnectPerRequest,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "ROUTER_BROKER_MODE",
+                    "must be persistent or per-request",
+                ))
+            }
+        };
         Ok(Self {
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             bind_addr,

@@ -78,6 +78,7 @@ impl Application {
         let jobs = spawn_background_jobs(state.clone());
         let result = self.server.await;
         jobs.abort();
+        state.routers.stop_all();
         if let Err(e) = state.key_usage.flush(&state.db).await {
             tracing::warn!(error = %e, "could not flush API key usage at shutdown");
         }

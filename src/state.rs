@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::gateways::telegram::TelegramClient;
 use crate::metrics::Metrics;
+use crate::routeros::RouterRegistry;
 
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -20,6 +21,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub key_usage: Arc<KeyUsage>,
     pub limits: Arc<RateLimits>,
+    /// One actor per router (started on first use).
+    pub routers: RouterRegistry,
     pub telegram: TelegramClient,
     /// This instance's Prometheus registry and metrics (`GET /metrics`).
     pub metrics: Arc<Metrics>,
@@ -34,6 +37,9 @@ impl AppState {
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("pagos-hotspot/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let metrics = Arc::new(Metrics::new()?);
+        let routers = RouterRegistry::new(db.clone(), secrets.clone(), config.router.clone());
+        routers.set_observer(metrics.clone());
         let telegram = TelegramClient::new(&config.telegram_api_base, http.clone());
         Ok(Self {
             telegram,
@@ -43,7 +49,8 @@ impl AppState {
             http,
             key_usage: Arc::new(KeyUsage::default()),
             limits: Arc::new(RateLimits::default()),
-            metrics: Arc::new(Metrics::new()?),
+            routers,
+            metrics,
         })
     }
 }

@@ -3,12 +3,16 @@
 //! Protocol reference: `routeros-api.md`. Facts that could not be verified against a real
 //! router live in [`dialect`], in one place.
 
+pub mod actor;
 pub mod client;
 pub mod codec;
 pub mod commands;
 pub mod dialect;
 pub mod error;
+pub mod footprint;
+pub mod messages;
 pub mod proto;
+pub mod registry;
 
 pub use client::{
     legacy_login_response, ConnectOptions, LoginMethod, Reply, RouterClient, TlsMode, Transport,
@@ -19,4 +23,6 @@ pub use commands::{
     IpBinding, NewHotspotUser, NewIpBinding, SystemResource, UserProfile,
 };
 pub use error::RouterError;
+pub use messages::{BrokerError, RouterState, RouterStatus};
 pub use proto::{Attrs, Command, Response};
+pub use registry::{DirectRouter, RouterRegistry};

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod portal;
 pub mod products;
 pub mod reports;
+pub mod routers_live;
 pub mod super_admin;
 
 use actix_web::web;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     products::configure(cfg);
     reports::configure(cfg);
     company::configure(cfg);
+    routers_live::configure(cfg);
     super_admin::configure(cfg);
     docs::configure(cfg);
 }

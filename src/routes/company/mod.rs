@@ -34,10 +34,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     webhook_config::configure(cfg);
 }
 
-/// Called after a router's host, port, TLS settings or credentials changed (after commit).
-/// The lead wires this to the router broker so the router's actor reconnects.
-pub fn router_changed(_state: &AppState, router_id: &str) {
+/// Called after a router's host, port, TLS settings or credentials changed (after commit):
+/// the router broker re-reads the row and restarts (or stops) the router's actor.
+pub async fn router_changed(state: &AppState, router_id: &str) {
     tracing::debug!(router_id, "router connection settings changed");
+    state.routers.router_changed(router_id).await;
 }
 
 pub(crate) const EMPRESA_NO_ENCONTRADA: &str = "Empresa no encontrada";

@@ -207,7 +207,7 @@ async fn update_router(
     };
     txn.commit().await?;
     if connection_changed {
-        router_changed(&state, &router_id);
+        router_changed(&state, &router_id).await;
     }
     Ok(HttpResponse::Ok().json(json!({
         "message": "Router actualizado correctamente",

@@ -258,7 +258,7 @@ async fn update_empresa(
     };
     txn.commit().await?;
     for r in &routers {
-        router_changed(&state, &r.id);
+        router_changed(&state, &r.id).await;
     }
     tracing::info!(empresa_id = %empresa_id, "empresa updated");
     Ok(HttpResponse::Ok().json(empresa_json(&updated)))

@@ -28,9 +28,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Hook for the router broker: called after a router's host, port, credentials, TLS settings,
 /// active flag or API key changed, after it was deleted, and (for each of its routers) after
 /// its company was activated or deactivated. The broker should stop or restart the router's
-/// actor so that it picks up the new settings. A no-op until the broker is wired in.
-pub fn router_changed(_state: &AppState, router_id: &str) {
+/// actor so that it picks up the new settings.
+pub async fn router_changed(state: &AppState, router_id: &str) {
     tracing::debug!(router_id, "router changed");
+    state.routers.router_changed(router_id).await;
 }
 
 /// The company, or 404 `"Empresa no encontrada"` (active or not, as in the original).

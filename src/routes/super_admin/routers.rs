@@ -281,7 +281,7 @@ async fn toggle_activo(
     )
     .await?;
     txn.commit().await?;
-    router_changed(&state, &router_id);
+    router_changed(&state, &router_id).await;
     Ok(HttpResponse::Ok().json(json!({
         "message": if activo { "Router activado correctamente" } else { "Router desactivado correctamente" },
         "router_id": router_id,
@@ -346,7 +346,7 @@ async fn regenerate_api_key(
     )
     .await?;
     txn.commit().await?;
-    router_changed(&state, &router_id);
+    router_changed(&state, &router_id).await;
     tracing::info!(router_id = %router_id, key_id = %key.key_id, "router API key regenerated");
     Ok(HttpResponse::Ok().json(json!({
         "message": "API Key regenerada exitosamente",
@@ -576,7 +576,7 @@ async fn delete_router(
     )
     .await?;
     txn.commit().await?;
-    router_changed(&state, &router_id);
+    router_changed(&state, &router_id).await;
     tracing::info!(router_id = %router_id, "router deleted");
     Ok(HttpResponse::Ok().json(json!({
         "message": "Router eliminado exitosamente",
