@@ -24,6 +24,28 @@ fn curl_json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The demo's router answers through the broker, and every plan's profile exists there with
+/// the same `.id`.
+fn assert_router_live(base: &str, auth: &str, router_id: &str, plans: &Value) {
+    let test = curl_json(&[
+        "-H",
+        auth,
+        &format!("{base}/api/v1/admin/routers/{router_id}/test-connection"),
+    ]);
+    assert_eq!(test["success"], true, "{test}");
+    let profiles = curl_json(&[
+        "-H",
+        auth,
+        &format!("{base}/api/v1/admin/routers/{router_id}/mikrotik-profiles"),
+    ]);
+    for plan in plans.as_array().unwrap() {
+        let found = profiles.as_array().unwrap().iter().any(|p| {
+            p["name"] == plan["perfil_mikrotik_nombre"] && p["id"] == plan["perfil_mikrotik_id"]
+        });
+        assert!(found, "{plan} not among {profiles}");
+    }
+}
+
 fn login(demo: &Demo) -> String {
     let (code, body, detail) = run_snippet(&demo.commands(1));
     assert_eq!(code, 0, "{detail}");
@@ -62,6 +84,7 @@ fn demo_seeds_once_logs_in_stops_on_ctrl_c_and_reuses_its_data() {
         &format!("{base}/api/v1/admin/mi-empresa/routers"),
     ]);
     assert_eq!(routers["total"], 1);
+    let router_id = routers["routers"][0]["id"].as_str().unwrap().to_string();
     let key = format!("X-API-Key: {api_key}");
     let plans = curl_json(&[
         "-H",
@@ -75,6 +98,8 @@ fn demo_seeds_once_logs_in_stops_on_ctrl_c_and_reuses_its_data() {
         .map(|p| p["perfil_mikrotik_nombre"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["1h", "1d", "1w"]);
+    // The plans name the simulated router's real profiles (read live through the broker).
+    assert_router_live(&base, &auth, &router_id, &plans);
     let public = curl_json(&["-H", &key, &format!("{base}/api/v1/config/public")]);
     assert!(public["empresa"]["mercadopago_public_key"]
         .as_str()
@@ -126,6 +151,8 @@ fn demo_seeds_once_logs_in_stops_on_ctrl_c_and_reuses_its_data() {
         &format!("{base2}/api/v1/catalogo_perfiles_venta"),
     ]);
     assert_eq!(plans.as_array().unwrap().len(), 3);
+    // The router row follows the simulator to its new port.
+    assert_router_live(&base2, &auth, &router_id, &plans);
     let tail = again.interrupt();
     assert!(tail.contains("demo stopped"), "{tail}");
 }
