@@ -127,6 +127,52 @@ impl Default for RouterSettings {
     }
 }
 
+/// Tuning of the purchase saga, its reconciler and the payment webhooks.
+#[derive(Debug, Clone)]
+pub struct PurchaseSettings {
+    /// Per-request timeout of gateway calls (`GATEWAY_TIMEOUT_MS`).
+    pub gateway_timeout: Duration,
+    /// How long a running saga holds its purchase row before the reconciler may take it over.
+    pub saga_lease: Duration,
+    /// How long the reconciler holds a purchase it works on.
+    pub reconcile_lease: Duration,
+    /// Reconciler period (`RECONCILE_INTERVAL_SECS`).
+    pub reconcile_interval: Duration,
+    /// Money moved but the user could not be enabled for this long: refund instead.
+    pub enable_deadline: Duration,
+    /// A charge whose outcome stays unknown (nothing found by our reference) for this long is
+    /// considered never made.
+    pub unknown_charge_deadline: Duration,
+    /// A pending Mercado Pago payment not approved after this long is cancelled.
+    pub pending_deadline: Duration,
+    /// How long a duplicate request waits for the first one's response.
+    pub idempotency_wait: Duration,
+    /// Accepted clock skew of signed webhooks.
+    pub webhook_tolerance: Duration,
+    /// Mercado Pago `binary_mode` (approved or rejected only, as the original sent).
+    pub mp_binary_mode: bool,
+    /// Delay before the reconciler retries a purchase whose last attempt failed.
+    pub retry_delay: Duration,
+}
+
+impl Default for PurchaseSettings {
+    fn default() -> Self {
+        Self {
+            gateway_timeout: Duration::from_secs(30),
+            saga_lease: Duration::from_secs(180),
+            reconcile_lease: Duration::from_secs(60),
+            reconcile_interval: Duration::from_secs(15),
+            enable_deadline: Duration::from_secs(15 * 60),
+            unknown_charge_deadline: Duration::from_secs(10 * 60),
+            pending_deadline: Duration::from_secs(48 * 3600),
+            idempotency_wait: Duration::from_secs(10),
+            webhook_tolerance: Duration::from_secs(300),
+            mp_binary_mode: true,
+            retry_delay: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Everything the service reads from its environment.
 #[derive(Debug)]
 pub struct Config {
@@ -155,6 +201,9 @@ pub struct Config {
     /// Trust the first `X-Forwarded-For` hop as the client address (behind a reverse proxy).
     pub trust_forwarded_for: bool,
     pub router: RouterSettings,
+    /// `RATE_LIMITS=off` turns every rate limit off (benchmarks).
+    pub rate_limits: bool,
+    pub purchase: PurchaseSettings,
     /// When set, `GET /metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`).
     pub metrics_token: Option<SecretString>,
 }
@@ -280,6 +329,22 @@ impl Config {
             },
             trust_forwarded_for: parsed("TRUST_FORWARDED_FOR", false)?,
             router,
+            rate_limits: !matches!(
+                var("RATE_LIMITS")
+                    .map(|v| v.trim().to_ascii_lowercase())
+                    .as_deref(),
+                Some("off" | "false" | "0" | "no")
+            ),
+            purchase: {
+                let mut p = PurchaseSettings::default();
+                p.gateway_timeout =
+                    Duration::from_millis(parsed("GATEWAY_TIMEOUT_MS", millis(p.gateway_timeout))?);
+                p.reconcile_interval = Duration::from_secs(parsed(
+                    "RECONCILE_INTERVAL_SECS",
+                    p.reconcile_interval.as_secs(),
+                )?);
+                p
+            },
             metrics_token: match var("METRICS_TOKEN") {
                 Some(_) => Some(secret("METRICS_TOKEN")?),
                 None => None,
@@ -325,6 +390,8 @@ impl Config {
                 connect_timeout: Duration::from_secs(2),
                 ..RouterSettings::default()
             },
+            rate_limits: true,
+            purchase: PurchaseSettings::default(),
             metrics_token: None,
         }
     }

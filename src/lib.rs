@@ -14,6 +14,7 @@ pub mod extract;
 pub mod gateways;
 pub mod metrics;
 pub mod openapi;
+pub mod purchase;
 pub mod routeros;
 pub mod routes;
 pub mod sandbox;

@@ -76,8 +76,15 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let state = self.state.clone();
         let jobs = spawn_background_jobs(state.clone());
+        let reconciler = state
+            .config
+            .background_jobs
+            .then(|| crate::purchase::reconciler::spawn(state.clone()));
         let result = self.server.await;
         jobs.abort();
+        if let Some(r) = reconciler {
+            r.abort();
+        }
         state.routers.stop_all();
         if let Err(e) = state.key_usage.flush(&state.db).await {
             tracing::warn!(error = %e, "could not flush API key usage at shutdown");

@@ -9,7 +9,8 @@ use crate::auth::api_key::KeyUsage;
 use crate::auth::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::crypto::SecretBox;
-use crate::gateways::telegram::TelegramClient;
+use crate::gateways::telegram::{TelegramClient, TelegramNotifier};
+use crate::gateways::Gateways;
 use crate::metrics::Metrics;
 use crate::routeros::RouterRegistry;
 
@@ -24,6 +25,10 @@ pub struct AppState {
     /// One actor per router (started on first use).
     pub routers: RouterRegistry,
     pub telegram: TelegramClient,
+    /// Conekta and Mercado Pago clients (timeout: `config.purchase.gateway_timeout`).
+    pub gateways: Gateways,
+    /// Background Telegram sender (paid / rejected purchase notifications).
+    pub notifier: TelegramNotifier,
     /// This instance's Prometheus registry and metrics (`GET /metrics`).
     pub metrics: Arc<Metrics>,
 }
@@ -41,14 +46,28 @@ impl AppState {
         let routers = RouterRegistry::new(db.clone(), secrets.clone(), config.router.clone());
         routers.set_observer(metrics.clone());
         let telegram = TelegramClient::new(&config.telegram_api_base, http.clone());
+        let gateway_http = crate::gateways::build_http_client(config.purchase.gateway_timeout)?;
+        let gateways = Gateways::new(
+            &config.conekta_api_base,
+            &config.mercadopago_api_base,
+            gateway_http,
+        );
+        let notifier = TelegramNotifier::spawn(telegram.clone());
+        let limits = if config.rate_limits {
+            RateLimits::default()
+        } else {
+            RateLimits::unlimited()
+        };
         Ok(Self {
+            gateways,
+            notifier,
             telegram,
             db,
             config: Arc::new(config),
             secrets,
             http,
             key_usage: Arc::new(KeyUsage::default()),
-            limits: Arc::new(RateLimits::default()),
+            limits: Arc::new(limits),
             routers,
             metrics,
         })

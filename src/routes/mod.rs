@@ -6,12 +6,15 @@ pub mod catalog;
 pub mod company;
 pub mod docs;
 pub mod health;
+pub mod hotspot;
 pub mod metrics;
+pub mod payments;
 pub mod portal;
 pub mod products;
 pub mod reports;
 pub mod routers_live;
 pub mod super_admin;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -28,4 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routers_live::configure(cfg);
     super_admin::configure(cfg);
     docs::configure(cfg);
+    payments::configure(cfg);
+    webhooks::configure(cfg);
+    hotspot::configure(cfg);
 }

@@ -284,3 +284,13 @@ pub async fn capture_logs<F: std::future::Future>(fut: F) -> (F::Output, String)
     let out = fut.await;
     (out, buffer.since(mark))
 }
+
+// ---- helpers added by the purchase saga work (h-purchase) ----
+
+impl TestApp {
+    /// Stops the HTTP server at once (in-flight requests are dropped), as a crash would; the
+    /// database stays (see `testdb`).
+    pub async fn stop_server(&self) {
+        self.handle.stop(false).await;
+    }
+}

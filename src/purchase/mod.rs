@@ -1,0 +1,167 @@
+//! The purchase saga: a portal payment as a persisted state machine, compensated on failure and
+//! finished by the reconciler after a crash, a timeout or a router outage.
+//!
+//! Order (each state is written to `purchases` BEFORE its step): validate product → create the
+//! hotspot user DISABLED (`creating_user` → `user_created`) → charge (`charging` → `charged`, or
+//! `pending` for a Mercado Pago payment awaiting approval) → confirm with an independent gateway
+//! read (`confirmed`) → enable the user → record the transaction (`completed`) → optional
+//! auto-login → respond. Failures end in `declined`, `failed`, `refunded` (money returned) or
+//! `revoked` (refund/chargeback after completion); `compensating` and `revoking` are the
+//! undo-in-progress states the reconciler finishes.
+//!
+//! Entry points: [`saga::run`] (portal routes), [`reconciler::reconcile_once`] (background job and
+//! tests), [`saga::on_gateway_update`] (webhooks).
+
+pub mod credentials;
+pub mod reconciler;
+pub mod response;
+pub mod saga;
+pub mod store;
+
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use crate::error::ApiError;
+
+/// Saga states (the `purchases.state` column).
+pub mod states {
+    pub const CREATED: &str = "created";
+    pub const CREATING_USER: &str = "creating_user";
+    pub const USER_CREATED: &str = "user_created";
+    pub const CHARGING: &str = "charging";
+    pub const PENDING: &str = "pending";
+    pub const CHARGED: &str = "charged";
+    pub const CONFIRMED: &str = "confirmed";
+    pub const COMPENSATING: &str = "compensating";
+    pub const REVOKING: &str = "revoking";
+    pub const COMPLETED: &str = "completed";
+    pub const DECLINED: &str = "declined";
+    pub const FAILED: &str = "failed";
+    pub const REFUNDED: &str = "refunded";
+    pub const REVOKED: &str = "revoked";
+
+    /// States the reconciler drives forward.
+    pub const INTERMEDIATE: [&str; 9] = [
+        CREATED,
+        CREATING_USER,
+        USER_CREATED,
+        CHARGING,
+        PENDING,
+        CHARGED,
+        CONFIRMED,
+        COMPENSATING,
+        REVOKING,
+    ];
+
+    pub fn is_terminal(s: &str) -> bool {
+        matches!(s, COMPLETED | DECLINED | FAILED | REFUNDED | REVOKED)
+    }
+}
+
+/// Gateway names stored in `purchases.gateway` / `transacciones.gateway`.
+pub const GW_CONEKTA: &str = "conekta";
+pub const GW_MERCADO_PAGO: &str = "mercado_pago";
+
+/// The `comment` of a hotspot user created by a purchase.
+pub fn user_comment(purchase_id: &str) -> String {
+    format!("purchase:{purchase_id}")
+}
+
+/// Strict MAC address: six hex pairs separated by `:` or `-` (one separator kind). Returns the
+/// canonical upper-case, colon-separated form.
+pub fn parse_mac(v: &str) -> Option<String> {
+    let sep = if v.contains(':') { ':' } else { '-' };
+    let parts: Vec<&str> = v.split(sep).collect();
+    if v.len() != 17 || parts.len() != 6 {
+        return None;
+    }
+    if !parts
+        .iter()
+        .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return None;
+    }
+    Some(parts.join(":").to_ascii_uppercase())
+}
+
+/// 422 for a field, Pydantic-like.
+pub(crate) fn field_error(field: &str, msg: &str, input: &str) -> ApiError {
+    ApiError::field(field, "value_error", msg, json!(input))
+}
+
+/// A strictly parsed MAC (422 naming the field otherwise).
+pub fn mac_field(field: &str, v: Option<&str>) -> Result<Option<String>, ApiError> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(m) => parse_mac(m)
+            .map(Some)
+            .ok_or_else(|| field_error(field, "Dirección MAC inválida", m)),
+    }
+}
+
+/// A strictly parsed IP address (422 naming the field otherwise).
+pub fn ip_field(field: &str, v: Option<&str>) -> Result<Option<IpAddr>, ApiError> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<IpAddr>()
+            .map(Some)
+            .map_err(|_| field_error(field, "Dirección IP inválida", s)),
+    }
+}
+
+/// SHA-256 hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_are_parsed_strictly() {
+        assert_eq!(
+            parse_mac("aa:bb:cc:dd:ee:ff").as_deref(),
+            Some("AA:BB:CC:DD:EE:FF")
+        );
+        assert_eq!(
+            parse_mac("AA-BB-CC-DD-EE-0F").as_deref(),
+            Some("AA:BB:CC:DD:EE:0F")
+        );
+        for bad in [
+            "",
+            "AA:BB:CC:DD:EE",
+            "AA:BB:CC:DD:EE:FF:00",
+            "AA:BB-CC:DD:EE:FF",
+            "GG:BB:CC:DD:EE:FF",
+            "[/user add]",
+            "AABBCCDDEEFF",
+            "AA:BB:CC:DD:EE:F",
+            "AA:BB:CC:DD:EE:FFF",
+            " AA:BB:CC:DD:EE:FF",
+        ] {
+            assert_eq!(parse_mac(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ips_are_parsed_strictly() {
+        assert!(ip_field("ip", Some("192.168.88.10")).unwrap().is_some());
+        assert!(ip_field("ip", Some("::1")).unwrap().is_some());
+        assert!(ip_field("ip", None).unwrap().is_none());
+        assert!(ip_field("ip", Some("999.1.1.1")).is_err());
+        assert!(ip_field("ip", Some("1.2.3.4; /system reboot")).is_err());
+    }
+
+    #[test]
+    fn states_partition() {
+        for s in states::INTERMEDIATE {
+            assert!(!states::is_terminal(s));
+        }
+        assert!(states::is_terminal(states::COMPLETED));
+        assert!(states::is_terminal(states::REVOKED));
+    }
+}

@@ -1,0 +1,269 @@
+//! `purchases` and `idempotency_keys` queries used by the saga, the reconciler and the webhooks.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::Value;
+
+use entity::{idempotency_key, purchase};
+
+/// How long an idempotency record is kept.
+pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
+
+fn chrono_dur(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The result of trying to register a new purchase under an idempotency key.
+pub enum Registered {
+    /// The row was inserted; the caller runs the saga.
+    New(Box<purchase::Model>),
+    /// Another request holds this key.
+    Existing {
+        purchase_id: Option<String>,
+        request_hash: String,
+    },
+}
+
+/// Inserts the purchase and its idempotency record in one transaction. A unique violation on
+/// either means another request (possibly concurrent) owns the key.
+pub async fn register(
+    db: &sea_orm::DatabaseConnection,
+    model: purchase::Model,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+) -> Result<Registered, DbErr> {
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let rec = idempotency_key::ActiveModel {
+        scope: Set(scope.to_string()),
+        key: Set(key.to_string()),
+        request_hash: Set(request_hash.to_string()),
+        purchase_id: Set(Some(model.id.clone())),
+        response_status: Set(None),
+        response_body: Set(None),
+        created_at: Set(now),
+        expires_at: Set(now + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS)),
+    };
+    let inserted = async {
+        idempotency_key::Entity::insert(rec).exec(&txn).await?;
+        purchase::Entity::insert(model.clone().into_active_model())
+            .exec(&txn)
+            .await?;
+        Ok::<_, DbErr>(())
+    }
+    .await;
+    match inserted {
+        Ok(()) => {
+            txn.commit().await?;
+            Ok(Registered::New(Box::new(model)))
+        }
+        Err(e) if crate::error::is_unique_violation(&e) => {
+            txn.rollback().await?;
+            let existing =
+                idempotency_key::Entity::find_by_id((scope.to_string(), key.to_string()))
+                    .one(db)
+                    .await?;
+            match existing {
+                Some(r) if r.expires_at < now => {
+                    // Expired: forget it and try once more.
+                    idempotency_key::Entity::delete_by_id((scope.to_string(), key.to_string()))
+                        .exec(db)
+                        .await?;
+                    release_key_column(db, r.purchase_id.as_deref()).await?;
+                    Box::pin(register(db, model, scope, key, request_hash)).await
+                }
+                Some(r) => Ok(Registered::Existing {
+                    purchase_id: r.purchase_id,
+                    request_hash: r.request_hash,
+                }),
+                None => {
+                    // The key lives only in `purchases` (its record was released meanwhile): the
+                    // purchase that held it keeps it.
+                    let p = purchase::Entity::find()
+                        .filter(purchase::Column::EmpresaId.eq(model.empresa_id.clone()))
+                        .filter(purchase::Column::IdempotencyKey.eq(key))
+                        .one(db)
+                        .await?;
+                    Ok(Registered::Existing {
+                        purchase_id: p.map(|p| p.id),
+                        request_hash: request_hash.to_string(),
+                    })
+                }
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn release_key_column<C: ConnectionTrait>(db: &C, id: Option<&str>) -> Result<(), DbErr> {
+    if let Some(id) = id {
+        purchase::Entity::update_many()
+            .col_expr(
+                purchase::Column::IdempotencyKey,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(purchase::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Frees the idempotency key of a purchase that failed before any money moved, so the portal
+/// may retry with the same key.
+pub async fn release_key<C: ConnectionTrait>(db: &C, p: &purchase::Model) -> Result<(), DbErr> {
+    if let Some(key) = &p.idempotency_key {
+        idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::Scope.eq(scope(&p.empresa_id)))
+            .filter(idempotency_key::Column::Key.eq(key.clone()))
+            .exec(db)
+            .await?;
+    }
+    release_key_column(db, Some(&p.id)).await
+}
+
+/// The idempotency scope of a company.
+pub fn scope(empresa_id: &str) -> String {
+    format!("purchase:{empresa_id}")
+}
+
+pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<purchase::Model>, DbErr> {
+    purchase::Entity::find_by_id(id.to_string()).one(db).await
+}
+
+/// Writes the model's changes plus `updated_at`.
+pub async fn save<C: ConnectionTrait>(
+    db: &C,
+    mut am: purchase::ActiveModel,
+) -> Result<purchase::Model, DbErr> {
+    am.updated_at = Set(Utc::now());
+    am.update(db).await
+}
+
+/// Moves a purchase to `state`.
+pub async fn set_state<C: ConnectionTrait>(
+    db: &C,
+    p: purchase::Model,
+    state: &str,
+) -> Result<purchase::Model, DbErr> {
+    let mut am = p.into_active_model();
+    am.state = Set(state.to_string());
+    save(db, am).await
+}
+
+/// Records an error text (never a secret) and schedules the next reconciler attempt.
+pub async fn note_error<C: ConnectionTrait>(
+    db: &C,
+    p: purchase::Model,
+    error: &str,
+    retry_in: std::time::Duration,
+) -> Result<purchase::Model, DbErr> {
+    let attempts = p.attempts;
+    let mut am = p.into_active_model();
+    am.last_error = Set(Some(error.chars().take(500).collect()));
+    am.attempts = Set(attempts.saturating_add(1));
+    am.next_attempt_at = Set(Some(Utc::now() + chrono_dur(retry_in)));
+    save(db, am).await
+}
+
+/// Saves the response replayed to retries (the hotspot password is stripped: it is restored from
+/// the encrypted column on replay).
+pub async fn save_response<C: ConnectionTrait>(
+    db: &C,
+    p: purchase::Model,
+    status: u16,
+    body: &Value,
+) -> Result<purchase::Model, DbErr> {
+    let mut stored = body.clone();
+    if let Some(u) = stored
+        .get_mut("usuario_hotspot")
+        .and_then(Value::as_object_mut)
+    {
+        u.insert("contrasena".into(), Value::String(String::new()));
+    }
+    let mut am = p.into_active_model();
+    am.response_status = Set(Some(i32::from(status)));
+    am.response_body = Set(Some(stored));
+    save(db, am).await
+}
+
+/// Takes the lease of a purchase: true when this caller now owns it until `now + lease`.
+/// A conditional UPDATE, safe with several replicas on PostgreSQL and SQLite.
+pub async fn claim<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    now: DateTime<Utc>,
+    lease: std::time::Duration,
+) -> Result<bool, DbErr> {
+    let res = purchase::Entity::update_many()
+        .col_expr(
+            purchase::Column::LockedUntil,
+            Expr::value(Some(now + chrono_dur(lease))),
+        )
+        .filter(purchase::Column::Id.eq(id))
+        .filter(
+            purchase::Column::LockedUntil
+                .is_null()
+                .or(purchase::Column::LockedUntil.lt(now)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Gives the lease back.
+pub async fn unlock<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
+    purchase::Entity::update_many()
+        .col_expr(
+            purchase::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(purchase::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Purchases in an intermediate state, due for an attempt and not leased.
+pub async fn due<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<purchase::Model>, DbErr> {
+    purchase::Entity::find()
+        .filter(purchase::Column::State.is_in(super::states::INTERMEDIATE))
+        .filter(
+            purchase::Column::NextAttemptAt
+                .is_null()
+                .or(purchase::Column::NextAttemptAt.lte(now)),
+        )
+        .filter(
+            purchase::Column::LockedUntil
+                .is_null()
+                .or(purchase::Column::LockedUntil.lt(now)),
+        )
+        .order_by_asc(purchase::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// The purchase whose gateway payment this is.
+pub async fn by_gateway_payment<C: ConnectionTrait>(
+    db: &C,
+    empresa_id: &str,
+    gateway: &str,
+    payment_id: &str,
+) -> Result<Option<purchase::Model>, DbErr> {
+    purchase::Entity::find()
+        .filter(purchase::Column::EmpresaId.eq(empresa_id))
+        .filter(purchase::Column::Gateway.eq(gateway))
+        .filter(purchase::Column::GatewayPaymentId.eq(payment_id))
+        .one(db)
+        .await
+}

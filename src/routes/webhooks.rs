@@ -1,0 +1,279 @@
+//! Gateway webhooks: `POST /api/v1/webhook/mercado-pago` and `POST /api/v1/webhook/conekta`.
+//!
+//! The company is named by the `empresa_id` query parameter (the `notification_url` we send to
+//! Mercado Pago carries it; configure the Conekta webhook URL the same way), so the signature is
+//! verified with that company's secret before anything else is read or written. Unsigned, forged
+//! or stale calls get 401 and change nothing. Verified events are de-duplicated by
+//! (provider, event id) in `webhook_events`; the payment is then re-read from the gateway and
+//! drives the purchase ([`saga::on_gateway_update`]).
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use entity::{empresa, webhook_event};
+
+use crate::crypto::field;
+use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::gateways::{webhook, GatewayKind};
+use crate::metrics::{PaymentOutcome, WebhookOutcome};
+use crate::purchase::saga::{self, UpdateOutcome};
+use crate::purchase::{sha256_hex, GW_CONEKTA, GW_MERCADO_PAGO};
+use crate::state::AppState;
+use crate::wire;
+
+pub const FIRMA_INVALIDA: &str = "Firma del webhook inválida";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(mercado_pago).service(conekta);
+}
+
+#[derive(Debug, Deserialize)]
+struct MpQuery {
+    #[serde(default)]
+    empresa_id: Option<String>,
+    #[serde(default, rename = "data.id")]
+    data_id: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::unauthorized(FIRMA_INVALIDA)
+}
+
+async fn load_empresa(state: &AppState, id: Option<&str>) -> ApiResult<empresa::Model> {
+    let id = id
+        .filter(|i| !i.is_empty() && i.len() <= 50)
+        .ok_or_else(unauthorized)?;
+    empresa::Entity::find_by_id(id.to_string())
+        .one(&state.db)
+        .await?
+        .ok_or_else(unauthorized)
+}
+
+fn received(extra: Value) -> HttpResponse {
+    let mut body = json!({
+        "status": "received",
+        "message": "Webhook received and queued",
+        "received_at": wire::iso(Utc::now()),
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    HttpResponse::Ok().json(body)
+}
+
+/// Records the event; `false` when it was already processed.
+async fn record_event(
+    state: &AppState,
+    provider: &str,
+    event_id: &str,
+    empresa_id: &str,
+    body: &[u8],
+) -> ApiResult<Option<webhook_event::Model>> {
+    let ev = webhook_event::ActiveModel {
+        provider: Set(provider.into()),
+        event_id: Set(event_id.chars().take(255).collect()),
+        empresa_id: Set(Some(empresa_id.into())),
+        received_at: Set(Utc::now()),
+        payload_sha256: Set(sha256_hex(body)),
+        outcome: Set("received".into()),
+        ..Default::default()
+    };
+    match ev.insert(&state.db).await {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn apply(
+    state: &AppState,
+    empresa: &empresa::Model,
+    gateway: &str,
+    payment_id: &str,
+    event: webhook_event::Model,
+) -> ApiResult<HttpResponse> {
+    let kind = saga::kind_of(gateway);
+    match saga::on_gateway_update(state, empresa, gateway, payment_id).await {
+        Ok(outcome) => {
+            state.metrics.record_webhook(
+                kind,
+                match outcome {
+                    UpdateOutcome::UnknownPayment
+                    | UpdateOutcome::NoChange
+                    | UpdateOutcome::Busy => WebhookOutcome::Ignored,
+                    _ => WebhookOutcome::Processed,
+                },
+            );
+            if matches!(outcome, UpdateOutcome::Revoked) {
+                state.metrics.record_payment(kind, PaymentOutcome::Refunded);
+            }
+            let label = match outcome {
+                UpdateOutcome::UnknownPayment => "unknown_payment",
+                UpdateOutcome::NoChange => "no_change",
+                UpdateOutcome::Busy => "busy",
+                UpdateOutcome::Completed => "completed",
+                UpdateOutcome::Declined => "declined",
+                UpdateOutcome::Revoked => "revoked",
+            };
+            let mut am: webhook_event::ActiveModel = event.into();
+            am.outcome = Set(label.into());
+            am.update(&state.db).await?;
+            Ok(received(json!({})))
+        }
+        Err(e) => {
+            state.metrics.record_webhook(kind, WebhookOutcome::Error);
+            // Not processed: forget the event so the gateway's retry is handled.
+            webhook_event::Entity::delete_by_id(event.id)
+                .exec(&state.db)
+                .await?;
+            Err(e)
+        }
+    }
+}
+
+#[post("/api/v1/webhook/mercado-pago")]
+async fn mercado_pago(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<MpQuery>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let empresa = load_empresa(&state, q.empresa_id.as_deref()).await?;
+    let secret = empresa
+        .mercado_pago_webhook_secret
+        .as_deref()
+        .and_then(|s| state.secrets.decrypt(field::MP_WEBHOOK_SECRET, s).ok())
+        .ok_or_else(unauthorized)?;
+    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let data_id = q.data_id.clone().or_else(|| {
+        parsed.get("data").and_then(|d| d.get("id")).map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        })
+    });
+    let request_id = header(&req, "x-request-id");
+    let sig = webhook::verify_mercado_pago(
+        secret.as_bytes(),
+        header(&req, "x-signature"),
+        request_id,
+        data_id.as_deref(),
+        Utc::now().timestamp(),
+        state.config.purchase.webhook_tolerance,
+    )
+    .map_err(|e| {
+        tracing::warn!(empresa_id = %empresa.id, error = %e, "mercado pago webhook refused");
+        state
+            .metrics
+            .record_webhook(GatewayKind::MercadoPago, WebhookOutcome::InvalidSignature);
+        unauthorized()
+    })?;
+    let kind = q
+        .kind
+        .clone()
+        .or_else(|| {
+            parsed
+                .get("type")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    if kind != "payment" {
+        return Ok(received(json!({ "type": kind })));
+    }
+    let Some(payment_id) =
+        data_id.filter(|d| d.bytes().all(|b| b.is_ascii_digit()) && !d.is_empty())
+    else {
+        return Ok(received(json!({})));
+    };
+    let event_id = match request_id {
+        Some(r) if !r.is_empty() => format!("{payment_id}:{r}"),
+        _ => format!("{payment_id}:{}:{}", sig.ts, sig.v1),
+    };
+    let Some(event) = record_event(&state, GW_MERCADO_PAGO, &event_id, &empresa.id, &body).await?
+    else {
+        state
+            .metrics
+            .record_webhook(GatewayKind::MercadoPago, WebhookOutcome::Duplicate);
+        return Ok(received(json!({ "duplicate": true })));
+    };
+    apply(&state, &empresa, GW_MERCADO_PAGO, &payment_id, event).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ConektaQuery {
+    #[serde(default)]
+    empresa_id: Option<String>,
+}
+
+#[post("/api/v1/webhook/conekta")]
+async fn conekta(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<ConektaQuery>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let empresa = load_empresa(&state, query.empresa_id.as_deref()).await?;
+    let key = empresa
+        .conekta_webhook_key
+        .as_deref()
+        .and_then(|pem| webhook::parse_public_key(pem).ok())
+        .ok_or_else(unauthorized)?;
+    webhook::verify_conekta(&key, &body, header(&req, "digest")).map_err(|e| {
+        tracing::warn!(empresa_id = %empresa.id, error = %e, "conekta webhook refused");
+        state
+            .metrics
+            .record_webhook(GatewayKind::Conekta, WebhookOutcome::InvalidSignature);
+        unauthorized()
+    })?;
+    let event: Value = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::bad_request("Cuerpo del webhook inválido"))?;
+    // Stale events (a replay of an old, validly signed body) are refused.
+    let created = event.get("created_at").and_then(Value::as_i64).unwrap_or(0);
+    let tolerance = i64::try_from(state.config.purchase.webhook_tolerance.as_secs()).unwrap_or(300);
+    if (Utc::now().timestamp() - created).abs() > tolerance {
+        return Err(unauthorized());
+    }
+    let Some(event_id) = event.get("id").and_then(Value::as_str) else {
+        return Ok(received(json!({})));
+    };
+    let Some(order_id) = event
+        .get("data")
+        .and_then(|d| d.get("object"))
+        .and_then(|o| o.get("id"))
+        .and_then(Value::as_str)
+        .filter(|id| id.starts_with("ord_"))
+    else {
+        return Ok(received(json!({})));
+    };
+    let Some(ev) = record_event(&state, GW_CONEKTA, event_id, &empresa.id, &body).await? else {
+        state
+            .metrics
+            .record_webhook(GatewayKind::Conekta, WebhookOutcome::Duplicate);
+        return Ok(received(json!({ "duplicate": true })));
+    };
+    apply(&state, &empresa, GW_CONEKTA, order_id, ev).await
+}
+
+/// Events already recorded for a company (used by tests and diagnostics).
+pub async fn events_for(
+    state: &AppState,
+    empresa_id: &str,
+) -> Result<Vec<webhook_event::Model>, sea_orm::DbErr> {
+    webhook_event::Entity::find()
+        .filter(webhook_event::Column::EmpresaId.eq(empresa_id))
+        .all(&state.db)
+        .await
+}
