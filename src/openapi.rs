@@ -114,6 +114,8 @@ pub struct RouteDoc {
     pub query: &'static [Field],
     /// An example request body (JSON text), shown by `/docs`.
     pub example: &'static str,
+    /// An example success body (JSON text).
+    pub answer: &'static str,
 }
 
 const fn r(
@@ -133,6 +135,7 @@ const fn r(
         body: Body::None,
         query: &[],
         example: "",
+        answer: "",
     }
 }
 
@@ -155,6 +158,10 @@ impl RouteDoc {
     }
     const fn example(mut self, json: &'static str) -> Self {
         self.example = json;
+        self
+    }
+    const fn answer(mut self, json: &'static str) -> Self {
+        self.answer = json;
         self
     }
 }
@@ -415,6 +422,19 @@ const LIMIT_OFFSET: [Field; 2] = [
 const CONEKTA_EXAMPLE: &str = r#"{"producto_id":1,"token_tarjeta":"tok_test_visa_4242","nombre_cliente":"Ana López","email_cliente":"ana@example.com","telefono_cliente":"5512345678","tipo_usuario":"usuario_contrasena","mac_cliente":"AA:BB:CC:DD:EE:01","ip_cliente":"10.5.50.10","conexion_automatica":true}"#;
 const MP_EXAMPLE: &str = r#"{"producto_id":1,"token":"<card token>","payment_method_id":"master","monto":15.0,"cuotas":1,"nombre_cliente":"Ana López","email_cliente":"ana@example.com","tipo_usuario":"pin","mac_cliente":"AA:BB:CC:DD:EE:01","ip_cliente":"10.5.50.10","conexion_automatica":true}"#;
 
+const LOGIN_ANSWER: &str = r#"{"access_token":"<session JWT>","token_type":"bearer","expires_at":"2026-01-02T10:00:00","user":{"id":2,"email":"admin@example.com","nombre":"Admin","rol":"cliente_admin","empresa_id":"EMP_6692D1F6DA","activo":true}}"#;
+const CONFIG_PUBLIC_ANSWER: &str = r#"{"empresa":{"id":"EMP_6692D1F6DA","nombre":"WiFi Demo","conekta_public_key":"key_…","mercadopago_public_key":"TEST-…","conekta_mode":"test"},"router":{"id":"RTR_2E0A7278","nombre":"Router Demo","ubicacion":null}}"#;
+const CATALOG_ANSWER: &str = r#"[{"id":1,"perfil_mikrotik_id":"*2","perfil_mikrotik_nombre":"1h","nombre_venta":"1 hora","descripcion":"Una hora de Internet","imagen_url":null,"precio":15.0,"moneda":"MXN","detalles":[{"texto":"Velocidad de bajada 5 Mbps"}],"destacado":false,"creado_en":"2026-01-01T10:00:00"}]"#;
+const CONEKTA_ANSWER: &str = concat!(
+    r#"{"success":true,"id_transaccion":"ord_2yNp8Bv1s7hjK3Lq","estado_pago":"paid","tipo_usuario":"usuario_contrasena","usuario_hotspot":{"usuario":"PT-AB3C9","contrasena":"0482"},"producto":{"nombre":"1 hora","precio":15.0,"moneda":"MXN","perfil_mikrotik":"1h"},"cliente":{"nombre":"Ana López","email":"ana@example.com"},"timestamp":"2026-01-01T10:00:00.123456","#,
+    r#""auto_conexion":{"estado":"conectado","mac":"AA:BB:CC:DD:EE:01","ip":"10.5.50.10","mensaje":"¡Conexión establecida con éxito! Disfrute de Internet sin límites","verificado":true,"session_id":null}}"#
+);
+const MP_ANSWER: &str = concat!(
+    r#"{"success":true,"id_transaccion":"20000000001","estado_pago":"approved","tipo_usuario":"pin","usuario_hotspot":{"usuario":"PT-16481953","contrasena":""},"producto":{"nombre":"1 hora","precio":15.0,"moneda":"MXN","perfil_mikrotik":"1h"},"cliente":{"nombre":"Ana López","email":"ana@example.com"},"timestamp":"2026-01-01T10:00:00.123456","#,
+    r#""mercado_pago":{"payment_id":20000000001,"status":"approved","status_detail":"accredited","installments":1,"payment_method":{"id":"master","type":"credit_card","issuer":"24","last_four_digits":"0604","installments":1},"raw_response":{}},"#,
+    r#""auto_conexion":{"estado":"conectado","mac":"AA:BB:CC:DD:EE:01","ip":"10.5.50.10","mensaje":"¡Conexión establecida con éxito! Disfrute de Internet sin límites","verificado":true,"session_id":null}}"#
+);
+
 /// Every route of the service, in the reference's order (§3.0), then the newer ones.
 pub const ROUTES: &[RouteDoc] = &[
     // ---- root, health, static, docs, metrics
@@ -467,7 +487,8 @@ pub const ROUTES: &[RouteDoc] = &[
         f("email", Email, true, "Account e-mail."),
         f("password", Str, true, "Password."),
     ])
-    .example(r#"{"email":"admin@example.com","password":"********"}"#),
+    .example(r#"{"email":"admin@example.com","password":"********"}"#)
+    .answer(LOGIN_ANSWER),
     r(
         "POST",
         "/api/v1/auth/logout",
@@ -941,14 +962,16 @@ pub const ROUTES: &[RouteDoc] = &[
         "portal",
         K,
         "Public keys and names for the portal",
-    ),
+    )
+    .answer(CONFIG_PUBLIC_ANSWER),
     r(
         "GET",
         "/api/v1/catalogo_perfiles_venta",
         "portal",
         K,
         "Active products of the key's router",
-    ),
+    )
+    .answer(CATALOG_ANSWER),
     r(
         "GET",
         "/api/v1/catalogo_perfiles_venta/debug",
@@ -971,7 +994,8 @@ pub const ROUTES: &[RouteDoc] = &[
         "Buy a plan with a Conekta card token; answers the hotspot credentials",
     )
     .json(&PAGAR_CONEKTA)
-    .example(CONEKTA_EXAMPLE),
+    .example(CONEKTA_EXAMPLE)
+    .answer(CONEKTA_ANSWER),
     r(
         "POST",
         "/api/v1/payments/pagar-mercado-pago",
@@ -980,7 +1004,8 @@ pub const ROUTES: &[RouteDoc] = &[
         "Buy a plan with a Mercado Pago card token; answers the hotspot credentials",
     )
     .json(&PAGAR_MERCADO_PAGO)
-    .example(MP_EXAMPLE),
+    .example(MP_EXAMPLE)
+    .answer(MP_ANSWER),
     r(
         "GET",
         "/api/v1/payments/estado-pago/{payment_id}",
@@ -1302,10 +1327,15 @@ fn operation(route: &RouteDoc) -> utoipa::openapi::path::Operation {
             ));
         }
     }
-    op = op.response(
-        route.status.to_string(),
-        ResponseBuilder::new().description(if route.status == 201 { "Created" } else { "OK" }),
-    );
+    let mut ok =
+        ResponseBuilder::new().description(if route.status == 201 { "Created" } else { "OK" });
+    if let Ok(answer) = serde_json::from_str::<Value>(route.answer) {
+        ok = ok.content(
+            "application/json",
+            ContentBuilder::new().example(Some(answer)).build(),
+        );
+    }
+    op = op.response(route.status.to_string(), ok);
     if route.auth != Auth::None {
         op = op
             .response(
@@ -1450,6 +1480,13 @@ mod tests {
                 r.method,
                 r.path
             );
+            if !r.answer.is_empty() {
+                assert!(
+                    serde_json::from_str::<Value>(r.answer).is_ok(),
+                    "{}",
+                    r.path
+                );
+            }
             if !r.example.is_empty() {
                 assert!(
                     serde_json::from_str::<Value>(r.example).is_ok(),
