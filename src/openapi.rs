@@ -116,6 +116,8 @@ pub struct RouteDoc {
     pub example: &'static str,
     /// An example success body (JSON text).
     pub answer: &'static str,
+    /// A purchase: takes `Idempotency-Key` and answers the payment errors.
+    pub purchase: bool,
 }
 
 const fn r(
@@ -136,6 +138,7 @@ const fn r(
         query: &[],
         example: "",
         answer: "",
+        purchase: false,
     }
 }
 
@@ -162,6 +165,10 @@ impl RouteDoc {
     }
     const fn answer(mut self, json: &'static str) -> Self {
         self.answer = json;
+        self
+    }
+    const fn purchase(mut self) -> Self {
+        self.purchase = true;
         self
     }
 }
@@ -995,7 +1002,8 @@ pub const ROUTES: &[RouteDoc] = &[
     )
     .json(&PAGAR_CONEKTA)
     .example(CONEKTA_EXAMPLE)
-    .answer(CONEKTA_ANSWER),
+    .answer(CONEKTA_ANSWER)
+    .purchase(),
     r(
         "POST",
         "/api/v1/payments/pagar-mercado-pago",
@@ -1005,7 +1013,8 @@ pub const ROUTES: &[RouteDoc] = &[
     )
     .json(&PAGAR_MERCADO_PAGO)
     .example(MP_EXAMPLE)
-    .answer(MP_ANSWER),
+    .answer(MP_ANSWER)
+    .purchase(),
     r(
         "GET",
         "/api/v1/payments/estado-pago/{payment_id}",
@@ -1336,6 +1345,42 @@ fn operation(route: &RouteDoc) -> utoipa::openapi::path::Operation {
         );
     }
     op = op.response(route.status.to_string(), ok);
+    if route.purchase {
+        op = op
+            .parameter(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "One key per purchase attempt: a retry with the same key and body gets \
+                         the first answer and is never charged twice.",
+                    ))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            )
+            .response(
+                "400",
+                error_response("Refused by the gateway, or the company lacks its credentials"),
+            )
+            .response(
+                "402",
+                error_response("Payment declined or not approved (nothing is left charged)"),
+            )
+            .response(
+                "409",
+                error_response(
+                    "The same purchase is still in progress (`Retry-After`), or the card token \
+                     was already used by another purchase",
+                ),
+            )
+            .response(
+                "503",
+                error_response(
+                    "The router is busy or unreachable, or the charge is still being \
+                     confirmed (`Retry-After`)",
+                ),
+            );
+    }
     if route.auth != Auth::None {
         op = op
             .response(
@@ -1348,10 +1393,13 @@ fn operation(route: &RouteDoc) -> utoipa::openapi::path::Operation {
         op = op.response("404", error_response("Not found"));
     }
     if !matches!(route.body, Body::None) || !route.query.is_empty() {
-        op = op.response(
-            "422",
-            error_response("Invalid input (`detail` is a list of field errors, or a string)"),
-        );
+        let text = if route.purchase {
+            "Invalid input (`detail` is a list of field errors, or a string), or an \
+             Idempotency-Key reused with another body"
+        } else {
+            "Invalid input (`detail` is a list of field errors, or a string)"
+        };
+        op = op.response("422", error_response(text));
     }
     op = match route.auth {
         Auth::None => op,
