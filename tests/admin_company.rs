@@ -1257,8 +1257,12 @@ async fn webhook_configuration_routes_need_the_companys_own_session() {
     assert_eq!(body["success"], true);
     assert_eq!(body["message"], "Clave secreta configurada correctamente");
     assert_eq!(body["empresa"], json!({"id": a.empresa.id, "nombre": "A"}));
-    let url = "https://pay.example.com/api/v1/webhook/mercado-pago";
-    assert_eq!(body["webhook_url"], url);
+    // The company id rides along so the webhook is verified with this company's secret.
+    let url = format!(
+        "https://pay.example.com/api/v1/webhook/mercado-pago?empresa_id={}",
+        a.empresa.id
+    );
+    assert_eq!(body["webhook_url"], url.as_str());
     assert_eq!(body["instrucciones"].as_array().unwrap().len(), 5);
     assert_eq!(body["instrucciones"][2], format!("3. URL: {url}"));
     assert!(
@@ -1406,7 +1410,10 @@ async fn webhook_url_falls_back_to_the_request_host() {
     let host = app.address.trim_start_matches("http://");
     assert_eq!(
         body["configuracion_webhook"]["url"],
-        format!("http://{host}/api/v1/webhook/mercado-pago")
+        format!(
+            "http://{host}/api/v1/webhook/mercado-pago?empresa_id={}",
+            a.empresa.id
+        )
     );
 }
 

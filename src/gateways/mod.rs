@@ -23,10 +23,6 @@ pub use mercado_pago::{MercadoPagoClient, MpPayer, MpPaymentRequest};
 
 /// Default per-request timeout for gateway calls.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default public API bases (overridden by `CONEKTA_API_BASE`, `MERCADOPAGO_API_BASE`, `TELEGRAM_API_BASE`).
-pub const CONEKTA_DEFAULT_BASE: &str = "https://api.conekta.io";
-pub const MERCADOPAGO_DEFAULT_BASE: &str = "https://api.mercadopago.com";
-pub const TELEGRAM_DEFAULT_BASE: &str = "https://api.telegram.org";
 
 /// Build the one shared HTTP client: pooled keep-alive connections, a connect timeout and a total per-request timeout.
 pub fn build_http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
@@ -249,15 +245,6 @@ impl Gateways {
             conekta: ConektaClient::new(conekta_base, http.clone()),
             mercado_pago: MercadoPagoClient::new(mercado_pago_base, http),
         }
-    }
-    /// Read `CONEKTA_API_BASE` and `MERCADOPAGO_API_BASE` (defaults: the public APIs).
-    pub fn from_env(timeout: Duration) -> reqwest::Result<Self> {
-        let http = build_http_client(timeout)?;
-        let conekta =
-            std::env::var("CONEKTA_API_BASE").unwrap_or_else(|_| CONEKTA_DEFAULT_BASE.to_owned());
-        let mp = std::env::var("MERCADOPAGO_API_BASE")
-            .unwrap_or_else(|_| MERCADOPAGO_DEFAULT_BASE.to_owned());
-        Ok(Self::new(&conekta, &mp, http))
     }
 }
 

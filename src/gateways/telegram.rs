@@ -50,12 +50,6 @@ impl TelegramClient {
             timeout: Duration::from_secs(10),
         }
     }
-    /// `TELEGRAM_API_BASE` or the public API.
-    pub fn from_env(http: reqwest::Client) -> Self {
-        let base = std::env::var("TELEGRAM_API_BASE")
-            .unwrap_or_else(|_| super::TELEGRAM_DEFAULT_BASE.to_owned());
-        Self::new(&base, http)
-    }
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

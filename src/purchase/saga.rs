@@ -707,13 +707,11 @@ async fn charge_mp(
     metadata.insert("producto_id".into(), json!(p.producto_id.to_string()));
     metadata.insert("purchase_id".into(), json!(p.id));
     metadata.insert("user_type".into(), json!(p.user_type));
-    let notification_url = state.config.public_base_url.as_deref().map(|b| {
-        format!(
-            "{}/api/v1/webhook/mercado-pago?empresa_id={}",
-            b.trim_end_matches('/'),
-            p.empresa_id
-        )
-    });
+    let notification_url = state
+        .config
+        .public_base_url
+        .as_deref()
+        .map(|b| crate::routes::webhooks::mercado_pago_notification_url(b, &p.empresa_id));
     let req = MpPaymentRequest {
         idempotency_key: p.id.clone(),
         device_id: extra.device_id,

@@ -277,3 +277,13 @@ pub async fn events_for(
         .all(&state.db)
         .await
 }
+
+/// The Mercado Pago notification URL of a company: the webhook path with `?empresa_id=`, so
+/// the signature can be checked with that company's secret before any other work.
+pub fn mercado_pago_notification_url(base: &str, empresa_id: &str) -> String {
+    format!(
+        "{}/api/v1/webhook/mercado-pago?empresa_id={}",
+        base.trim_end_matches('/'),
+        empresa_id
+    )
+}

@@ -33,16 +33,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(transaccion_por_referencia);
 }
 
-/// The public URL Mercado Pago must call: `PUBLIC_BASE_URL` when set, else this request's
-/// scheme and host.
-fn webhook_url(state: &AppState, req: &HttpRequest) -> String {
-    match state.config.public_base_url.as_deref() {
-        Some(base) => format!("{}{WEBHOOK_PATH}", base.trim_end_matches('/')),
+/// The public URL Mercado Pago must call for this company: `PUBLIC_BASE_URL` when set, else
+/// this request's scheme and host, with the `?empresa_id=` the webhook route verifies by.
+fn webhook_url(state: &AppState, req: &HttpRequest, empresa_id: &str) -> String {
+    let base = match state.config.public_base_url.as_deref() {
+        Some(base) => base.to_string(),
         None => {
             let info = req.connection_info();
-            format!("{}://{}{WEBHOOK_PATH}", info.scheme(), info.host())
+            format!("{}://{}", info.scheme(), info.host())
         }
-    }
+    };
+    crate::routes::webhooks::mercado_pago_notification_url(&base, empresa_id)
 }
 
 /// The path's company must be the session's; anything else is "not found".
@@ -98,7 +99,7 @@ async fn configurar_webhook(
     .await?;
     txn.commit().await?;
 
-    let url = webhook_url(&state, &req);
+    let url = webhook_url(&state, &req, &ca.empresa_id);
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
         "message": "Clave secreta configurada correctamente",
@@ -138,7 +139,7 @@ async fn estado_webhook(
         },
         "estadisticas": {"total_transacciones": total},
         "configuracion_webhook": {
-            "url": webhook_url(&state, &req),
+            "url": webhook_url(&state, &req, &ca.empresa_id),
             "metodo": "POST",
             "header_firma": "X-Signature",
             "tipo_contenido": "application/json",
@@ -151,10 +152,10 @@ async fn estado_webhook(
 #[get("/api/v1/webhook/test-webhook")]
 async fn test_webhook(
     req: HttpRequest,
-    _ca: ClienteAdmin,
+    ca: ClienteAdmin,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let url = webhook_url(&state, &req);
+    let url = webhook_url(&state, &req, &ca.empresa_id);
     HttpResponse::Ok().json(json!({
         "status": "active",
         "service": "Mercado Pago Webhook",
