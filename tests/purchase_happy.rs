@@ -192,6 +192,25 @@ async fn mercado_pago_pin_with_auto_connect_but_no_ip() {
 }
 
 #[actix_web::test]
+async fn auto_connect_without_an_ip_finds_it_in_the_hotspot_host_table() {
+    let w = world().await;
+    w.sim.add_host("AA:BB:CC:DD:EE:03", "10.5.50.33");
+    let mut body = conekta_body(w.product.id, "tok_test_visa_4242");
+    body["mac_cliente"] = json!("aa-bb-cc-dd-ee-03");
+    body["conexion_automatica"] = json!(true);
+    let (s, v) = w.conekta(&body).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["auto_conexion"]["estado"], "conectado", "{v}");
+    assert_eq!(v["auto_conexion"]["ip"], "10.5.50.33");
+    let user = v["usuario_hotspot"]["usuario"].as_str().unwrap();
+    assert!(
+        w.sim.active().iter().any(|a| a.user == user),
+        "the router shows the session"
+    );
+    check_invariants(&w).await;
+}
+
+#[actix_web::test]
 async fn retries_with_the_same_key_or_token_replay_the_first_answer() {
     let w = world().await;
     let body = conekta_body(w.product.id, "tok_test_visa_4242");

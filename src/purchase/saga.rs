@@ -1341,14 +1341,27 @@ async fn auto_connect(
     let Some(mac) = p.mac_address.clone() else {
         return response::auto_no_mac();
     };
-    let Some(ip) = p.ip_address.clone() else {
-        return response::auto_failed(&mac, "", false);
+    let canonical_mac = super::parse_mac(&mac).unwrap_or_else(|| mac.clone());
+    // Without the portal's `$(ip)`, ask the hotspot which address it sees for this MAC.
+    let ip = match p.ip_address.clone() {
+        Some(ip) => ip,
+        None => match state.routers.find_host(&p.router_id, &canonical_mac).await {
+            Ok(Some(host)) => match host.to_address.or(host.address) {
+                Some(ip) if ip.parse::<std::net::IpAddr>().is_ok() => ip,
+                _ => return response::auto_failed(&mac, "", false),
+            },
+            Ok(None) => return response::auto_failed(&mac, "", false),
+            Err(e) => {
+                tracing::info!(purchase_id = %p.id, error = %e, "host lookup for auto-connect failed");
+                return response::auto_failed(&mac, "", false);
+            }
+        },
     };
     let login = ActiveLogin {
         user: p.hotspot_username.clone().unwrap_or_default(),
         password: password.to_string(),
         ip: ip.clone(),
-        mac_address: Some(super::parse_mac(&mac).unwrap_or_else(|| mac.clone())),
+        mac_address: Some(canonical_mac),
     };
     match state.routers.active_login(&p.router_id, login).await {
         Ok(()) => response::auto_connected(&mac, &ip),

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::client::RouterClient;
 use super::commands::{ActiveLogin, HotspotUser, NewHotspotUser, NewIpBinding, SystemResource};
-use super::commands::{IpBinding, UserProfile};
+use super::commands::{Host, IpBinding, UserProfile};
 use super::error::RouterError;
 use crate::error::ApiError;
 
@@ -40,6 +40,8 @@ pub enum Op {
     BindMac(NewIpBinding),
     /// `/ip/hotspot/ip-binding/print ?mac-address=`.
     FindBindings(String),
+    /// `/ip/hotspot/host/print ?mac-address=` → the hosts the hotspot sees with that MAC.
+    FindHost(String),
     /// `/ip/hotspot/active/login`.
     ActiveLogin(ActiveLogin),
     /// `/ip/hotspot/user/profile/print`.
@@ -61,6 +63,7 @@ impl Op {
             Op::FindUser(_) => "find_user",
             Op::BindMac(_) => "bind_mac",
             Op::FindBindings(_) => "find_bindings",
+            Op::FindHost(_) => "find_host",
             Op::ActiveLogin(_) => "login_active",
             Op::ListProfiles => "list_profiles",
             Op::Identity => "identity",
@@ -89,6 +92,7 @@ pub enum OpOutput {
     Unit,
     User(Option<HotspotUser>),
     Bindings(Vec<IpBinding>),
+    Hosts(Vec<Host>),
     Profiles(Vec<UserProfile>),
     Identity(String),
     Resource(SystemResource),
@@ -115,6 +119,7 @@ pub async fn execute(client: &mut RouterClient, op: &Op) -> Result<OpOutput, Rou
         Op::FindBindings(mac) => {
             OpOutput::Bindings(client.ip_binding_print(&[("mac-address", mac)]).await?)
         }
+        Op::FindHost(mac) => OpOutput::Hosts(client.host_print(&[("mac-address", mac)]).await?),
         Op::ActiveLogin(l) => {
             client.active_login(l).await?;
             OpOutput::Unit

@@ -30,7 +30,8 @@ use super::actor::{
 };
 use super::client::{ConnectOptions, LoginMethod, RouterClient, TlsMode};
 use super::commands::{
-    ActiveLogin, HotspotUser, IpBinding, NewHotspotUser, NewIpBinding, SystemResource, UserProfile,
+    ActiveLogin, Host, HotspotUser, IpBinding, NewHotspotUser, NewIpBinding, SystemResource,
+    UserProfile,
 };
 use super::messages::{
     classify, execute, BrokerError, Call, Op, OpOutput, RouterState, RouterStatus,
@@ -510,6 +511,14 @@ impl RouterRegistry {
             .await?
         {
             OpOutput::Bindings(b) => Ok(b),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The hotspot host with this MAC (upper-case, `:`-separated), if the router sees one.
+    pub async fn find_host(&self, router_id: &str, mac: &str) -> Result<Option<Host>, BrokerError> {
+        match self.call(router_id, Op::FindHost(mac.to_string())).await? {
+            OpOutput::Hosts(hosts) => Ok(hosts.into_iter().next()),
             other => Err(unexpected(other)),
         }
     }
