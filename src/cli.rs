@@ -35,6 +35,9 @@ pub enum Command {
     SandboxGateways(crate::sandbox::gateways::SandboxGatewaysArgs),
     /// The RouterOS API simulator (prints `listening on ADDR` on stdout).
     RouterosSim(crate::sandbox::routeros_sim::SimArgs),
+    /// Everything in one process on an SQLite file (simulated router, sandbox gateways, seed
+    /// data, sample portal at /portal/); prints the admin login, the API key and `curl` commands.
+    Demo(crate::demo::DemoArgs),
 }
 
 /// Runs the parsed command; the exit status follows `sysexits`-like conventions
@@ -49,6 +52,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                     .await
                     .map_err(Into::into),
             )
+        }
+        Command::Demo(args) => {
+            crate::telemetry::init_stderr();
+            report(crate::demo::run(args).await)
         }
         Command::SandboxGateways(args) => {
             crate::telemetry::init_stderr();

@@ -17,6 +17,9 @@ use crate::auth::session::ROLE_SUPER_ADMIN;
 use crate::config::Config;
 use crate::state::AppState;
 
+/// Extra routes mounted beside the service's own (the demo's portal page).
+pub type ExtraRoutes = std::sync::Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
 /// A bound, not yet running, application.
 pub struct Application {
     port: u16,
@@ -35,6 +38,15 @@ impl Application {
 
     /// As [`Application::build`], on an already migrated connection.
     pub async fn build_with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
+        Self::build_with_routes(config, db, None).await
+    }
+
+    /// As [`Application::build_with_db`], serving `extra` routes too.
+    pub async fn build_with_routes(
+        config: Config,
+        db: DatabaseConnection,
+        extra: Option<ExtraRoutes>,
+    ) -> anyhow::Result<Self> {
         if let (Some(email), Some(password)) = (
             config.super_admin_initial_email.clone(),
             config.super_admin_initial_password.as_ref(),
@@ -44,7 +56,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind_addr)?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState::new(db, config)?);
-        let server = run(listener, state.clone())?;
+        let server = run(listener, state.clone(), extra)?;
         Ok(Self {
             port,
             server,
@@ -86,7 +98,11 @@ impl Application {
     }
 }
 
-fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+fn run(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    extra: Option<ExtraRoutes>,
+) -> std::io::Result<Server> {
     let workers = state.config.http_workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -99,6 +115,11 @@ fn run(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Ser
             .wrap(from_fn(crate::metrics::record_http))
             .wrap(from_fn(crate::telemetry::request_span))
             .configure(crate::routes::configure)
+            .configure(|cfg| {
+                if let Some(extra) = &extra {
+                    extra(cfg);
+                }
+            })
     })
     .workers(workers)
     .shutdown_timeout(10)

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod company;
+pub mod docs;
 pub mod health;
 pub mod hotspot;
 pub mod metrics;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     company::configure(cfg);
     routers_live::configure(cfg);
     super_admin::configure(cfg);
+    docs::configure(cfg);
     payments::configure(cfg);
     webhooks::configure(cfg);
     hotspot::configure(cfg);
