@@ -173,19 +173,25 @@ async fn gw_find(
     cred: &str,
     reference: &str,
 ) -> Result<Option<PaymentSnapshot>, GatewayError> {
-    if gateway == GW_CONEKTA {
-        state
-            .gateways
-            .conekta
-            .find_by_reference(cred, reference)
-            .await
-    } else {
-        state
-            .gateways
-            .mercado_pago
-            .find_by_reference(cred, reference)
-            .await
-    }
+    let call = async {
+        if gateway == GW_CONEKTA {
+            state
+                .gateways
+                .conekta
+                .find_by_reference(cred, reference)
+                .await
+        } else {
+            state
+                .gateways
+                .mercado_pago
+                .find_by_reference(cred, reference)
+                .await
+        }
+    };
+    state
+        .metrics
+        .time_gateway(kind_of(gateway), GatewayOperation::FindByReference, call)
+        .await
 }
 
 async fn gw_refund(
