@@ -1,14 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Logs never carry a secret: the admin, router, credential and gateway flows run with every
 //! log line (at `debug`, every crate) captured, and no password, key, token or card token may
-//! appear in them. The purchase flow joins this test when it exists.
+//! appear in them; then purchases on both gateways (paid and declined, the Mercado Pago card
+//! token step included) against the RouterOS simulator, whose log lines must carry the request,
+//! company, router and purchase ids.
 
 mod common;
+mod purchase_support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{capture_logs, spawn_app, status_json, TestApp, ADMIN_PASSWORD};
+use common::{capture_logs, spawn_app, spawn_app_with, status_json, TestApp, ADMIN_PASSWORD};
 use pagos_hotspot::crypto::field;
 use pagos_hotspot::db::routers::{create_router, NewRouter};
 use pagos_hotspot::gateways::telegram::TelegramClient;
@@ -17,6 +20,8 @@ use pagos_hotspot::gateways::{
     MpPaymentRequest,
 };
 use pagos_hotspot::sandbox::gateways::{SandboxConfig, SandboxGateways, SandboxHandle};
+use pagos_hotspot::sandbox::routeros_sim::{RouterSim, SimConfig};
+use purchase_support::World;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
@@ -28,6 +33,8 @@ const MP_WEBHOOK_SECRET: &str = "whsec-LOGTEST-mp-webhook-3c8e";
 const TELEGRAM_BOT_TOKEN: &str = "987654:LOGTEST_bot_token_AbCdEf";
 const NEW_ADMIN_PASSWORD: &str = "NewPass-LOGTEST-8e2f";
 const WRONG_PASSWORD: &str = "WrongPass-LOGTEST-0a4b";
+const SIM_ROUTER_PASSWORD: &str = "SimRouterPw-LOGTEST-77a1";
+const MP_CARD_NUMBER: &str = "4075595716483764";
 
 /// Every secret the flows below handle, to be searched for in the logs.
 #[derive(Default)]
@@ -280,6 +287,142 @@ async fn gateway_flows(app: &TestApp, empresa_id: &str, secrets: &mut Secrets) {
         .unwrap();
 }
 
+/// One portal purchase with a chosen request id; returns the answer.
+async fn purchase(w: &World, path: &str, body: &Value, request_id: &str) -> (u16, Value) {
+    let res = w
+        .app
+        .http
+        .post(w.app.url(path))
+        .header("x-api-key", &w.tenant.api_key)
+        .header("x-request-id", request_id)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    status_json(res).await
+}
+
+/// True when `secret` occurs in `text` as a whole token (not inside a longer word, number or
+/// timestamp), for short secrets such as a 4-character hotspot password.
+fn contains_token(text: &str, secret: &str) -> bool {
+    let glued =
+        |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || ".-:_".contains(c));
+    text.match_indices(secret).any(|(i, _)| {
+        !glued(text[..i].chars().next_back()) && !glued(text[i + secret.len()..].chars().next())
+    })
+}
+
+/// The purchases: a paid and a declined Conekta charge, an approved and a rejected Mercado Pago
+/// payment (card tokens made through the sandbox's `/v1/card_tokens`), both user types, against
+/// the RouterOS simulator (its own router password). Returns the world and the request ids of
+/// the two paid purchases with their purchase ids.
+async fn purchase_flows(secrets: &mut Secrets) -> (World, Vec<(String, String)>) {
+    let sb = SandboxGateways::start(SandboxConfig::default()).unwrap();
+    let sim = RouterSim::start(SimConfig::new("api", SIM_ROUTER_PASSWORD)).unwrap();
+    let app = spawn_app_with(|c| purchase_support::base_config(c, &sb)).await;
+    let tenant = app
+        .tenant_with_router("Logs compras", "127.0.0.1", sim.addr().port())
+        .await;
+    let mut router = tenant.router.clone().into_active_model();
+    router.password_encrypted = Set(app
+        .state
+        .secrets
+        .encrypt(field::ROUTER_PASSWORD, SIM_ROUTER_PASSWORD));
+    router.update(&app.db).await.unwrap();
+    purchase_support::configure_gateways(&app, &tenant, &sb).await;
+    let product =
+        purchase_support::insert_product(&app, &tenant, "1 Hora", "1h", "15.00", true).await;
+    secrets.add("simulated router password", SIM_ROUTER_PASSWORD);
+    secrets.add("purchase tenant api key", tenant.api_key.clone());
+    secrets.add("purchase tenant session token", tenant.admin_token.clone());
+    secrets.add("conekta private key", purchase_support::CONEKTA_KEY);
+    secrets.add("mercado pago access token", purchase_support::MP_TOKEN);
+    secrets.add("mercado pago webhook secret", sb.mp_webhook_secret());
+    secrets.add("telegram bot token", purchase_support::BOT_TOKEN);
+    secrets.add("card number", MP_CARD_NUMBER);
+    let w = World {
+        app,
+        sim,
+        sb,
+        tenant,
+        product,
+    };
+    let mut paid = Vec::new();
+
+    // Conekta, user + password, paid.
+    let card = "tok_test_amex_8431";
+    let mut body = purchase_support::conekta_body(w.product.id, card);
+    body["tipo_usuario"] = json!("usuario_contrasena");
+    body["mac_cliente"] = json!("AA:BB:CC:DD:EE:31");
+    let (s, v) = purchase(
+        &w,
+        "/api/v1/payments/pagar-conekta",
+        &body,
+        "logtest-buy-conekta",
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    secrets.add("conekta card token", card);
+    let pw = v["usuario_hotspot"]["contrasena"].as_str().unwrap();
+    assert_eq!(pw.len(), 4);
+    secrets.add("hotspot password", pw);
+    paid.push((
+        "logtest-buy-conekta".to_string(),
+        w.purchases().await[0].id.clone(),
+    ));
+
+    // Conekta, PIN, declined.
+    let card = "tok_test_card_declined";
+    let mut body = purchase_support::conekta_body(w.product.id, card);
+    body["tipo_usuario"] = json!("pin");
+    let (s, v) = purchase(
+        &w,
+        "/api/v1/payments/pagar-conekta",
+        &body,
+        "logtest-decline-conekta",
+    )
+    .await;
+    assert_eq!(s, 402, "{v}");
+    secrets.add("declined conekta card token", card);
+
+    // Mercado Pago, PIN, approved: the card token comes from the gateway's tokenizer.
+    let card = purchase_support::mp_card_token(&w, "APRO").await;
+    let mut body = purchase_support::mp_body(w.product.id, &card, 15.0);
+    body["tipo_usuario"] = json!("pin");
+    let (s, v) = purchase(
+        &w,
+        "/api/v1/payments/pagar-mercado-pago",
+        &body,
+        "logtest-buy-mp",
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    secrets.add("mercado pago card token", card);
+    let pin = v["usuario_hotspot"]["usuario"].as_str().unwrap();
+    assert!(pin.starts_with("PT-") && pin.len() == 11, "{pin}");
+    secrets.add("hotspot PIN", pin);
+    let mp_purchase = w
+        .purchases()
+        .await
+        .into_iter()
+        .find(|p| p.hotspot_username.as_deref() == Some(pin))
+        .unwrap();
+    paid.push(("logtest-buy-mp".to_string(), mp_purchase.id));
+
+    // Mercado Pago, rejected.
+    let card = purchase_support::mp_card_token(&w, "OTHE").await;
+    let (s, v) = purchase(
+        &w,
+        "/api/v1/payments/pagar-mercado-pago",
+        &purchase_support::mp_body(w.product.id, &card, 15.0),
+        "logtest-reject-mp",
+    )
+    .await;
+    assert_eq!(s, 402, "{v}");
+    secrets.add("rejected mercado pago card token", card);
+    (w, paid)
+}
+
 #[actix_web::test]
 async fn no_secret_reaches_the_logs() {
     let mut secrets = Secrets::default();
@@ -287,12 +430,11 @@ async fn no_secret_reaches_the_logs() {
         let app = spawn_app().await;
         let (empresa_id, router_id) = admin_flows(&app, &mut secrets).await;
         gateway_flows(&app, &empresa_id, &mut secrets).await;
-        // Purchases (issue 6) go here: run paid, declined and failing purchases through the
-        // portal and add their card tokens and hotspot passwords to `secrets`.
-        (empresa_id, router_id)
+        let (world, paid) = purchase_flows(&mut secrets).await;
+        (empresa_id, router_id, world, paid)
     })
     .await;
-    let (empresa_id, router_id) = ids;
+    let (empresa_id, router_id, world, paid) = ids;
 
     // The capture worked: the flows' own lines are there, as JSON, with their ids.
     let lines: Vec<Value> = logs
@@ -322,13 +464,54 @@ async fn no_secret_reaches_the_logs() {
     assert_eq!(portal["span"]["router_id"], router_id.as_str());
     assert_eq!(portal["span"]["route"], "/api/v1/config/public");
 
-    assert!(secrets.0.len() >= 20);
-    for (what, value) in &secrets.0 {
+    // Every line a purchase request logs carries its request id, the company, the router and
+    // the purchase (from the request span, recorded by the API key extractor and the saga).
+    assert!(lines.iter().any(|l| message(l) == "purchase completed"));
+    for (request_id, purchase_id) in &paid {
+        let own: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["span"]["request_id"] == request_id.as_str())
+            .collect();
+        let service: Vec<&Value> = own
+            .iter()
+            .copied()
+            .filter(|l| {
+                l["target"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("pagos_hotspot"))
+            })
+            .collect();
         assert!(
-            !logs.contains(value.as_str()),
+            service.iter().any(|l| message(l) == "purchase started")
+                && service.iter().any(|l| message(l) == "purchase completed")
+                && service.iter().any(|l| message(l) == "request completed"),
+            "{request_id}: {service:#?}"
+        );
+        for l in &service {
+            let span = &l["span"];
+            assert_eq!(span["empresa_id"], world.tenant.empresa.id.as_str(), "{l}");
+            assert_eq!(span["router_id"], world.tenant.router.id.as_str(), "{l}");
+            assert_eq!(span["purchase_id"], purchase_id.as_str(), "{l}");
+        }
+        let done = service
+            .iter()
+            .find(|l| message(l) == "request completed")
+            .unwrap();
+        assert_eq!(done["span"]["status"], 200, "{done}");
+    }
+
+    assert!(secrets.0.len() >= 30);
+    for (what, value) in &secrets.0 {
+        let leaked = if value.len() <= 8 {
+            contains_token(&logs, value)
+        } else {
+            logs.contains(value.as_str())
+        };
+        assert!(
+            !leaked,
             "the {what} appears in the logs:\n{}",
             logs.lines()
-                .filter(|l| l.contains(value.as_str()))
+                .filter(|l| contains_token(l, value))
                 .collect::<Vec<_>>()
                 .join("\n")
         );

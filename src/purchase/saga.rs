@@ -173,19 +173,25 @@ async fn gw_find(
     cred: &str,
     reference: &str,
 ) -> Result<Option<PaymentSnapshot>, GatewayError> {
-    if gateway == GW_CONEKTA {
-        state
-            .gateways
-            .conekta
-            .find_by_reference(cred, reference)
-            .await
-    } else {
-        state
-            .gateways
-            .mercado_pago
-            .find_by_reference(cred, reference)
-            .await
-    }
+    let call = async {
+        if gateway == GW_CONEKTA {
+            state
+                .gateways
+                .conekta
+                .find_by_reference(cred, reference)
+                .await
+        } else {
+            state
+                .gateways
+                .mercado_pago
+                .find_by_reference(cred, reference)
+                .await
+        }
+    };
+    state
+        .metrics
+        .time_gateway(kind_of(gateway), GatewayOperation::FindByReference, call)
+        .await
 }
 
 async fn gw_refund(
@@ -354,10 +360,15 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
                     Reply::error(409, MSG_TOKEN_REUSED)
                 };
             }
+            if let Some(id) = purchase_id.as_deref() {
+                tracing::Span::current().record("purchase_id", id);
+            }
             return wait_for_response(state, purchase_id.as_deref()).await;
         }
         Ok(store::Registered::New(p)) => *p,
     };
+    // Every later line of this request (in the request span) carries the purchase id.
+    tracing::Span::current().record("purchase_id", p.id.as_str());
     tracing::info!(purchase_id = %p.id, gateway = input.gateway, producto_id = p.producto_id, "purchase started");
     let id = p.id.clone();
     let started = std::time::Instant::now();
@@ -1518,6 +1529,9 @@ pub async fn on_gateway_update(
     let Some(p) = p else {
         return Ok(UpdateOutcome::UnknownPayment);
     };
+    let span = tracing::Span::current();
+    span.record("purchase_id", p.id.as_str());
+    span.record("router_id", p.router_id.as_str());
     let now = Utc::now();
     if !store::claim(&state.db, &p.id, now, state.config.purchase.reconcile_lease).await? {
         return Ok(UpdateOutcome::Busy);

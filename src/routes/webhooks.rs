@@ -52,10 +52,12 @@ async fn load_empresa(state: &AppState, id: Option<&str>) -> ApiResult<empresa::
     let id = id
         .filter(|i| !i.is_empty() && i.len() <= 50)
         .ok_or_else(unauthorized)?;
-    empresa::Entity::find_by_id(id.to_string())
+    let empresa = empresa::Entity::find_by_id(id.to_string())
         .one(&state.db)
         .await?
-        .ok_or_else(unauthorized)
+        .ok_or_else(unauthorized)?;
+    tracing::Span::current().record("empresa_id", empresa.id.as_str());
+    Ok(empresa)
 }
 
 fn received(extra: Value) -> HttpResponse {
