@@ -550,3 +550,59 @@ async fn a_signed_conekta_event_finishes_a_charge_whose_answer_was_lost() {
     assert_eq!(w.sb.ledger().len(), 1);
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn a_pending_payment_is_enabled_when_the_approval_arrives_by_webhook_or_by_polling() {
+    let w = world_with(|c| c.purchase.mp_binary_mode = false).await;
+    // Two pending purchases; the user stays disabled until the money is confirmed.
+    let mut ids = vec![];
+    for _ in 0..2 {
+        let token = mp_card_token(&w, "PEND").await;
+        let (s, v) = w.mp(&mp_body(w.product.id, &token, 15.0)).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["estado_pago"], "pending");
+        assert_eq!(v["advertencia"], "Pago pendiente de confirmación");
+        ids.push(v["mercado_pago"]["payment_id"].as_i64().unwrap());
+    }
+    assert!(w.sim.users().iter().all(|u| u.disabled));
+    check_invariants(&w).await;
+
+    // 1. By webhook: the bank approves the first one and the sandbox notifies us.
+    w.sb.set_mp_webhook_url(Some(w.app.url(&format!(
+        "/api/v1/webhook/mercado-pago?empresa_id={}",
+        w.tenant.empresa.id
+    ))));
+    assert!(w.sb.approve_pending_mp(ids[0]));
+    let first = ids[0].to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let done = w.purchases().await.iter().any(|p| {
+            p.gateway_payment_id.as_deref() == Some(first.as_str()) && p.state == "completed"
+        });
+        if done {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the approval webhook did not complete the purchase: {:?}",
+            w.sb.webhooks_sent()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(w.sim.users().iter().filter(|u| !u.disabled).count(), 1);
+    check_invariants(&w).await;
+
+    // 2. By polling: no webhook this time; the reconciler asks the gateway.
+    w.sb.set_mp_webhook_url(None);
+    assert!(w.sb.approve_pending_mp(ids[1]));
+    pagos_hotspot::purchase::reconciler::reconcile_once(&w.app.state).await;
+    assert!(w.purchases().await.iter().all(|p| p.state == "completed"));
+    assert!(w.sim.users().iter().all(|u| !u.disabled));
+    let txs = <entity::transaccion::Entity as sea_orm::EntityTrait>::find()
+        .all(&w.app.db)
+        .await
+        .unwrap();
+    assert_eq!(txs.len(), 2);
+    assert!(txs.iter().all(|t| t.estado_pago == "approved"));
+    check_invariants(&w).await;
+}

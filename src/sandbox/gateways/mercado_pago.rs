@@ -457,6 +457,28 @@ async fn update_payment(
     respond(200, p)
 }
 
+/// The payer's bank approves a pending payment (the real sandbox does this on its own after a
+/// while). Notifies the configured webhook URL like any update. False when there is no such
+/// pending payment.
+pub(crate) fn approve_pending(shared: &std::sync::Arc<Shared>, id: i64) -> bool {
+    let mut g = shared.lock();
+    let Some(p) = g.mp_payments.get_mut(&id) else {
+        return false;
+    };
+    if !matches!(p["status"].as_str(), Some("pending" | "in_process")) {
+        return false;
+    }
+    p["status"] = json!("approved");
+    p["status_detail"] = json!("accredited");
+    p["date_approved"] = json!(chrono::Utc::now().to_rfc3339());
+    p["date_last_updated"] = json!(chrono::Utc::now().to_rfc3339());
+    let p = p.clone();
+    update_ledger(&mut g, id, &p);
+    drop(g);
+    shared.spawn_mp_webhook(id, "payment.updated");
+    true
+}
+
 async fn refund_payment(
     shared: web::Data<Shared>,
     req: HttpRequest,

@@ -522,6 +522,11 @@ impl SandboxHandle {
     pub fn set_conekta_search_ignores_metadata(&self, on: bool) {
         self.shared.lock().faults.conekta_search_ignores_metadata = on;
     }
+    /// A pending Mercado Pago payment is approved by the payer's bank (and the webhook URL, if
+    /// set, is notified). False when `payment_id` is not a pending payment.
+    pub fn approve_pending_mp(&self, payment_id: i64) -> bool {
+        mercado_pago::approve_pending(&self.shared, payment_id)
+    }
     /// How many of the injected 429s are still to be served.
     pub fn telegram_rate_limits_pending(&self) -> u32 {
         self.shared.lock().faults.telegram_429_next
