@@ -200,6 +200,10 @@ pub struct Config {
     pub http_workers: Option<usize>,
     /// Trust the first `X-Forwarded-For` hop as the client address (behind a reverse proxy).
     pub trust_forwarded_for: bool,
+    /// Origins allowed to call the API from a browser (`BACKEND_CORS_ORIGINS`, the original's
+    /// setting: a JSON array or a comma-separated list; `*` allows any origin). Captive portal
+    /// pages served by the routers call the API cross-origin.
+    pub cors_origins: Vec<String>,
     pub router: RouterSettings,
     /// `RATE_LIMITS=off` turns every rate limit off (benchmarks).
     pub rate_limits: bool,
@@ -328,6 +332,7 @@ impl Config {
                 None => None,
             },
             trust_forwarded_for: parsed("TRUST_FORWARDED_FOR", false)?,
+            cors_origins: cors_origins()?,
             router,
             rate_limits: !matches!(
                 var("RATE_LIMITS")
@@ -385,6 +390,7 @@ impl Config {
             background_jobs: false,
             http_workers: Some(1),
             trust_forwarded_for: false,
+            cors_origins: Vec::new(),
             router: RouterSettings {
                 command_timeout: Duration::from_secs(3),
                 connect_timeout: Duration::from_secs(2),
@@ -395,6 +401,40 @@ impl Config {
             metrics_token: None,
         }
     }
+}
+
+/// `BACKEND_CORS_ORIGINS`: a JSON array (as the original required in practice) or a
+/// comma-separated list. Each entry is `*` or a `scheme://host[:port]` origin.
+fn cors_origins() -> Result<Vec<String>, ConfigError> {
+    const NAME: &str = "BACKEND_CORS_ORIGINS";
+    let Some(raw) = var(NAME) else {
+        return Ok(Vec::new());
+    };
+    let raw = raw.trim();
+    let list: Vec<String> = if raw.starts_with('[') {
+        serde_json::from_str(raw)
+            .map_err(|e| ConfigError::new(NAME, format!("not a JSON array of strings: {e}")))?
+    } else {
+        raw.split(',').map(|s| s.trim().to_string()).collect()
+    };
+    let list: Vec<String> = list
+        .into_iter()
+        .map(|o| o.trim().trim_end_matches('/').to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    for origin in &list {
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        let valid = origin == "*" || host.is_some_and(|h| !h.is_empty() && !h.contains('/'));
+        if !valid {
+            return Err(ConfigError::new(
+                NAME,
+                format!("{origin:?} is not an origin (scheme://host[:port]) or *"),
+            ));
+        }
+    }
+    Ok(list)
 }
 
 fn millis(d: Duration) -> u64 {

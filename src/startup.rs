@@ -114,6 +114,7 @@ fn run(
             .configure(crate::extract::configure_extractors)
             .wrap(from_fn(crate::metrics::record_http))
             .wrap(from_fn(crate::telemetry::request_span))
+            .wrap(cors(&state.config.cors_origins))
             .configure(crate::routes::configure)
             .configure(|cfg| {
                 if let Some(extra) = &extra {
@@ -126,6 +127,25 @@ fn run(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Cross-origin access for the configured origins (captive portal pages are served by the
+/// routers, so they call the API from another origin). Credentials travel in headers, never
+/// in cookies, so no `Access-Control-Allow-Credentials`.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allow_any_method()
+        .allow_any_header()
+        .expose_headers(["x-request-id", "retry-after"])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        cors = cors.allow_any_origin();
+    } else {
+        for origin in origins {
+            cors = cors.allowed_origin(origin);
+        }
+    }
+    cors
 }
 
 /// Periodic housekeeping: flush API-key usage counters, prune rate-limit state.
