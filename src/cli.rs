@@ -35,6 +35,8 @@ pub enum Command {
     SandboxGateways(crate::sandbox::gateways::SandboxGatewaysArgs),
     /// The RouterOS API simulator (prints `listening on ADDR` on stdout).
     RouterosSim(crate::sandbox::routeros_sim::SimArgs),
+    /// Load benchmark: purchases over HTTP against simulated routers and sandbox gateways.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Runs the parsed command; the exit status follows `sysexits`-like conventions
@@ -49,6 +51,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                     .await
                     .map_err(Into::into),
             )
+        }
+        Command::Bench(args) => {
+            crate::telemetry::init_stderr();
+            report(crate::bench::run(args).await)
         }
         Command::SandboxGateways(args) => {
             crate::telemetry::init_stderr();
