@@ -124,6 +124,8 @@ struct Observed {
     busy_ms: Vec<f64>,
     /// Failed purchases by kind.
     errors: BTreeMap<String, u64>,
+    /// The first `detail` seen for each kind.
+    error_details: BTreeMap<String, String>,
 }
 
 /// The service under test, a child process.
@@ -504,7 +506,8 @@ struct Portal {
 enum Outcome {
     Ok,
     Busy,
-    Failed(String),
+    /// Kind and the answer's `detail`.
+    Failed(String, String),
 }
 
 impl Portal {
@@ -514,7 +517,7 @@ impl Portal {
             let tok = match token {
                 Ok(t) => t,
                 Err(kind) => {
-                    self.record(Outcome::Failed(kind), Duration::ZERO);
+                    self.record(Outcome::Failed(kind, String::new()), Duration::ZERO);
                     tokio::time::sleep(self.retry_pause.max(Duration::from_millis(10))).await;
                     token = self.card_token().await;
                     continue;
@@ -550,7 +553,10 @@ impl Portal {
                 o.busy_ms.push(ms);
                 *o.errors.entry("router_busy_503".into()).or_default() += 1;
             }
-            Outcome::Failed(kind) => *o.errors.entry(kind).or_default() += 1,
+            Outcome::Failed(kind, detail) => {
+                *o.errors.entry(kind.clone()).or_default() += 1;
+                o.error_details.entry(kind).or_insert(detail);
+            }
         }
     }
 
@@ -606,7 +612,7 @@ impl Portal {
             .await
         {
             Ok(r) => r,
-            Err(e) => return Outcome::Failed(transport_kind("purchase", &e)),
+            Err(e) => return Outcome::Failed(transport_kind("purchase", &e), e.to_string()),
         };
         let status = res.status().as_u16();
         let v: Value = res.json().await.unwrap_or(Value::Null);
@@ -623,7 +629,11 @@ impl Portal {
         {
             return Outcome::Busy;
         }
-        Outcome::Failed(error_kind(status, detail))
+        let detail_text = match &v["detail"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Outcome::Failed(error_kind(status, detail), detail_text)
     }
 }
 
@@ -643,6 +653,13 @@ fn error_kind(status: u16, detail: &str) -> String {
         if detail == e.detail() {
             return format!("{name}_{status}");
         }
+    }
+    // Money moved but the user is not enabled yet (left to the reconciler).
+    if detail == crate::purchase::saga::MSG_ACTIVATING {
+        return format!("paid_access_pending_{status}");
+    }
+    if detail == crate::purchase::saga::MSG_CONFIRMING {
+        return format!("paid_confirming_{status}");
     }
     format!("http_{status}")
 }
@@ -735,6 +752,7 @@ fn report_json(args: &BenchArgs, r: &Report) -> Value {
         "router_peak_sessions_open": r.peak_sessions_open,
         "router_busy_fraction": round(r.sims.busy.as_secs_f64() / (secs * r.routers as f64), 4),
         "errors": errors,
+        "error_details": r.observed.error_details,
         "busy_reply_p50_ms": pct(&busy, 0.50),
         "busy_reply_p99_ms": pct(&busy, 0.99),
         "cpu_s_per_purchase": (r.purchases > 0).then(|| round(r.service_cpu_s / r.purchases as f64, 6)),
@@ -800,6 +818,9 @@ fn print_report(args: &BenchArgs, r: &Report) -> anyhow::Result<()> {
     } else {
         for (k, n) in errors {
             writeln!(out, "{:<38} {:>14}", format!("error: {k}"), n.to_string())?;
+            if let Some(d) = v["error_details"][&k].as_str().filter(|d| !d.is_empty()) {
+                writeln!(out, "    e.g. {d}")?;
+            }
         }
     }
     if args.json {
@@ -856,5 +877,9 @@ mod tests {
         let down = BrokerError::Unavailable { reason: "x".into() }.detail();
         assert_eq!(error_kind(503, &down), "router_unavailable_503");
         assert_eq!(error_kind(500, "boom"), "http_500");
+        assert_eq!(
+            error_kind(503, crate::purchase::saga::MSG_ACTIVATING),
+            "paid_access_pending_503"
+        );
     }
 }
