@@ -165,7 +165,7 @@ where
     }
     let n = conn.in_flight;
     if n > 0 {
-        shared.counters.in_flight.fetch_sub(n, Ordering::SeqCst);
+        shared.counters.in_flight_sub(n);
     }
     let _ = wr.shutdown().await;
 }
@@ -187,7 +187,7 @@ impl Conn {
         if counted {
             self.in_flight += 1;
             let c = &self.shared.counters;
-            c.in_flight.fetch_add(1, Ordering::SeqCst);
+            c.in_flight_add(1);
             c.max_in_flight_per_connection
                 .fetch_max(self.in_flight, Ordering::SeqCst);
         }
@@ -379,10 +379,7 @@ impl Conn {
             if hit {
                 let p = self.pending.remove(i);
                 self.in_flight -= 1;
-                self.shared
-                    .counters
-                    .in_flight
-                    .fetch_sub(1, Ordering::SeqCst);
+                self.shared.counters.in_flight_sub(1);
                 out.push(with_tag(
                     Response::Trap {
                         tag: None,
@@ -444,10 +441,7 @@ impl Conn {
             wr.write_all(&buf).await?;
             if p.counted {
                 self.in_flight -= 1;
-                self.shared
-                    .counters
-                    .in_flight
-                    .fetch_sub(1, Ordering::SeqCst);
+                self.shared.counters.in_flight_sub(1);
             }
             if p.close_after {
                 keep_open = false;

@@ -140,6 +140,46 @@ pub(crate) struct Counters {
     pub commands_total: AtomicUsize,
     pub in_flight: AtomicUsize,
     pub max_in_flight_per_connection: AtomicUsize,
+    /// Time with at least one command in flight (the router "busy"), for the benchmark.
+    pub busy: Mutex<BusyClock>,
+}
+
+/// Accumulates the time during which the router had at least one command in flight.
+#[derive(Default)]
+pub(crate) struct BusyClock {
+    depth: usize,
+    since: Option<Instant>,
+    total: Duration,
+}
+
+impl Counters {
+    /// `n` commands became in flight.
+    pub fn in_flight_add(&self, n: usize) {
+        self.in_flight.fetch_add(n, Ordering::SeqCst);
+        let mut b = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        if b.depth == 0 && n > 0 {
+            b.since = Some(Instant::now());
+        }
+        b.depth += n;
+    }
+
+    /// `n` commands were answered (or dropped with their connection).
+    pub fn in_flight_sub(&self, n: usize) {
+        self.in_flight.fetch_sub(n, Ordering::SeqCst);
+        let mut b = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        b.depth = b.depth.saturating_sub(n);
+        if b.depth == 0 {
+            if let Some(t) = b.since.take() {
+                b.total += t.elapsed();
+            }
+        }
+    }
+
+    /// Busy time so far (including the current busy stretch).
+    pub fn busy_time(&self) -> Duration {
+        let b = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        b.total + b.since.map_or(Duration::ZERO, |t| t.elapsed())
+    }
 }
 
 pub(crate) struct Shared {
@@ -361,6 +401,12 @@ impl SimControl {
     /// Commands received and not answered yet (all connections; `/cancel` excluded).
     pub fn in_flight(&self) -> usize {
         self.shared.counters.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Total time during which at least one command was in flight (waiting for its reply),
+    /// over all connections: the router's busy time.
+    pub fn busy_time(&self) -> Duration {
+        self.shared.counters.busy_time()
     }
 
     /// The most commands ever in flight at once on one connection. More than 1 means a client
