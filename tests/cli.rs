@@ -66,7 +66,10 @@ fn serve_names_the_missing_or_malformed_setting_and_exits_2() {
                 ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
                 ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
                 ("MASTER_KEY", KEY),
-                ("BACKEND_CORS_ORIGINS", "[\"http://ok.example\", \"not an origin\"]"),
+                (
+                    "BACKEND_CORS_ORIGINS",
+                    "[\"http://ok.example\", \"not an origin\"]",
+                ),
             ],
             "BACKEND_CORS_ORIGINS",
         ),

@@ -199,6 +199,48 @@ async fn callers_beyond_the_bound_get_busy_at_once() {
 }
 
 #[actix_web::test]
+async fn purchase_finishing_commands_are_never_refused_for_a_full_queue() {
+    let mut settings = fast();
+    settings.mailbox_capacity = 4;
+    settings.command_timeout = Duration::from_secs(2);
+    let s = setup(settings).await;
+    let reg = s.reg();
+    let id = reg
+        .create_user(
+            s.rid(),
+            NewHotspotUser {
+                name: "PT-PRIO1".into(),
+                password: Some("1234".into()),
+                profile: Some("default".into()),
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    s.sim.set_latency(Duration::from_millis(50));
+    // Flood the queue with lookups, then enable the (paid) user while it is full.
+    let flood = (0..40).map(|_| reg.find_user(s.rid(), "x"));
+    let enable = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        reg.enable_user(s.rid(), &id).await
+    };
+    let (results, enabled) = tokio::join!(join_all(flood), enable);
+    let busy = results
+        .iter()
+        .filter(|r| matches!(r, Err(BrokerError::Busy { .. })))
+        .count();
+    assert!(busy > 0, "the queue really was full");
+    assert_eq!(enabled, Ok(()), "the enable step went through");
+    assert!(s
+        .sim
+        .users()
+        .iter()
+        .any(|u| u.name == "PT-PRIO1" && !u.disabled));
+    assert_eq!(s.sim.max_in_flight_per_connection(), 1);
+}
+
+#[actix_web::test]
 async fn reboot_is_detected_and_recovered() {
     let s = setup(fast()).await;
     let reg = s.reg();

@@ -297,6 +297,11 @@ impl StatusCell {
         QueueSlot::try_reserve(&self.depth, self.capacity)
     }
 
+    /// Reserves a queue place whatever the depth (priority commands).
+    pub fn force_reserve(&self) -> QueueSlot {
+        QueueSlot::force(&self.depth)
+    }
+
     /// Marks the router deleted (its actor drops the metric series when it stops).
     pub fn forget(&self) {
         self.forgotten.store(true, Ordering::Release);

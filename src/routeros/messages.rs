@@ -71,6 +71,17 @@ impl Op {
         }
     }
 
+    /// Commands that finish or undo a purchase (enable after the money is confirmed, disable or
+    /// remove when compensating). They are never refused for a full queue: refusing them would
+    /// only leave a paid customer without access, or money without a refund, for longer. They
+    /// are bounded anyway by the purchases that already passed `CreateUser`.
+    pub fn is_priority(&self) -> bool {
+        matches!(
+            self,
+            Op::EnableUser(_) | Op::DisableUser(_) | Op::RemoveUser(_)
+        )
+    }
+
     /// Whether the command changes the router (so a lost reply leaves its outcome unknown).
     pub fn is_mutating(&self) -> bool {
         matches!(
@@ -262,6 +273,16 @@ impl QueueSlot {
                 }
                 Err(actual) => cur = actual,
             }
+        }
+    }
+}
+
+impl QueueSlot {
+    /// Takes a place even beyond the capacity (for [`Op::is_priority`] commands).
+    pub fn force(depth: &Arc<AtomicUsize>) -> Self {
+        depth.fetch_add(1, Ordering::AcqRel);
+        Self {
+            depth: depth.clone(),
         }
     }
 }

@@ -369,7 +369,13 @@ impl RouterRegistry {
         loop {
             attempt += 1;
             let entry = self.actor_for(router_id).await?;
-            let Some(slot) = entry.status.try_reserve() else {
+            let priority = op.is_priority();
+            let reserved = if priority {
+                Some(entry.status.force_reserve())
+            } else {
+                entry.status.try_reserve()
+            };
+            let Some(slot) = reserved else {
                 let observer = self.observer();
                 observer.command(router_id, op.name(), "busy", Duration::ZERO);
                 return Err(BrokerError::Busy {
@@ -384,10 +390,25 @@ impl RouterRegistry {
                 op: op.clone(),
                 reply: Some(tx),
                 enqueued_at: Instant::now(),
-                queue_deadline: Instant::now() + s.queue_timeout,
+                // A priority command may wait longer in the queue than a fresh request.
+                queue_deadline: Instant::now()
+                    + if priority {
+                        s.queue_timeout * 4
+                    } else {
+                        s.queue_timeout
+                    },
                 slot: Some(slot),
             };
-            match entry.addr.try_send(call) {
+            let sent = if priority && entry.addr.connected() {
+                // Past the mailbox bound on purpose; bounded by the purchases in flight.
+                entry.addr.do_send(call);
+                Ok(())
+            } else if priority {
+                Err(actix::dev::SendError::Closed(call))
+            } else {
+                entry.addr.try_send(call)
+            };
+            match sent {
                 Ok(()) => {}
                 Err(actix::dev::SendError::Full(_)) => {
                     return Err(BrokerError::Busy {
