@@ -188,7 +188,7 @@ async fn gateway_down_during_the_charge_is_reconciled() {
 
 #[actix_web::test]
 async fn a_restart_in_the_middle_of_the_saga_is_finished_by_the_reconciler() {
-    let w = world_with(|c| {
+    let mut w = world_with(|c| {
         c.purchase.saga_lease = Duration::from_millis(500);
         c.purchase.gateway_timeout = Duration::from_secs(20);
     })
@@ -223,6 +223,9 @@ async fn a_restart_in_the_middle_of_the_saga_is_finished_by_the_reconciler() {
         Some(200),
         "the crashed process never answered with credentials"
     );
+    // The crashed process's pool may hold connections opened on its (now stopped) HTTP worker
+    // runtimes; read through a fresh pool, as a new process would.
+    w.app.db = pagos_hotspot::db::connect(&w.app.testdb.url).await.unwrap();
     let p = &w.purchases().await[0];
     assert_eq!(p.state, "charging");
     assert!(w.sim.users()[0].disabled);
