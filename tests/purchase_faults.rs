@@ -515,6 +515,54 @@ async fn a_busy_router_answers_503_with_retry_after_and_charges_nothing() {
 }
 
 #[actix_web::test]
+async fn a_full_router_queue_is_answered_at_once_and_writes_nothing_but_retries_still_replay() {
+    let w = world_with(|c| c.router.mailbox_capacity = 1).await;
+    w.sim
+        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(600));
+    let first_body = conekta_body(w.product.id, "tok_test_visa_4242");
+    let first = w.pay(
+        "/api/v1/payments/pagar-conekta",
+        &first_body,
+        Some("first-1"),
+    );
+    let others = async {
+        // Once the first purchase's user creation occupies the router's only queue place…
+        eventually("the first purchase at the router", || {
+            w.sim.in_flight() == 1
+        })
+        .await;
+        let started = std::time::Instant::now();
+        let busy = w
+            .pay(
+                "/api/v1/payments/pagar-conekta",
+                &conekta_body(w.product.id, "tok_test_mastercard_4444"),
+                Some("second-1"),
+            )
+            .await;
+        let took = started.elapsed();
+        // …and a retry of the first purchase, which must wait for its answer, not get Busy.
+        let retry = w
+            .pay(
+                "/api/v1/payments/pagar-conekta",
+                &first_body,
+                Some("first-1"),
+            )
+            .await;
+        (busy, took, retry)
+    };
+    let ((s1, v1), ((s2, v2), took, (s3, v3))) = tokio::join!(first, others);
+    assert_eq!(s1, 200, "{v1}");
+    assert_eq!(s2, 503, "{v2}");
+    assert!(took < Duration::from_millis(400), "Busy took {took:?}");
+    assert_eq!(s3, 200, "the retry replays the first answer: {v3}");
+    assert_eq!(v3["usuario_hotspot"], v1["usuario_hotspot"]);
+    // Nothing of the refused purchase was written or charged.
+    assert_eq!(w.purchases().await.len(), 1);
+    assert_eq!(w.sb.ledger().len(), 1);
+    check_invariants(&w).await;
+}
+
+#[actix_web::test]
 async fn a_signed_conekta_event_finishes_a_charge_whose_answer_was_lost() {
     let w = world_with(|c| c.purchase.gateway_timeout = Duration::from_millis(800)).await;
     w.sb.set_hang_for(Duration::from_secs(5));

@@ -339,6 +339,17 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
         created_at: now,
         updated_at: now,
     };
+    // A full router queue is answered at once, before anything is written — unless this is a
+    // retry of a purchase we already hold, whose saved answer must be replayed.
+    if let Some(retry_after_secs) = state.routers.queue_full(&key.router.id) {
+        match store::is_registered(&state.db, &store::scope(&key.empresa.id), &idem).await {
+            Ok(false) => {
+                return reply_from_api(ApiError::from(BrokerError::Busy { retry_after_secs }))
+            }
+            Ok(true) => {}
+            Err(e) => return db_reply(e),
+        }
+    }
     let registered = store::register(
         &state.db,
         model,

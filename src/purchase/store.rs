@@ -30,6 +30,20 @@ pub enum Registered {
 
 /// Inserts the purchase and its idempotency record in one transaction. A unique violation on
 /// either means another request (possibly concurrent) owns the key.
+/// Whether a purchase is already registered under this idempotency key (read only).
+pub async fn is_registered(
+    db: &sea_orm::DatabaseConnection,
+    scope: &str,
+    key: &str,
+) -> Result<bool, DbErr> {
+    Ok(
+        idempotency_key::Entity::find_by_id((scope.to_string(), key.to_string()))
+            .one(db)
+            .await?
+            .is_some(),
+    )
+}
+
 pub async fn register(
     db: &sea_orm::DatabaseConnection,
     model: purchase::Model,

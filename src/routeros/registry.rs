@@ -447,6 +447,20 @@ impl RouterRegistry {
         }
     }
 
+    /// `Some(retry_after_secs)` when the router's queue is full right now, so a caller can
+    /// answer `RouterBusy` before doing any work of its own. Reads memory only; `None` when the
+    /// router has no running actor (its queue is empty) or in connect-per-request mode.
+    pub fn queue_full(&self, router_id: &str) -> Option<u64> {
+        if self.inner.settings.mode == BrokerMode::ConnectPerRequest {
+            return None;
+        }
+        let entry = self.inner.actors.get(router_id)?;
+        let status = entry.status.clone();
+        drop(entry);
+        (status.queue_depth() >= self.inner.settings.mailbox_capacity.max(1))
+            .then(|| self.retry_after(&status))
+    }
+
     fn retry_after(&self, status: &StatusCell) -> u64 {
         let per = status.avg_latency().unwrap_or(Duration::from_millis(200));
         let wait = per.as_secs_f64() * status.queue_depth() as f64;
