@@ -97,6 +97,25 @@ fn reconnect_body(
     }))
 }
 
+/// What both credential checks do first: the per-client-IP limit (they would otherwise be an
+/// oracle for guessing PINs and passwords) and the field lengths.
+fn admit(
+    req: &HttpRequest,
+    state: &AppState,
+    username: &str,
+    password: Option<&str>,
+) -> ApiResult<()> {
+    state
+        .limits
+        .credential_check_ip
+        .check(&client_ip(req, state.config.trust_forwarded_for))?;
+    validate::max_len("username", username, 64)?;
+    if let Some(p) = password {
+        validate::max_len("password", p, 64)?;
+    }
+    Ok(())
+}
+
 #[post("/api/v1/hotspot/auto-reconnect")]
 async fn auto_reconnect(
     req: HttpRequest,
@@ -104,15 +123,8 @@ async fn auto_reconnect(
     state: web::Data<AppState>,
     body: JsonBody<ReconnectReq>,
 ) -> ApiResult<HttpResponse> {
-    state
-        .limits
-        .credential_check_ip
-        .check(&client_ip(&req, state.config.trust_forwarded_for))?;
     let b = body.into_inner();
-    validate::max_len("username", &b.username, 64)?;
-    if let Some(p) = &b.password {
-        validate::max_len("password", p, 64)?;
-    }
+    admit(&req, &state, &b.username, b.password.as_deref())?;
     let mac = mac_field("current_mac", Some(&b.current_mac))?.ok_or_else(|| {
         crate::error::ApiError::field(
             "current_mac",
@@ -300,15 +312,8 @@ async fn profile_info(
     state: web::Data<AppState>,
     body: JsonBody<ProfileInfoReq>,
 ) -> ApiResult<HttpResponse> {
-    state
-        .limits
-        .credential_check_ip
-        .check(&client_ip(&req, state.config.trust_forwarded_for))?;
     let b = body.into_inner();
-    validate::max_len("username", &b.username, 64)?;
-    if let Some(p) = &b.password {
-        validate::max_len("password", p, 64)?;
-    }
+    admit(&req, &state, &b.username, b.password.as_deref())?;
     let username = b.username.trim().to_string();
     if !key.router.activo {
         return Ok(profile_body(
