@@ -94,7 +94,14 @@ pub struct RouterSettings {
     pub connect_concurrency: usize,
     /// Persistent sessions (default) or one login per command, as the original did.
     pub mode: BrokerMode,
+    /// Commands in flight at once on a router's one session (`ROUTER_PIPELINE_DEPTH`, 1..=32).
+    /// 1 (the default) runs them strictly one at a time; more pipelines tagged commands, never
+    /// two on the same hotspot user at once.
+    pub pipeline_depth: usize,
 }
+
+/// The largest accepted `ROUTER_PIPELINE_DEPTH`.
+pub const MAX_PIPELINE_DEPTH: usize = 32;
 
 /// How the router broker talks to routers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,6 +130,7 @@ impl Default for RouterSettings {
             revalidate_after: Duration::from_secs(5),
             connect_concurrency: 8,
             mode: BrokerMode::Persistent,
+            pipeline_depth: 1,
         }
     }
 }
@@ -297,6 +305,13 @@ impl Config {
         );
         router.connect_concurrency =
             parsed("ROUTER_CONNECT_CONCURRENCY", router.connect_concurrency)?.max(1);
+        router.pipeline_depth = parsed("ROUTER_PIPELINE_DEPTH", router.pipeline_depth)?;
+        if !(1..=MAX_PIPELINE_DEPTH).contains(&router.pipeline_depth) {
+            return Err(ConfigError::new(
+                "ROUTER_PIPELINE_DEPTH",
+                format!("must be between 1 and {MAX_PIPELINE_DEPTH}"),
+            ));
+        }
         router.mode = match var("ROUTER_BROKER_MODE").as_deref() {
             None | Some("persistent") => BrokerMode::Persistent,
             Some("per-request") => BrokerMode::ConnectPerRequest,

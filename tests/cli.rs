@@ -73,6 +73,33 @@ fn serve_names_the_missing_or_malformed_setting_and_exits_2() {
             ],
             "BACKEND_CORS_ORIGINS",
         ),
+        (
+            vec![
+                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
+                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
+                ("MASTER_KEY", KEY),
+                ("ROUTER_PIPELINE_DEPTH", "0"),
+            ],
+            "ROUTER_PIPELINE_DEPTH",
+        ),
+        (
+            vec![
+                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
+                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
+                ("MASTER_KEY", KEY),
+                ("ROUTER_PIPELINE_DEPTH", "abc"),
+            ],
+            "ROUTER_PIPELINE_DEPTH",
+        ),
+        (
+            vec![
+                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
+                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
+                ("MASTER_KEY", KEY),
+                ("ROUTER_PIPELINE_DEPTH", "33"),
+            ],
+            "ROUTER_PIPELINE_DEPTH",
+        ),
     ];
     for (env, name) in cases {
         let out = base(dir.path())

@@ -39,6 +39,7 @@ fn fast() -> RouterSettings {
         revalidate_after: Duration::from_secs(5),
         connect_concurrency: 8,
         mode: BrokerMode::Persistent,
+        pipeline_depth: 1,
     }
 }
 
