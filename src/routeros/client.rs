@@ -171,6 +171,33 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
 /// Grace for writing `/cancel` after a deadline expired.
 const CANCEL_WRITE_GRACE: Duration = Duration::from_millis(200);
 
+/// A logged-in session taken apart (see [`RouterClient::into_parts`]).
+pub(crate) struct ClientParts {
+    pub framed: Framed<Box<dyn Transport>, ApiCodec>,
+    pub next_tag: u64,
+    /// Tags of cancelled commands whose replies may still arrive.
+    pub abandoned: HashSet<String>,
+    pub max_consecutive_timeouts: u32,
+    pub command_timeout: Duration,
+    pub broken: bool,
+}
+
+/// Folds a command's `!trap`s into one classified error (every message kept, classified by
+/// the first), or `None` when there was none.
+pub(crate) fn traps_to_error(traps: &[(Option<u32>, String)]) -> Option<RouterError> {
+    let ((category, first), rest) = traps.split_first()?;
+    let mut e = RouterError::from_trap(*category, first.clone());
+    if !rest.is_empty() {
+        let all: Vec<&str> = std::iter::once(first.as_str())
+            .chain(rest.iter().map(|(_, m)| m.as_str()))
+            .collect();
+        if let RouterError::Trap { message, .. } = &mut e {
+            *message = all.join("; ");
+        }
+    }
+    Some(e)
+}
+
 /// One session. See the module docs.
 pub struct RouterClient {
     framed: Framed<Box<dyn Transport>, ApiCodec>,
@@ -232,6 +259,18 @@ impl RouterClient {
             max_consecutive_timeouts: opts.max_consecutive_timeouts.max(1),
             broken: false,
             command_timeout: opts.command_timeout,
+        }
+    }
+
+    /// Takes the session apart for [`super::pipeline::Pipeline`].
+    pub(crate) fn into_parts(self) -> ClientParts {
+        ClientParts {
+            framed: self.framed,
+            next_tag: self.next_tag,
+            abandoned: self.abandoned,
+            max_consecutive_timeouts: self.max_consecutive_timeouts,
+            command_timeout: self.command_timeout,
+            broken: self.broken,
         }
     }
 

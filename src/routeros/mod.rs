@@ -11,6 +11,7 @@ pub mod dialect;
 pub mod error;
 pub mod footprint;
 pub mod messages;
+pub mod pipeline;
 pub mod proto;
 pub mod registry;
 
