@@ -463,7 +463,9 @@ impl RouterRegistry {
 
     fn retry_after(&self, status: &StatusCell) -> u64 {
         let per = status.avg_latency().unwrap_or(Duration::from_millis(200));
-        let wait = per.as_secs_f64() * status.queue_depth() as f64;
+        // Up to `pipeline_depth` commands run at once.
+        let lanes = self.inner.settings.pipeline_depth.max(1) as f64;
+        let wait = per.as_secs_f64() * status.queue_depth() as f64 / lanes;
         (wait.ceil() as u64).clamp(1, 30)
     }
 
