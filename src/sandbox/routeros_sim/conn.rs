@@ -1,6 +1,7 @@
 //! One simulated API connection: login, tags, concurrent commands with latency, `/cancel`,
 //! `/quit`, and the fault knobs.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,8 @@ struct Pending {
     counted: bool,
     /// Close the connection after writing.
     close_after: bool,
+    /// The hotspot user the command concerns (see `Conn::user_key`).
+    user_key: Option<String>,
 }
 
 struct Conn {
@@ -34,6 +37,10 @@ struct Conn {
     challenge: Option<[u8; 16]>,
     in_flight: usize,
     pending: Vec<Pending>,
+    /// Commands in flight per hotspot user.
+    per_user: HashMap<String, usize>,
+    /// The user key of the command being handled (taken by `push`).
+    next_user_key: Option<String>,
 }
 
 /// Decrements the open-session count when the connection ends.
@@ -130,6 +137,8 @@ where
         challenge: None,
         in_flight: 0,
         pending: Vec::new(),
+        per_user: HashMap::new(),
+        next_user_key: None,
     };
     loop {
         let next_ready = conn.pending.iter().map(|p| p.ready_at).min();
@@ -184,6 +193,7 @@ impl Conn {
         close_after: bool,
         delay: Duration,
     ) {
+        let user_key = self.next_user_key.take().filter(|_| counted);
         if counted {
             self.in_flight += 1;
             let c = &self.shared.counters;
@@ -191,13 +201,62 @@ impl Conn {
             c.max_in_flight_per_connection
                 .fetch_max(self.in_flight, Ordering::SeqCst);
         }
+        if let Some(k) = &user_key {
+            let n = self.per_user.entry(k.clone()).or_insert(0);
+            *n += 1;
+            let n = *n;
+            self.shared
+                .counters
+                .max_in_flight_per_user
+                .fetch_max(n, Ordering::SeqCst);
+        }
         self.pending.push(Pending {
             tag,
             ready_at: Instant::now() + delay,
             replies,
             counted,
             close_after,
+            user_key,
         });
+    }
+
+    /// A command's pending reply was written or dropped: it is no longer in flight.
+    fn user_done(&mut self, key: Option<&String>) {
+        if let Some(k) = key {
+            if let Some(n) = self.per_user.get_mut(k) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.per_user.remove(k);
+                }
+            }
+        }
+    }
+
+    /// The hotspot user a `/ip/hotspot/user/…` command concerns: its `name`, its `?name=`
+    /// query, or the name of the user its `.id`/`numbers` designate (the raw value if unknown).
+    fn user_key(&self, req: &Request) -> Option<String> {
+        let rest = req.path.strip_prefix("/ip/hotspot/user/")?;
+        if rest.starts_with("profile") {
+            return None;
+        }
+        let attr = |k: &str| {
+            req.attrs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        if let Some(name) = attr("name") {
+            return Some(name);
+        }
+        for q in &req.queries {
+            let q = q.strip_prefix(b"=").unwrap_or(q);
+            if let Some(v) = q.strip_prefix(b"name=") {
+                return Some(String::from_utf8_lossy(v).into_owned());
+            }
+        }
+        let id = attr(".id").or_else(|| attr("numbers"))?;
+        let st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        Some(st.user_name_by_id(&id).unwrap_or(id))
     }
 
     fn handle(&mut self, s: Sentence) {
@@ -284,6 +343,7 @@ impl Conn {
                     board_name: &board,
                     uptime_secs: shared.uptime().as_secs(),
                 };
+                self.next_user_key = self.user_key(&req);
                 let replies = {
                     let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
                     st.execute(path, &req.attrs, &req.queries, &ctx)
@@ -380,6 +440,7 @@ impl Conn {
                 let p = self.pending.remove(i);
                 self.in_flight -= 1;
                 self.shared.counters.in_flight_sub(1);
+                self.user_done(p.user_key.as_ref());
                 out.push(with_tag(
                     Response::Trap {
                         tag: None,
@@ -402,6 +463,7 @@ impl Conn {
             replies: out,
             counted: false,
             close_after: false,
+            user_key: None,
         });
     }
 
@@ -443,6 +505,7 @@ impl Conn {
                 self.in_flight -= 1;
                 self.shared.counters.in_flight_sub(1);
             }
+            self.user_done(p.user_key.as_ref());
             if p.close_after {
                 keep_open = false;
                 break;

@@ -140,6 +140,8 @@ pub(crate) struct Counters {
     pub commands_total: AtomicUsize,
     pub in_flight: AtomicUsize,
     pub max_in_flight_per_connection: AtomicUsize,
+    /// The most commands on one hotspot user ever in flight at once on one connection.
+    pub max_in_flight_per_user: AtomicUsize,
     /// Time with at least one command in flight (the router "busy"), for the benchmark.
     pub busy: Mutex<BusyClock>,
 }
@@ -416,6 +418,16 @@ impl SimControl {
         self.shared
             .counters
             .max_in_flight_per_connection
+            .load(Ordering::SeqCst)
+    }
+
+    /// The most commands concerning one hotspot user (`/ip/hotspot/user/…` with that `name`,
+    /// `?name=` or the `.id`/`numbers` of that user) ever in flight at once on one connection.
+    /// More than 1 means a client overlapped two commands on the same user.
+    pub fn max_in_flight_per_user(&self) -> usize {
+        self.shared
+            .counters
+            .max_in_flight_per_user
             .load(Ordering::SeqCst)
     }
 

@@ -48,6 +48,18 @@ impl Item {
     }
 }
 
+impl State {
+    /// The name of the hotspot user with this `.id` (`*1A`), if any.
+    pub fn user_name_by_id(&self, id: &str) -> Option<String> {
+        let n = u32::from_str_radix(id.trim().strip_prefix('*')?, 16).ok()?;
+        self.users
+            .items
+            .iter()
+            .find(|u| u.id == n)
+            .map(|u| u.get_str("name"))
+    }
+}
+
 pub(crate) fn render_id(id: u32) -> String {
     format!("*{id:X}")
 }
