@@ -70,6 +70,11 @@ pub struct BenchArgs {
     /// Baseline: a new RouterOS session and login for every command, as the original did.
     #[arg(long)]
     pub connect_per_request: bool,
+    /// The service's `ROUTER_PIPELINE_DEPTH`: commands in flight at once on each router's one
+    /// session (1 = strictly one at a time). Broker mode only: an error with
+    /// `--connect-per-request` unless 1.
+    #[arg(long, default_value_t = 1)]
+    pub router_pipeline_depth: usize,
     /// The simulated routers' `api` max-sessions.
     #[arg(long, default_value_t = 20)]
     pub max_sessions: usize,
@@ -101,6 +106,15 @@ impl BenchArgs {
         }
         if self.max_sessions == 0 {
             bail!("--max-sessions must be at least 1");
+        }
+        if !(1..=crate::config::MAX_PIPELINE_DEPTH).contains(&self.router_pipeline_depth) {
+            bail!(
+                "--router-pipeline-depth must be between 1 and {}",
+                crate::config::MAX_PIPELINE_DEPTH
+            );
+        }
+        if self.connect_per_request && self.router_pipeline_depth > 1 {
+            bail!("--router-pipeline-depth applies to the broker's sessions; it cannot be combined with --connect-per-request");
         }
         if self.mailbox_capacity == Some(0) || self.http_workers == Some(0) {
             bail!("--mailbox-capacity and --http-workers must be at least 1");
@@ -327,6 +341,10 @@ async fn start_service(
                 "persistent"
             },
         )
+        .env(
+            "ROUTER_PIPELINE_DEPTH",
+            args.router_pipeline_depth.to_string(),
+        )
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -386,6 +404,8 @@ struct SimTotals {
     logins: usize,
     commands: usize,
     busy: Duration,
+    /// The most commands in flight at once on one connection (never reset: over the process).
+    max_in_flight: usize,
 }
 
 fn sim_totals(sims: &[RouterSim]) -> SimTotals {
@@ -395,6 +415,7 @@ fn sim_totals(sims: &[RouterSim]) -> SimTotals {
         logins: t.logins + s.logins_ok(),
         commands: t.commands + s.commands_total(),
         busy: t.busy + s.busy_time(),
+        max_in_flight: t.max_in_flight.max(s.max_in_flight_per_connection()),
     })
 }
 
@@ -482,6 +503,7 @@ async fn drive(
             logins: after.logins - before.logins,
             commands: after.commands - before.commands,
             busy: after.busy.saturating_sub(before.busy),
+            max_in_flight: after.max_in_flight,
         },
         peak_sessions_open,
         service_cpu_s: cpu_after - cpu_before,
@@ -737,6 +759,7 @@ fn report_json(args: &BenchArgs, r: &Report) -> Value {
         "routers": r.routers,
         "concurrency": args.concurrency,
         "router_latency_ms": args.router_latency_ms,
+        "router_pipeline_depth": args.router_pipeline_depth,
         "gateway_latency_ms": args.gateway_latency_ms,
         "duration_s": round(secs, 3),
         "purchases": r.purchases,
@@ -750,6 +773,7 @@ fn report_json(args: &BenchArgs, r: &Report) -> Value {
         "router_logins": r.sims.logins,
         "router_connections_rejected_max_sessions": r.sims.rejected,
         "router_peak_sessions_open": r.peak_sessions_open,
+        "router_max_in_flight_per_session": r.sims.max_in_flight,
         "router_busy_fraction": round(r.sims.busy.as_secs_f64() / (secs * r.routers as f64), 4),
         "errors": errors,
         "error_details": r.observed.error_details,
@@ -769,10 +793,11 @@ fn print_report(args: &BenchArgs, r: &Report) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "pagos-hotspot bench: {} mode, {} router(s) at {} ms, gateway {} ms, {} portals, {:.1} s",
+        "pagos-hotspot bench: {} mode, {} router(s) at {} ms, pipeline depth {}, gateway {} ms, {} portals, {:.1} s",
         v["mode"].as_str().unwrap_or(""),
         args.routers,
         args.router_latency_ms,
+        args.router_pipeline_depth,
         args.gateway_latency_ms,
         args.concurrency,
         r.elapsed.as_secs_f64()
@@ -794,6 +819,10 @@ fn print_report(args: &BenchArgs, r: &Report) -> anyhow::Result<()> {
         (
             "peak sessions open on a router",
             "router_peak_sessions_open",
+        ),
+        (
+            "max commands in flight on a session",
+            "router_max_in_flight_per_session",
         ),
         ("router busy fraction", "router_busy_fraction"),
         ("RouterBusy reply p50 ms", "busy_reply_p50_ms"),
