@@ -102,7 +102,41 @@ fn connect_per_request_opens_a_session_per_command() {
 }
 
 #[test]
+fn pipeline_depth_reaches_the_service_and_the_report() {
+    let v = bench(&["--router-pipeline-depth", "4"]);
+    assert_eq!(v["mode"], "broker");
+    assert_eq!(v["router_pipeline_depth"], 4, "{v}");
+    assert!(v["purchases"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["errors"], serde_json::json!({}), "{v}");
+    assert_eq!(v["router_sessions_opened"], 2, "{v}");
+    let max = v["router_max_in_flight_per_session"].as_u64().unwrap();
+    assert!((1..=4).contains(&max), "{v}");
+    let default = bench(&[]);
+    assert_eq!(default["router_pipeline_depth"], 1, "{default}");
+    assert_eq!(default["router_max_in_flight_per_session"], 1, "{default}");
+}
+
+#[test]
 fn bad_arguments_are_refused_clearly() {
+    for (args, text) in [
+        (
+            &["--router-pipeline-depth", "4", "--connect-per-request"][..],
+            "cannot be combined with --connect-per-request",
+        ),
+        (
+            &["--router-pipeline-depth", "0"][..],
+            "--router-pipeline-depth must be",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_pagos-hotspot"))
+            .args(["bench", "--duration", "1"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(text), "{stderr}");
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_pagos-hotspot"))
         .args(["bench", "--routers", "0", "--duration", "1"])
         .output()
