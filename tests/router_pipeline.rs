@@ -369,3 +369,101 @@ async fn pipelined_purchases_end_to_end_keep_the_invariants() {
     assert_eq!(w.sim.max_in_flight_per_user(), 1);
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn pipelined_reboot_is_detected_and_recovered() {
+    let mut settings = piped();
+    settings.probe_interval = Duration::from_millis(300);
+    let s = setup(settings).await;
+    let reg = s.reg();
+    // Uptime has one-second resolution: let it pass 1 s so a reboot makes it go backwards.
+    let sim = s.sim.control();
+    wait_for("sim uptime >= 1.1 s", Duration::from_secs(3), || {
+        let sim = sim.clone();
+        async move { sim.uptime() >= Duration::from_millis(1100) }
+    })
+    .await;
+    reg.find_user(s.rid(), "x").await.unwrap();
+    s.sim.reboot();
+    wait_for(
+        "reconnected after reboot",
+        Duration::from_secs(5),
+        || async {
+            let st = reg.status(s.rid()).await.unwrap();
+            st.state == RouterState::Connected && st.reconnects >= 1
+        },
+    )
+    .await;
+    assert_eq!(reg.status(s.rid()).await.unwrap().reboots_detected, 1);
+    assert!(reg.create_user(s.rid(), user("after-reboot")).await.is_ok());
+    assert_eq!(s.sim.connections_opened(), 2);
+}
+
+#[actix_web::test]
+async fn a_pipelined_session_that_died_idle_is_replaced_before_a_changing_command() {
+    let mut settings = piped();
+    settings.revalidate_after = Duration::from_millis(1);
+    let s = setup(settings).await;
+    let reg = s.reg();
+    reg.find_user(s.rid(), "x").await.unwrap();
+    s.sim.reboot();
+    let sim = s.sim.control();
+    wait_for("session cut", Duration::from_secs(2), || {
+        let sim = sim.clone();
+        async move { sim.sessions_open() == 0 }
+    })
+    .await;
+    // Definite success, not "outcome unknown": nothing was sent into the dead session.
+    let id = reg
+        .create_user(s.rid(), user("after-idle-death"))
+        .await
+        .unwrap();
+    assert_eq!(s.sim.users()[0].id, id);
+    assert_eq!(s.sim.connections_opened(), 2);
+    let st = reg.status(s.rid()).await.unwrap();
+    assert_eq!(st.state, RouterState::Connected);
+    assert_eq!(st.reconnects, 1);
+}
+
+#[actix_web::test]
+async fn pipelined_fatal_ends_in_recovery() {
+    let s = setup(piped()).await;
+    let reg = s.reg();
+    reg.find_user(s.rid(), "x").await.unwrap();
+    s.sim.fatal_next();
+    let r = reg.find_user(s.rid(), "x").await;
+    assert!(matches!(r, Err(BrokerError::Unavailable { .. })), "{r:?}");
+    wait_connected(&s, "reconnected after !fatal").await;
+    assert_eq!(reg.find_user(s.rid(), "x").await, Ok(None));
+    assert_eq!(s.sim.connections_opened(), 2);
+}
+
+#[actix_web::test]
+async fn a_pipelined_restart_mid_command_is_outcome_unknown_and_waiting_commands_move() {
+    let mut settings = piped();
+    settings.command_timeout = Duration::from_secs(3);
+    let s = setup(settings).await;
+    let reg = s.reg();
+    reg.find_user(s.rid(), "x").await.unwrap();
+    s.sim
+        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(400));
+    let first = reg.create_user(s.rid(), user("slow"));
+    // Same user: it waits for the add, unsent, when the actor restarts.
+    let second = reg.find_user(s.rid(), "slow");
+    let stopper = async {
+        let sim = s.sim.control();
+        wait_for("add in flight", Duration::from_secs(2), || {
+            let sim = sim.clone();
+            async move { sim.in_flight() == 1 }
+        })
+        .await;
+        reg.stop(s.rid());
+    };
+    let (a, b, ()) = tokio::join!(first, second, stopper);
+    assert_eq!(a, Err(BrokerError::OutcomeUnknown));
+    // The waiting command never reached the old session: it ran on a new actor and sees the
+    // add that did happen.
+    let found = b.unwrap().expect("the add ran on the router");
+    assert_eq!(found.name, "slow");
+    assert_eq!(s.sim.connections_opened(), 2);
+}
