@@ -171,6 +171,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     for _ in 0..args.routers {
         let mut cfg = SimConfig::new(ROUTER_USER, ROUTER_PASSWORD);
         cfg.latency = Duration::from_millis(args.router_latency_ms);
+        // A new TCP connection costs a round trip too (what `--connect-per-request` pays).
+        cfg.connect_latency = cfg.latency;
         cfg.max_sessions = args.max_sessions;
         sims.push(RouterSim::start(cfg).context(
             "starting a router simulator (raise the open-files limit, e.g. `ulimit -n 8192`)",

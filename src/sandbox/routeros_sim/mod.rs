@@ -66,6 +66,10 @@ pub struct SimConfig {
     pub login_mode: Option<LoginMode>,
     /// Latency added to every reply.
     pub latency: Duration,
+    /// Latency of the TCP handshake: a new connection is served (its first sentence read) only
+    /// this long after it was accepted, as the SYN / SYN-ACK round trip delays a client's first
+    /// write on a real network. Zero by default; the benchmark sets it to the round trip.
+    pub connect_latency: Duration,
     /// The `api` service's `max-sessions`.
     pub max_sessions: usize,
     pub identity: String,
@@ -86,6 +90,7 @@ impl SimConfig {
             version: DEFAULT_VERSION.into(),
             login_mode: None,
             latency: Duration::ZERO,
+            connect_latency: Duration::ZERO,
             max_sessions: dialect::DEFAULT_MAX_SESSIONS,
             identity: "MikroTik".into(),
             board_name: "hAP ax^2".into(),
@@ -119,6 +124,7 @@ pub const DEFAULT_VERSION: &str = "7.18.2";
 #[derive(Default)]
 pub(crate) struct Faults {
     pub latency: Duration,
+    pub connect_latency: Duration,
     pub latency_by_path: HashMap<String, Duration>,
     pub cut_next_reply: bool,
     pub fatal_next: Option<String>,
@@ -584,6 +590,7 @@ impl RouterSim {
             state: Mutex::new(model::State::new(&config.identity, &config.profiles)),
             faults: Mutex::new(Faults {
                 latency: config.latency,
+                connect_latency: config.connect_latency,
                 user: config.user.clone(),
                 password: config.password.clone(),
                 max_sessions: config.max_sessions,
@@ -624,11 +631,12 @@ async fn accept_loop(
         };
         let c = &shared.counters;
         c.connections_opened.fetch_add(1, Ordering::SeqCst);
-        let (max, down) = {
+        let (max, down, handshake) = {
             let f = shared.faults.lock().unwrap_or_else(|e| e.into_inner());
             (
                 f.max_sessions,
                 f.down_until.is_some_and(|t| t > Instant::now()),
+                f.connect_latency,
             )
         };
         // [UNVERIFIED] over max-sessions: accept, then close at once.
@@ -644,6 +652,9 @@ async fn accept_loop(
         let tls = tls.clone();
         tokio::spawn(async move {
             let _guard = guard;
+            if !handshake.is_zero() {
+                tokio::time::sleep(handshake).await;
+            }
             match tls {
                 None => conn::serve(tcp, shared).await,
                 Some(acc) => {
