@@ -81,7 +81,11 @@ async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DbErr> {
             .max_connections(SQLITE_MAX_CONNECTIONS)
             .min_connections(1)
     };
+    // No ping on every acquire: a SQLite connection is a local file handle that cannot die
+    // silently, and each ping is one more hop to the connection's worker thread (as costly as
+    // a statement).
     let pool = pool_opts
+        .test_before_acquire(false)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(opts)
         .await
