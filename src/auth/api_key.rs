@@ -178,16 +178,18 @@ async fn authenticate(req: HttpRequest) -> Result<PortalKey, ApiError> {
     if key.router_id != claims.sub || key.empresa_id != claims.empresa {
         return Err(invalid());
     }
-    let empresa = empresa::Entity::find_by_id(key.empresa_id.clone())
+    // The router and its company in one query (the router belongs to the key's company).
+    let (router, empresa) = router::Entity::find_by_id(key.router_id.clone())
+        .find_also_related(empresa::Entity)
         .one(&state.db)
         .await?
-        .filter(|e| e.activa)
-        .ok_or_else(|| ApiError::unauthorized("Empresa no activa"))?;
-    let router = router::Entity::find_by_id(key.router_id.clone())
-        .one(&state.db)
-        .await?
-        .filter(|r| r.empresa_id == empresa.id)
         .ok_or_else(invalid)?;
+    let empresa = empresa
+        .filter(|e| e.id == key.empresa_id)
+        .ok_or_else(invalid)?;
+    if !empresa.activa {
+        return Err(ApiError::unauthorized("Empresa no activa"));
+    }
     state.key_usage.record(&key.key_id);
     let span = tracing::Span::current();
     span.record("empresa_id", empresa.id.as_str());

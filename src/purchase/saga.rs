@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -305,7 +306,8 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
         router_id: key.router.id.clone(),
         producto_id: input.producto.id,
         gateway: input.gateway.to_string(),
-        state: st::CREATED.to_string(),
+        // Registered straight in `creating_user`: the next step is the router command.
+        state: st::CREATING_USER.to_string(),
         amount: input.producto.precio,
         currency: input.producto.moneda.clone(),
         user_type: input.user_type.as_str().to_string(),
@@ -383,16 +385,23 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
     tracing::info!(purchase_id = %p.id, gateway = input.gateway, producto_id = p.producto_id, "purchase started");
     let id = p.id.clone();
     let started = std::time::Instant::now();
-    let reply = drive_new(state, key, &input, p, creds.password).await;
-    if let Err(e) = store::unlock(&state.db, &id).await {
-        tracing::warn!(purchase_id = %id, error = %e, "could not release the purchase lease");
-    }
-    let outcome = match store::find(&state.db, &id)
-        .await
-        .ok()
-        .flatten()
-        .map(|p| p.state)
-    {
+    let (reply, last) = drive_new(state, key, &input, p, creds.password).await;
+    // The usual endings already gave the lease back with their last write; the others release
+    // it here and read how the purchase stands.
+    let final_state = match last {
+        Some(p) if p.locked_until.is_none() => Some(p.state),
+        _ => {
+            if let Err(e) = store::unlock(&state.db, &id).await {
+                tracing::warn!(purchase_id = %id, error = %e, "could not release the purchase lease");
+            }
+            store::find(&state.db, &id)
+                .await
+                .ok()
+                .flatten()
+                .map(|p| p.state)
+        }
+    };
+    let outcome = match final_state {
         Some(s) if s == st::COMPLETED => PurchaseOutcome::Completed,
         Some(s) if s == st::DECLINED => PurchaseOutcome::Declined,
         Some(s) if s == st::FAILED || s == st::REFUNDED => PurchaseOutcome::Failed,
@@ -453,25 +462,31 @@ pub fn replay(state: &AppState, p: &purchase::Model) -> Option<Reply> {
 // ------------------------------------------------------------------------------------------
 // the steps of a new purchase
 
+/// A step's reply, with the purchase as last written when that write also released the lease.
+type Ended = (Reply, Option<purchase::Model>);
+
 async fn drive_new(
     state: &AppState,
     key: &PortalKey,
     input: &PurchaseInput,
     p: purchase::Model,
     password: String,
-) -> Reply {
+) -> Ended {
     // 1. the hotspot user, disabled
-    let (p, password) = match create_user(state, input, p, password).await {
+    let (p, password, router_user_id) = match create_user(state, input, p, password).await {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return (r, None),
     };
-    // 2. charge, our purchase id as the reference
+    // 2. charge, our purchase id as the reference. The user's router id and `charging` are
+    // written together, before the charge is sent (a crash before this write leaves
+    // `creating_user`, which the reconciler undoes by name and comment).
     let mut am = p.into_active_model();
+    am.router_user_id = Set(Some(router_user_id));
     am.state = Set(st::CHARGING.into());
     am.gateway_reference = Set(Some(am.id.as_ref().clone()));
     let p = match store::save(&state.db, am).await {
         Ok(p) => p,
-        Err(e) => return db_reply(e),
+        Err(e) => return (db_reply(e), None),
     };
     let charged = state
         .metrics
@@ -499,7 +514,7 @@ async fn drive_new(
                         state.config.purchase.retry_delay,
                     )
                     .await;
-                    return Reply::error(e.http_status(), e.message_es());
+                    return (Reply::error(e.http_status(), e.message_es()), None);
                 }
             }
         }
@@ -514,7 +529,7 @@ async fn drive_new(
             } else {
                 let _ = store::release_key(&state.db, &p).await;
             }
-            return reply;
+            return (reply, None);
         }
     };
     handle_outcome(
@@ -556,7 +571,7 @@ async fn create_user(
     input: &PurchaseInput,
     mut p: purchase::Model,
     mut password: String,
-) -> Result<(purchase::Model, String), Reply> {
+) -> Result<(purchase::Model, String, String), Reply> {
     for attempt in 0..NAME_ATTEMPTS {
         if attempt > 0 {
             let c = credentials::generate(input.user_type);
@@ -568,9 +583,6 @@ async fn create_user(
             ));
             p = store::save(&state.db, am).await.map_err(db_reply)?;
         }
-        p = store::set_state(&state.db, p, st::CREATING_USER)
-            .await
-            .map_err(db_reply)?;
         let name = p.hotspot_username.clone().unwrap_or_default();
         let user = NewHotspotUser {
             name: name.clone(),
@@ -618,11 +630,8 @@ async fn create_user(
             let _ = store::set_state(&state.db, p, st::FAILED).await;
             return Err(reply_from_api(BrokerError::OutcomeUnknown.into()));
         };
-        let mut am = p.into_active_model();
-        am.router_user_id = Set(Some(router_user_id));
-        am.state = Set(st::USER_CREATED.into());
-        let p = store::save(&state.db, am).await.map_err(db_reply)?;
-        return Ok((p, password));
+        // Not saved here: the caller writes the id together with the next state.
+        return Ok((p, password, router_user_id));
     }
     let _ = store::release_key(&state.db, &p).await;
     let _ = store::set_state(&state.db, p, st::FAILED).await;
@@ -772,7 +781,7 @@ async fn handle_outcome(
     outcome: ChargeOutcome,
     key_id: Option<&str>,
     password: String,
-) -> Reply {
+) -> Ended {
     match outcome {
         ChargeOutcome::Paid { gateway_id, .. } => {
             let status = if p.gateway == GW_CONEKTA {
@@ -786,7 +795,7 @@ async fn handle_outcome(
             am.state = Set(st::CHARGED.into());
             let p = match store::save(&state.db, am).await {
                 Ok(p) => p,
-                Err(e) => return db_reply(e),
+                Err(e) => return (db_reply(e), None),
             };
             match finish_paid(state, empresa, p, &input.credential, key_id).await {
                 Finish::Done(p, snap) => {
@@ -798,10 +807,10 @@ async fn handle_outcome(
                         Some(&snap),
                         auto,
                     );
-                    let _ = store::save_response(&state.db, p, 200, &body).await;
-                    Reply::ok(body)
+                    let p = store::finish_response(&state.db, p, 200, &body).await;
+                    (Reply::ok(body), p.ok())
                 }
-                Finish::Stopped(_, r) => r,
+                Finish::Stopped(_, r) => (r, None),
             }
         }
         ChargeOutcome::Pending {
@@ -816,7 +825,7 @@ async fn handle_outcome(
             am.state = Set(st::PENDING.into());
             let p = match store::save(&state.db, am).await {
                 Ok(p) => p,
-                Err(e) => return db_reply(e),
+                Err(e) => return (db_reply(e), None),
             };
             let snap = gw_get(state, &p.gateway, &input.credential, &gateway_id)
                 .await
@@ -834,8 +843,8 @@ async fn handle_outcome(
                 },
             );
             let body = with_pending_status(body);
-            let _ = store::save_response(&state.db, p, 200, &body).await;
-            Reply::ok(body)
+            let p = store::finish_response(&state.db, p, 200, &body).await;
+            (Reply::ok(body), p.ok())
         }
         other => {
             // Declined, Authorized (never asked for) or a Conekta pending order: not paid.
@@ -868,13 +877,13 @@ async fn handle_outcome(
             }));
             let p = match store::save(&state.db, am).await {
                 Ok(p) => p,
-                Err(e) => return db_reply(e),
+                Err(e) => return (db_reply(e), None),
             };
             let reply = Reply::error(402, message.clone());
             let p = compensate(state, empresa, p).await;
             notify_rejected(state, empresa, &p, &input.producto.nombre_venta, &message);
-            let _ = store::save_response(&state.db, p, reply.status, &reply.body).await;
-            reply
+            let p = store::finish_response(&state.db, p, reply.status, &reply.body).await;
+            (reply, p.ok())
         }
     }
 }
@@ -955,14 +964,8 @@ pub(crate) async fn finish_paid(
             return Finish::Stopped(p, reply);
         }
     }
-    let p = if p.state != st::CONFIRMED {
-        match store::set_state(&state.db, p.clone(), st::CONFIRMED).await {
-            Ok(p) => p,
-            Err(e) => return Finish::Stopped(p, db_reply(e)),
-        }
-    } else {
-        p
-    };
+    // The confirmation is not written on its own: the next write is `completed`, and a crash in
+    // between leaves `charged`, which the reconciler confirms again before enabling.
     // Enable.
     if let Err(e) = enable_user(state, &p).await {
         tracing::warn!(purchase_id = %p.id, error = %e, "paid but the user could not be enabled yet");
@@ -1037,7 +1040,11 @@ async fn find_own_user(
         .map(|u| u.id))
 }
 
-/// Inserts the `transacciones` row and moves the purchase to `completed`, atomically.
+/// Inserts the `transacciones` row and moves the purchase to `completed`.
+///
+/// Two statements and no transaction: the insert is idempotent (`purchase_id` is unique, a
+/// second insert does nothing), so a crash between them leaves the purchase `charged` with its
+/// row already written, and the reconciler's next `finish_paid` only completes it.
 async fn record(
     state: &AppState,
     _empresa: &empresa::Model,
@@ -1046,61 +1053,54 @@ async fn record(
     key_id: Option<&str>,
 ) -> Result<purchase::Model, sea_orm::DbErr> {
     let now = Utc::now();
-    let txn = crate::db::begin_write(&state.db).await?;
-    let exists = transaccion::Entity::find()
-        .filter(ColumnTrait::eq(
-            &transaccion::Column::PurchaseId,
-            p.id.clone(),
-        ))
-        .one(&txn)
-        .await?
-        .is_some();
-    if !exists {
-        let installments = snap.raw.get("installments").cloned();
-        transaccion::ActiveModel {
-            transaccion_id: Set(p.gateway_payment_id.clone()),
-            external_reference: Set((p.gateway == GW_MERCADO_PAGO).then(|| p.id.clone())),
-            empresa_id: Set(p.empresa_id.clone()),
-            router_id: Set(p.router_id.clone()),
-            producto_id: Set(Some(p.producto_id)),
-            purchase_id: Set(Some(p.id.clone())),
-            gateway: Set(Some(p.gateway.clone())),
-            monto: Set(p.amount),
-            moneda: Set(p.currency.clone()),
-            cliente_nombre: Set(Some(p.customer_name.clone())),
-            cliente_email: Set(Some(p.customer_email.clone())),
-            cliente_telefono: Set(p.customer_phone.clone()),
-            usuario_hotspot: Set(p.hotspot_username.clone()),
-            password_hotspot: Set(p.hotspot_password.clone()),
-            expiracion_hotspot: Set(None),
-            estado_pago: Set(snap.raw_status.chars().take(20).collect()),
-            estado_hotspot: Set("active".into()),
-            notification_id: Set(None),
-            webhook_processed: Set(false),
-            metadata_json: Set(json!({
-                "gateway": p.gateway,
-                "purchase_id": p.id,
-                "status_detail": snap.status_detail,
-                "installments": installments,
-            })),
-            api_key_usada: Set(key_id.map(str::to_string)),
-            creada_en: Set(p.created_at),
-            pagada_en: Set(Some(now)),
-            usuario_creado_en: Set(Some(p.created_at)),
-            webhook_received_at: Set(None),
-            ..Default::default()
-        }
-        .insert(&txn)
+    let installments = snap.raw.get("installments").cloned();
+    let row = transaccion::ActiveModel {
+        transaccion_id: Set(p.gateway_payment_id.clone()),
+        external_reference: Set((p.gateway == GW_MERCADO_PAGO).then(|| p.id.clone())),
+        empresa_id: Set(p.empresa_id.clone()),
+        router_id: Set(p.router_id.clone()),
+        producto_id: Set(Some(p.producto_id)),
+        purchase_id: Set(Some(p.id.clone())),
+        gateway: Set(Some(p.gateway.clone())),
+        monto: Set(p.amount),
+        moneda: Set(p.currency.clone()),
+        cliente_nombre: Set(Some(p.customer_name.clone())),
+        cliente_email: Set(Some(p.customer_email.clone())),
+        cliente_telefono: Set(p.customer_phone.clone()),
+        usuario_hotspot: Set(p.hotspot_username.clone()),
+        password_hotspot: Set(p.hotspot_password.clone()),
+        expiracion_hotspot: Set(None),
+        estado_pago: Set(snap.raw_status.chars().take(20).collect()),
+        estado_hotspot: Set("active".into()),
+        notification_id: Set(None),
+        webhook_processed: Set(false),
+        metadata_json: Set(json!({
+            "gateway": p.gateway,
+            "purchase_id": p.id,
+            "status_detail": snap.status_detail,
+            "installments": installments,
+        })),
+        api_key_usada: Set(key_id.map(str::to_string)),
+        creada_en: Set(p.created_at),
+        pagada_en: Set(Some(now)),
+        usuario_creado_en: Set(Some(p.created_at)),
+        webhook_received_at: Set(None),
+        ..Default::default()
+    };
+    transaccion::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(transaccion::Column::PurchaseId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&state.db)
         .await?;
-    }
     let mut am = p.into_active_model();
     am.state = Set(st::COMPLETED.into());
     am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
     am.last_error = Set(None);
     am.next_attempt_at = Set(None);
-    let p = store::save(&txn, am).await?;
-    txn.commit().await?;
-    Ok(p)
+    store::save(&state.db, am).await
 }
 
 /// The completed purchase's 200 body (used by the reconciler and webhooks, without auto-connect).

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -52,7 +52,8 @@ pub async fn register(
     request_hash: &str,
 ) -> Result<Registered, DbErr> {
     let now = Utc::now();
-    let txn = crate::db::begin_write(db).await?;
+    // A plain (deferred) transaction is enough: its first statement already writes.
+    let txn = db.begin().await?;
     let rec = idempotency_key::ActiveModel {
         scope: Set(scope.to_string()),
         key: Set(key.to_string()),
@@ -193,6 +194,10 @@ pub async fn save_response<C: ConnectionTrait>(
     status: u16,
     body: &Value,
 ) -> Result<purchase::Model, DbErr> {
+    save(db, response_model(p, status, body)).await
+}
+
+fn response_model(p: purchase::Model, status: u16, body: &Value) -> purchase::ActiveModel {
     let mut stored = body.clone();
     if let Some(u) = stored
         .get_mut("usuario_hotspot")
@@ -203,6 +208,19 @@ pub async fn save_response<C: ConnectionTrait>(
     let mut am = p.into_active_model();
     am.response_status = Set(Some(i32::from(status)));
     am.response_body = Set(Some(stored));
+    am
+}
+
+/// [`save_response`] for the saga's last write: it also gives the lease back, in the same
+/// statement.
+pub async fn finish_response<C: ConnectionTrait>(
+    db: &C,
+    p: purchase::Model,
+    status: u16,
+    body: &Value,
+) -> Result<purchase::Model, DbErr> {
+    let mut am = response_model(p, status, body);
+    am.locked_until = Set(None);
     save(db, am).await
 }
 
