@@ -272,7 +272,7 @@ async fn finish(
     p: purchase::Model,
     cred: &str,
 ) -> String {
-    match saga::finish_paid(state, empresa, p, cred, None).await {
+    match saga::finish_paid(state, empresa, p, cred, None, None).await {
         Finish::Done(p, snap) => {
             let body = saga::completed_body(state, &p, &snap).await;
             let _ = store::save_response(&state.db, p.clone(), 200, &body).await;

@@ -797,7 +797,8 @@ async fn handle_outcome(
                 Ok(p) => p,
                 Err(e) => return (db_reply(e), None),
             };
-            match finish_paid(state, empresa, p, &input.credential, key_id).await {
+            let plan = Some(input.producto.nombre_venta.as_str());
+            match finish_paid(state, empresa, p, &input.credential, key_id, plan).await {
                 Finish::Done(p, snap) => {
                     let auto = auto_connect(state, &p, &password, input.auto_connect).await;
                     let body = response::success_body(
@@ -910,6 +911,7 @@ pub(crate) async fn finish_paid(
     p: purchase::Model,
     cred: &str,
     key_id: Option<&str>,
+    plan: Option<&str>,
 ) -> Finish {
     let Some(gid) = p.gateway_payment_id.clone() else {
         let r = Reply::error(500, crate::error::INTERNAL_DETAIL);
@@ -985,7 +987,7 @@ pub(crate) async fn finish_paid(
             state
                 .metrics
                 .add_revenue(kind_of(&p.gateway), &p.currency, p.amount);
-            notify_paid(state, empresa, &p);
+            notify_paid(state, empresa, &p, plan);
             tracing::info!(purchase_id = %p.id, "purchase completed");
             Finish::Done(p, snap)
         }
@@ -1435,7 +1437,12 @@ fn send(state: &AppState, empresa: &empresa::Model, text: String) {
     });
 }
 
-fn notify_paid(state: &AppState, empresa: &empresa::Model, p: &purchase::Model) {
+fn notify_paid(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: &purchase::Model,
+    plan: Option<&str>,
+) {
     if !empresa.notificaciones_telegram {
         return;
     }
@@ -1446,19 +1453,23 @@ fn notify_paid(state: &AppState, empresa: &empresa::Model, p: &purchase::Model) 
             username: p.hotspot_username.clone().unwrap_or_default(),
         }
     };
-    // The plan name is looked up lazily only when notifications are on.
+    // The plan name, when the caller does not have it, is looked up only when notifications
+    // are on.
     let state_db = state.db.clone();
-    let info_base = (empresa.clone(), p.clone());
+    let info_base = (empresa.clone(), p.clone(), plan.map(str::to_string));
     let notifier_state = (state.secrets.clone(), state.notifier.clone());
     tokio::spawn(async move {
-        let (empresa, p) = info_base;
-        let plan = producto::Entity::find_by_id(p.producto_id)
-            .one(&state_db)
-            .await
-            .ok()
-            .flatten()
-            .map(|x| x.nombre_venta)
-            .unwrap_or_default();
+        let (empresa, p, known_plan) = info_base;
+        let plan = match known_plan {
+            Some(name) => name,
+            None => producto::Entity::find_by_id(p.producto_id)
+                .one(&state_db)
+                .await
+                .ok()
+                .flatten()
+                .map(|x| x.nombre_venta)
+                .unwrap_or_default(),
+        };
         let text = paid_message(&purchase_info(&empresa, &p, &plan), &access);
         let (secrets, notifier) = notifier_state;
         let (Some(token), Some(chat)) = (
@@ -1584,7 +1595,7 @@ async fn apply_update(
             let Ok(p) = store::save(&state.db, am).await else {
                 return UpdateOutcome::NoChange;
             };
-            match finish_paid(state, empresa, p, cred, None).await {
+            match finish_paid(state, empresa, p, cred, None, None).await {
                 Finish::Done(p, snap) => {
                     let body = completed_body(state, &p, &snap).await;
                     let _ = store::save_response(&state.db, p, 200, &body).await;

@@ -408,6 +408,17 @@ pub async fn spawn_app_on(
     old: &Config,
     customise: impl FnOnce(&mut Config),
 ) -> ExtraApp {
+    let db = pagos_hotspot::db::connect(database_url).await.unwrap();
+    spawn_app_with_db(database_url, db, old, customise).await
+}
+
+/// [`spawn_app_on`] over a connection the caller opened (e.g. with a metric callback).
+pub async fn spawn_app_with_db(
+    database_url: &str,
+    db: sea_orm::DatabaseConnection,
+    old: &Config,
+    customise: impl FnOnce(&mut Config),
+) -> ExtraApp {
     use secrecy::{ExposeSecret, SecretString};
     let mut config = Config::for_tests(database_url.to_string());
     config.master_key = pagos_hotspot::config::MasterKey::from_bytes(*old.master_key.expose());
@@ -416,7 +427,6 @@ pub async fn spawn_app_on(
     config.jwt_apikey_secret =
         SecretString::from(old.jwt_apikey_secret.expose_secret().to_string());
     customise(&mut config);
-    let db = pagos_hotspot::db::connect(database_url).await.unwrap();
     let app = Application::build_with_db(config, db).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
