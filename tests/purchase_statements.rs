@@ -8,6 +8,7 @@ mod common;
 mod purchase_support;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use purchase_support::*;
 
@@ -33,11 +34,12 @@ fn shape(sql: &str) -> String {
     format!("{verb} {}", table.unwrap_or_default())
 }
 
-#[actix_web::test]
-async fn a_paid_purchase_costs_ten_statements_besides_begin_and_commit() {
-    let w = world().await;
-    // The same database, opened again with a callback that records every statement sea-orm runs
-    // (sqlx runs BEGIN and COMMIT itself; they are not reported).
+/// The same database as `w`, in a second app whose every sea-orm statement is recorded.
+async fn recorded_app(
+    w: &World,
+    customise: impl FnOnce(&mut pagos_hotspot::config::Config),
+) -> (ExtraApp, Arc<Mutex<Vec<String>>>) {
+    // sqlx runs BEGIN and COMMIT itself; they are not reported.
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut db = pagos_hotspot::db::connect(&w.app.testdb.url).await.unwrap();
     let sink = seen.clone();
@@ -46,8 +48,16 @@ async fn a_paid_purchase_costs_ten_statements_besides_begin_and_commit() {
     });
     let app = spawn_app_with_db(&w.app.testdb.url, db, &w.app.state.config, |c| {
         base_config(c, &w.sb);
+        customise(c);
     })
     .await;
+    (app, seen)
+}
+
+#[actix_web::test]
+async fn a_paid_purchase_costs_ten_statements_besides_begin_and_commit() {
+    let w = world().await;
+    let (app, seen) = recorded_app(&w, |_| {}).await;
     let buy = |holder: &'static str| {
         let w = &w;
         let address = app.address.clone();
@@ -87,5 +97,47 @@ async fn a_paid_purchase_costs_ten_statements_besides_begin_and_commit() {
         "UPDATE purchases",         // the saved response, lease released
     ];
     assert_eq!(got, expected, "statements of one purchase: {got:#?}");
+    check_invariants(&w).await;
+}
+
+#[actix_web::test]
+async fn a_busy_router_is_answered_after_one_read_and_before_authentication() {
+    let w = world().await;
+    let (app, seen) = recorded_app(&w, |c| c.router.mailbox_capacity = 1).await;
+    w.sim
+        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(600));
+    let pay = |token: &'static str, idem: &'static str| {
+        let w = &w;
+        let address = app.address.clone();
+        async move {
+            pay_at(
+                &w.app.http,
+                &address,
+                &w.tenant.api_key,
+                "/api/v1/payments/pagar-conekta",
+                &conekta_body(w.product.id, token),
+                Some(idem),
+            )
+            .await
+        }
+    };
+    let first = pay("tok_test_visa_4242", "first-1");
+    let busy = async {
+        // The first purchase holds the router's only queue place (and runs no statement while
+        // its user creation is on the wire).
+        eventually("the first purchase at the router", || {
+            w.sim.in_flight() == 1
+        })
+        .await;
+        seen.lock().unwrap().clear();
+        let r = pay("tok_test_mastercard_4444", "second-1").await;
+        (r, seen.lock().unwrap().clone())
+    };
+    let ((s1, v1), ((s2, v2), during)) = tokio::join!(first, busy);
+    assert_eq!(s1, 200, "{v1}");
+    assert_eq!(s2, 503, "{v2}");
+    // Only the idempotency lookup (a retry of a held purchase must still replay its answer):
+    // no key, router, company or product read, no write.
+    assert_eq!(during, ["SELECT idempotency_keys"], "{during:#?}");
     check_invariants(&w).await;
 }

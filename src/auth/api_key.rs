@@ -152,12 +152,37 @@ pub struct PortalKey {
     pub key_id: String,
 }
 
-async fn authenticate(req: HttpRequest) -> Result<PortalKey, ApiError> {
+/// A portal key whose signature and expiry are verified, before any database read. The payment
+/// routes use it to answer a busy router at once; [`PortalClaims::authenticate`] does the rest.
+pub struct PortalClaims {
+    state: web::Data<AppState>,
+    hash: String,
+    pub claims: ApiKeyClaims,
+}
+
+impl PortalClaims {
+    /// The router the key was issued for (signed, not yet checked against the database).
+    pub fn router_id(&self) -> &str {
+        &self.claims.sub
+    }
+
+    /// The company the key was issued for (signed, not yet checked against the database).
+    pub fn empresa_id(&self) -> &str {
+        &self.claims.empresa
+    }
+
+    /// Checks the key against the database: not revoked, its router and its active company.
+    pub async fn authenticate(self) -> Result<PortalKey, ApiError> {
+        load(&self.state, self.hash, &self.claims).await
+    }
+}
+
+fn verify(req: &HttpRequest) -> Result<PortalClaims, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?
         .clone();
-    let credential = presented_key(&req)?;
+    let credential = presented_key(req)?;
     let (hash, claims) = decode(
         &credential,
         state.config.jwt_apikey_secret.expose_secret(),
@@ -168,6 +193,18 @@ async fn authenticate(req: HttpRequest) -> Result<PortalKey, ApiError> {
         KeyDecodeError::Expired => ApiError::unauthorized("API Key expirada"),
         KeyDecodeError::Invalid => ApiError::unauthorized("API Key no válida o revocada"),
     })?;
+    Ok(PortalClaims {
+        state,
+        hash,
+        claims,
+    })
+}
+
+async fn load(
+    state: &AppState,
+    hash: String,
+    claims: &ApiKeyClaims,
+) -> Result<PortalKey, ApiError> {
     let invalid = || ApiError::unauthorized("API Key no válida o revocada");
     let key = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash))
@@ -201,12 +238,22 @@ async fn authenticate(req: HttpRequest) -> Result<PortalKey, ApiError> {
     })
 }
 
+impl FromRequest for PortalClaims {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(verify(req))
+    }
+}
+
 impl FromRequest for PortalKey {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        Box::pin(authenticate(req.clone()))
+        let claims = verify(req);
+        Box::pin(async move { claims?.authenticate().await })
     }
 }
 

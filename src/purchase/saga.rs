@@ -292,14 +292,38 @@ fn outcome_from_snapshot(s: PaymentSnapshot) -> ChargeOutcome {
 // entry point
 
 /// Runs a portal purchase to its answer. Never charges twice for one idempotency key.
+/// The idempotency key of a purchase: the `Idempotency-Key` header, else the card token's hash.
+pub fn idempotency_key(header: Option<&str>, card_token: &str) -> String {
+    match header {
+        Some(k) => k.to_string(),
+        None => format!("card:{}", sha256_hex(card_token.as_bytes())),
+    }
+}
+
+/// `RouterBusy` for a new purchase on a router whose queue is full — unless the request retries
+/// a purchase already registered under `idem`, whose answer must be replayed (`None` then, and
+/// when the queue has room). One read at most, and only when the queue is full.
+pub async fn refuse_if_busy(
+    state: &AppState,
+    router_id: &str,
+    empresa_id: &str,
+    idem: &str,
+) -> Option<Reply> {
+    let retry_after_secs = state.routers.queue_full(router_id)?;
+    match store::is_registered(&state.db, &store::scope(empresa_id), idem).await {
+        Ok(false) => Some(reply_from_api(ApiError::from(BrokerError::Busy {
+            retry_after_secs,
+        }))),
+        Ok(true) => None,
+        Err(e) => Some(db_reply(e)),
+    }
+}
+
 pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Reply {
     let now = Utc::now();
     let creds = credentials::generate(input.user_type);
     let token_hash = sha256_hex(input.card_token.as_bytes());
-    let idem = input
-        .idempotency_key
-        .clone()
-        .unwrap_or_else(|| format!("card:{token_hash}"));
+    let idem = idempotency_key(input.idempotency_key.as_deref(), &input.card_token);
     let model = purchase::Model {
         id: uuid::Uuid::new_v4().to_string(),
         empresa_id: key.empresa.id.clone(),
@@ -341,16 +365,10 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
         created_at: now,
         updated_at: now,
     };
-    // A full router queue is answered at once, before anything is written — unless this is a
-    // retry of a purchase we already hold, whose saved answer must be replayed.
-    if let Some(retry_after_secs) = state.routers.queue_full(&key.router.id) {
-        match store::is_registered(&state.db, &store::scope(&key.empresa.id), &idem).await {
-            Ok(false) => {
-                return reply_from_api(ApiError::from(BrokerError::Busy { retry_after_secs }))
-            }
-            Ok(true) => {}
-            Err(e) => return db_reply(e),
-        }
+    // A full router queue is answered at once, before anything is written (the payment routes
+    // check this before authenticating too; the queue may have filled since).
+    if let Some(busy) = refuse_if_busy(state, &key.router.id, &key.empresa.id, &idem).await {
+        return busy;
     }
     let registered = store::register(
         &state.db,

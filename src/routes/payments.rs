@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use entity::producto;
 
-use crate::auth::api_key::PortalKey;
+use crate::auth::api_key::{PortalClaims, PortalKey};
 use crate::auth::client_ip;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{FieldAliases, JsonBody};
@@ -180,13 +180,37 @@ fn validate_common(
     })
 }
 
-fn check_limits(state: &AppState, req: &HttpRequest, key: &PortalKey) -> ApiResult<()> {
-    state.limits.payment_key.check(&key.key_id)?;
+fn check_limits(state: &AppState, req: &HttpRequest, claims: &PortalClaims) -> ApiResult<()> {
+    // Per key (its signed id) and per client IP, before any database read.
+    state.limits.payment_key.check(&claims.claims.jti)?;
     state
         .limits
         .payment_ip
         .check(&client_ip(req, state.config.trust_forwarded_for))?;
     Ok(())
+}
+
+/// The database half of admission, after the body is validated: a busy router is answered first
+/// (one read at most — see [`saga::refuse_if_busy`]) so that a flood on a full router costs no
+/// authentication reads; then the key is checked against the database and its router must be
+/// active. `Ok(Err(reply))` is the busy answer.
+async fn admit(
+    state: &AppState,
+    claims: PortalClaims,
+    idempotency_header: Option<&str>,
+    card_token: &str,
+) -> ApiResult<Result<PortalKey, HttpResponse>> {
+    let idem = saga::idempotency_key(idempotency_header, card_token);
+    if let Some(busy) =
+        saga::refuse_if_busy(state, claims.router_id(), claims.empresa_id(), &idem).await
+    {
+        return Ok(Err(busy.into_http()));
+    }
+    let key = claims.authenticate().await?;
+    if !key.router.activo {
+        return Err(BrokerError::Disabled.into());
+    }
+    Ok(Ok(key))
 }
 
 /// The product must exist, be active, and belong to this company AND this key's router.
@@ -209,14 +233,11 @@ fn token_field(field: &str, token: &str) -> ApiResult<()> {
 #[post("/api/v1/payments/pagar-conekta")]
 async fn pagar_conekta(
     req: HttpRequest,
-    key: PortalKey,
+    claims: PortalClaims,
     state: web::Data<AppState>,
     body: JsonBody<ConektaReq>,
 ) -> ApiResult<HttpResponse> {
-    if !key.router.activo {
-        return Err(BrokerError::Disabled.into());
-    }
-    check_limits(&state, &req, &key)?;
+    check_limits(&state, &req, &claims)?;
     let b = body.into_inner();
     token_field("token_tarjeta", &b.card_token)?;
     let c = validate_common(
@@ -233,6 +254,10 @@ async fn pagar_conekta(
     if token.is_empty() {
         return Err(ApiError::bad_request(CONEKTA_BAD_TOKEN));
     }
+    let key = match admit(&state, claims, c.idempotency_key.as_deref(), &token).await? {
+        Ok(key) => key,
+        Err(busy) => return Ok(busy),
+    };
     let credential = saga::gateway_credential(&state, &key.empresa, GW_CONEKTA)
         .ok_or_else(|| ApiError::bad_request(CONEKTA_NO_CONFIGURADO))?;
     let producto = load_product(&state, &key, b.product_id).await?;
@@ -270,14 +295,11 @@ async fn pagar_conekta(
 #[post("/api/v1/payments/pagar-mercado-pago")]
 async fn pagar_mercado_pago(
     req: HttpRequest,
-    key: PortalKey,
+    claims: PortalClaims,
     state: web::Data<AppState>,
     body: JsonBody<MpReq>,
 ) -> ApiResult<HttpResponse> {
-    if !key.router.activo {
-        return Err(BrokerError::Disabled.into());
-    }
-    check_limits(&state, &req, &key)?;
+    check_limits(&state, &req, &claims)?;
     let b = body.into_inner();
     token_field("token", &b.token)?;
     validate::required_text("payment_method_id", &b.payment_method_id, 50)?;
@@ -306,6 +328,10 @@ async fn pagar_mercado_pago(
             json!(installments),
         ));
     }
+    let key = match admit(&state, claims, c.idempotency_key.as_deref(), b.token.trim()).await? {
+        Ok(key) => key,
+        Err(busy) => return Ok(busy),
+    };
     let credential = saga::gateway_credential(&state, &key.empresa, GW_MERCADO_PAGO)
         .ok_or_else(|| ApiError::bad_request(MP_NO_CONFIGURADO))?;
     let producto = load_product(&state, &key, b.product_id).await?;
