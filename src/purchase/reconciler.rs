@@ -137,21 +137,7 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
             let Some(cred) = saga::gateway_credential(state, &empresa, &p.gateway) else {
                 return p.state;
             };
-            let found = if p.gateway == super::GW_CONEKTA {
-                crate::gateways::PaymentGateway::find_by_reference(
-                    &state.gateways.conekta,
-                    &cred,
-                    &p.id,
-                )
-                .await
-            } else {
-                crate::gateways::PaymentGateway::find_by_reference(
-                    &state.gateways.mercado_pago,
-                    &cred,
-                    &p.id,
-                )
-                .await
-            };
+            let found = saga::gw_find(state, &p.gateway, &cred, &p.id).await;
             match found {
                 Ok(Some(snap)) => {
                     let status = snap.status.clone();

@@ -168,7 +168,7 @@ pub(crate) async fn gw_get(
         .await
 }
 
-async fn gw_find(
+pub(crate) async fn gw_find(
     state: &AppState,
     gateway: &str,
     cred: &str,

@@ -514,6 +514,22 @@ impl RouterActor {
         })
     }
 
+    /// A connection attempt through the fleet-wide gate; `None` if the actor is stopped first.
+    fn connect_unless_stopped(
+        &self,
+    ) -> impl std::future::Future<Output = Option<Result<(RouterClient, SystemResource), RouterError>>>
+           + 'static {
+        let gate = self.deps.gate.clone();
+        let opts = self.opts.clone();
+        let token = self.token.clone();
+        async move {
+            tokio::select! {
+                r = gate.connect(&opts) => Some(r),
+                _ = token.cancelled() => None,
+            }
+        }
+    }
+
     fn tick_interval(&self) -> Duration {
         let s = &self.deps.settings;
         (s.probe_interval.min(s.idle_timeout) / 2).max(Duration::from_millis(10))
@@ -669,15 +685,7 @@ impl RouterActor {
         }
         self.begin_attempt();
         self.busy = true;
-        let gate = self.deps.gate.clone();
-        let opts = self.opts.clone();
-        let token = self.token.clone();
-        let fut = async move {
-            tokio::select! {
-                r = gate.connect(&opts) => Some(r),
-                _ = token.cancelled() => None,
-            }
-        };
+        let fut = self.connect_unless_stopped();
         ctx.wait(fut.into_actor(self).map(|r, act, ctx| {
             act.busy = false;
             match r {
@@ -843,15 +851,7 @@ impl RouterActor {
     /// meanwhile wait in `pq.waiting` and run on the new session, or get its failure.
     fn start_connect(&mut self, ctx: &mut Context<Self>) {
         self.pq.connecting = true;
-        let gate = self.deps.gate.clone();
-        let opts = self.opts.clone();
-        let token = self.token.clone();
-        let fut = async move {
-            tokio::select! {
-                r = gate.connect(&opts) => Some(r),
-                _ = token.cancelled() => None,
-            }
-        };
+        let fut = self.connect_unless_stopped();
         ctx.spawn(fut.into_actor(self).map(|r, act, ctx| {
             act.pq.connecting = false;
             match r {

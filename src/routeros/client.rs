@@ -501,21 +501,9 @@ impl RouterClient {
                 } => traps.push((category, message)),
                 Response::Done { attrs, .. } => {
                     reply.done = attrs;
-                    return match traps.split_first() {
+                    return match traps_to_error(&traps) {
                         None => Ok(reply),
-                        Some(((category, first), rest)) => {
-                            let mut e = RouterError::from_trap(*category, first.clone());
-                            if !rest.is_empty() {
-                                // Keep every message, classified by the first one.
-                                let all: Vec<&str> = std::iter::once(first.as_str())
-                                    .chain(rest.iter().map(|(_, m)| m.as_str()))
-                                    .collect();
-                                if let RouterError::Trap { message, .. } = &mut e {
-                                    *message = all.join("; ");
-                                }
-                            }
-                            Err(e)
-                        }
+                        Some(e) => Err(e),
                     };
                 }
                 Response::Fatal { .. } => {}
