@@ -295,6 +295,19 @@ impl StatusCell {
     }
 
     /// Reserves a queue place, or `None` when the router's queue is full.
+    /// Counts a command that ran on the wire and folds its duration into the latency figures.
+    fn record_command(&self, elapsed: Duration) {
+        self.with(|s| {
+            s.commands_total += 1;
+            let ms = elapsed.as_secs_f64() * 1000.0;
+            s.last_ms = Some(ms);
+            s.avg_ms = Some(match s.avg_ms {
+                None => ms,
+                Some(avg) => avg * 0.8 + ms * 0.2,
+            });
+        });
+    }
+
     pub fn try_reserve(&self) -> Option<QueueSlot> {
         QueueSlot::try_reserve(&self.depth, self.capacity)
     }
@@ -1108,15 +1121,7 @@ impl RouterActor {
                 return;
             };
             act.last_io = Instant::now();
-            act.status.with(|s| {
-                s.commands_total += 1;
-                let ms = elapsed.as_secs_f64() * 1000.0;
-                s.last_ms = Some(ms);
-                s.avg_ms = Some(match s.avg_ms {
-                    None => ms,
-                    Some(avg) => avg * 0.8 + ms * 0.2,
-                });
-            });
+            act.status.record_command(elapsed);
             act.deps
                 .observer
                 .command(&act.router_id, name, label, enqueued_at.elapsed());
@@ -1346,15 +1351,7 @@ impl Handler<Call> for RouterActor {
             act.client = w.client;
             let label = w.label;
             if w.ran {
-                act.status.with(|s| {
-                    s.commands_total += 1;
-                    let ms = w.elapsed.as_secs_f64() * 1000.0;
-                    s.last_ms = Some(ms);
-                    s.avg_ms = Some(match s.avg_ms {
-                        None => ms,
-                        Some(avg) => avg * 0.8 + ms * 0.2,
-                    });
-                });
+                act.status.record_command(w.elapsed);
             }
             act.deps
                 .observer
