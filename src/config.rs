@@ -157,6 +157,9 @@ pub struct PurchaseSettings {
     pub idempotency_wait: Duration,
     /// Accepted clock skew of signed webhooks.
     pub webhook_tolerance: Duration,
+    /// How long a gateway notification waits for a purchase another worker holds before it is
+    /// answered 503 (the gateway delivers it again later).
+    pub webhook_lease_wait: Duration,
     /// Mercado Pago `binary_mode` (approved or rejected only, as the original sent).
     pub mp_binary_mode: bool,
     /// Delay before the reconciler retries a purchase whose last attempt failed.
@@ -175,6 +178,7 @@ impl Default for PurchaseSettings {
             pending_deadline: Duration::from_secs(48 * 3600),
             idempotency_wait: Duration::from_secs(10),
             webhook_tolerance: Duration::from_secs(300),
+            webhook_lease_wait: Duration::from_secs(5),
             mp_binary_mode: true,
             retry_delay: Duration::from_secs(10),
         }

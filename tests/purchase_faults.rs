@@ -657,3 +657,94 @@ async fn a_pending_payment_is_enabled_when_the_approval_arrives_by_webhook_or_by
     assert!(txs.iter().all(|t| t.estado_pago == "approved"));
     check_invariants(&w).await;
 }
+
+/// A completed Mercado Pago purchase with the sandbox's notifications pointed at us, and its
+/// payment id.
+async fn mp_purchase_with_webhooks(w: &World) -> (String, i64) {
+    w.sb.set_mp_webhook_url(Some(w.app.url(&format!(
+        "/api/v1/webhook/mercado-pago?empresa_id={}",
+        w.tenant.empresa.id
+    ))));
+    let token = mp_card_token(w, "APRO").await;
+    let (s, v) = w.mp(&mp_body(w.product.id, &token, 15.0)).await;
+    assert_eq!(s, 200, "{v}");
+    let pid = v["mercado_pago"]["payment_id"].as_i64().unwrap();
+    let purchase = w.purchases().await[0].id.clone();
+    // The payment's own creation notice is handled (or answered) before we go on.
+    eventually("the creation notice", || {
+        w.sb.webhooks_sent().iter().any(|h| h.status.is_some())
+    })
+    .await;
+    (purchase, pid)
+}
+
+async fn refund_at_sandbox(w: &World, pid: i64) {
+    let res = w
+        .app
+        .http
+        .post(format!("{}/v1/payments/{pid}/refunds", w.sb.base_url()))
+        .bearer_auth(MP_TOKEN)
+        .header("X-Idempotency-Key", format!("refund-{pid}"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+}
+
+fn last_refund_notice_status(w: &World) -> Option<Option<u16>> {
+    w.sb.webhooks_sent()
+        .iter()
+        .rev()
+        .find(|h| h.body.contains("payment.updated"))
+        .map(|h| h.status)
+}
+
+#[actix_web::test]
+async fn a_refund_notice_for_a_purchase_held_by_another_worker_waits_for_it_then_revokes() {
+    let w = world_with(|c| c.purchase.webhook_lease_wait = Duration::from_secs(5)).await;
+    let (purchase, pid) = mp_purchase_with_webhooks(&w).await;
+    // Another worker (a reconciler pass, another notification) holds the purchase briefly.
+    let db = &w.app.db;
+    assert!(store_claim(db, &purchase, Duration::from_millis(400)).await);
+    refund_at_sandbox(&w, pid).await;
+    eventually("the refund notice answered", || {
+        last_refund_notice_status(&w).is_some_and(|s| s.is_some())
+    })
+    .await;
+    assert_eq!(last_refund_notice_status(&w), Some(Some(200)));
+    assert_eq!(w.purchases().await[0].state, "revoked");
+    assert!(w.sim.users()[0].disabled);
+    check_invariants(&w).await;
+}
+
+#[actix_web::test]
+async fn a_refund_notice_for_a_purchase_held_too_long_is_refused_and_its_redelivery_revokes() {
+    let w = world_with(|c| c.purchase.webhook_lease_wait = Duration::from_millis(300)).await;
+    let (purchase, pid) = mp_purchase_with_webhooks(&w).await;
+    let db = &w.app.db;
+    assert!(store_claim(db, &purchase, Duration::from_secs(60)).await);
+    refund_at_sandbox(&w, pid).await;
+    eventually("the refund notice answered", || {
+        last_refund_notice_status(&w).is_some_and(|s| s.is_some())
+    })
+    .await;
+    // Not applied, and not acknowledged: the gateway will deliver it again.
+    assert_eq!(last_refund_notice_status(&w), Some(Some(503)));
+    assert_eq!(w.purchases().await[0].state, "completed");
+    // The worker lets go; the gateway's next delivery of the same notice is processed.
+    pagos_hotspot::purchase::store::unlock(db, &purchase)
+        .await
+        .unwrap();
+    let status = w.sb.send_mp_webhook(pid, "payment.updated").await.unwrap();
+    assert_eq!(status, Some(200));
+    assert_eq!(w.purchases().await[0].state, "revoked");
+    assert!(w.sim.users()[0].disabled);
+    check_invariants(&w).await;
+}
+
+async fn store_claim(db: &sea_orm::DatabaseConnection, id: &str, lease: Duration) -> bool {
+    pagos_hotspot::purchase::store::claim(db, id, chrono::Utc::now(), lease)
+        .await
+        .unwrap()
+}

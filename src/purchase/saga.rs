@@ -816,19 +816,16 @@ async fn handle_outcome(
                 Err(e) => return (db_reply(e), None),
             };
             let plan = Some(input.producto.nombre_venta.as_str());
-            match finish_paid(state, empresa, p, &input.credential, key_id, plan).await {
-                Finish::Done(p, snap) => {
-                    let auto = auto_connect(state, &p, &password, input.auto_connect).await;
-                    let body = response::success_body(
-                        &p,
-                        Some(&input.producto),
-                        &password,
-                        Some(&snap),
-                        auto,
-                    );
-                    let p = store::finish_response(&state.db, p, 200, &body).await;
-                    (Reply::ok(body), p.ok())
-                }
+            let (p, snap) = match confirm_and_enable(state, empresa, p, &input.credential).await {
+                Ok(v) => v,
+                Err((_, r)) => return (r, None),
+            };
+            // Auto-connect before completing, so that the answer is saved with `completed`.
+            let auto = auto_connect(state, &p, &password, input.auto_connect).await;
+            let body =
+                response::success_body(&p, Some(&input.producto), &password, Some(&snap), auto);
+            match complete(state, empresa, p, snap, key_id, plan, Some((200, &body))).await {
+                Finish::Done(p, _) => (Reply::ok(body), Some(p)),
                 Finish::Stopped(_, r) => (r, None),
             }
         }
@@ -931,9 +928,23 @@ pub(crate) async fn finish_paid(
     key_id: Option<&str>,
     plan: Option<&str>,
 ) -> Finish {
+    match confirm_and_enable(state, empresa, p, cred).await {
+        Ok((p, snap)) => complete(state, empresa, p, snap, key_id, plan, None).await,
+        Err((p, r)) => Finish::Stopped(p, r),
+    }
+}
+
+/// The first half of [`finish_paid`]: confirm with an independent read, then enable the user.
+/// `Err` is where it stopped (left for the reconciler, or compensated), with the reply.
+async fn confirm_and_enable(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: purchase::Model,
+    cred: &str,
+) -> Result<(purchase::Model, PaymentSnapshot), (purchase::Model, Reply)> {
     let Some(gid) = p.gateway_payment_id.clone() else {
         let r = Reply::error(500, crate::error::INTERNAL_DETAIL);
-        return Finish::Stopped(p, r);
+        return Err((p, r));
     };
     // Confirm: a second, independent read.
     let snap = match gw_get(state, &p.gateway, cred, &gid).await {
@@ -948,7 +959,7 @@ pub(crate) async fn finish_paid(
             )
             .await
             .unwrap_or(p);
-            return Finish::Stopped(p, Reply::error(503, MSG_CONFIRMING).retry_after(5));
+            return Err((p, Reply::error(503, MSG_CONFIRMING).retry_after(5)));
         }
     };
     let reference_ok = snap.our_reference.as_deref().is_none_or(|r| r == p.id);
@@ -965,9 +976,9 @@ pub(crate) async fn finish_paid(
             am.state = Set(st::PENDING.into());
             let p = match store::save(&state.db, am).await {
                 Ok(p) => p,
-                Err(e) => return Finish::Stopped(p, db_reply(e)),
+                Err(e) => return Err((p, db_reply(e))),
             };
-            return Finish::Stopped(p, Reply::error(503, MSG_CONFIRMING).retry_after(5));
+            return Err((p, Reply::error(503, MSG_CONFIRMING).retry_after(5)));
         }
         _ => {
             tracing::warn!(purchase_id = %p.id, status = %snap.raw_status, reference_ok, amount_ok, "charge not confirmed; compensating");
@@ -981,7 +992,7 @@ pub(crate) async fn finish_paid(
             let p = store::save_response(&state.db, p.clone(), reply.status, &reply.body)
                 .await
                 .unwrap_or(p);
-            return Finish::Stopped(p, reply);
+            return Err((p, reply));
         }
     }
     // The confirmation is not written on its own: the next write is `completed`, and a crash in
@@ -997,10 +1008,23 @@ pub(crate) async fn finish_paid(
         )
         .await
         .unwrap_or(p);
-        return Finish::Stopped(p, Reply::error(503, MSG_ACTIVATING).retry_after(5));
+        return Err((p, Reply::error(503, MSG_ACTIVATING).retry_after(5)));
     }
-    // Record and complete.
-    match record(state, empresa, p.clone(), &snap, key_id).await {
+    Ok((p, snap))
+}
+
+/// The second half of [`finish_paid`]: record the transaction and complete. With `response`, the
+/// saved answer is written (and the lease released) in the same statement as `completed`.
+async fn complete(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: purchase::Model,
+    snap: PaymentSnapshot,
+    key_id: Option<&str>,
+    plan: Option<&str>,
+    response: Option<(u16, &Value)>,
+) -> Finish {
+    match record(state, empresa, p.clone(), &snap, key_id, response).await {
         Ok(p) => {
             state
                 .metrics
@@ -1071,6 +1095,7 @@ async fn record(
     p: purchase::Model,
     snap: &PaymentSnapshot,
     key_id: Option<&str>,
+    response: Option<(u16, &Value)>,
 ) -> Result<purchase::Model, sea_orm::DbErr> {
     let now = Utc::now();
     let installments = snap.raw.get("installments").cloned();
@@ -1120,6 +1145,10 @@ async fn record(
     am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
     am.last_error = Set(None);
     am.next_attempt_at = Set(None);
+    if let Some((status, body)) = response {
+        store::set_response(&mut am, status, body);
+        am.locked_until = Set(None);
+    }
     store::save(&state.db, am).await
 }
 
@@ -1532,11 +1561,34 @@ pub enum UpdateOutcome {
     UnknownPayment,
     /// Nothing to do in the purchase's state.
     NoChange,
-    /// The purchase is being worked on by someone else; the reconciler will see the update.
+    /// The purchase stayed leased by someone else (a saga, the reconciler, another
+    /// notification) for `webhook_lease_wait`: not applied; a webhook is answered 503 so the
+    /// gateway sends it again.
     Busy,
     Completed,
     Declined,
     Revoked,
+}
+
+/// Takes the purchase's lease, polling until `wait` has passed; `false` if it stayed taken.
+async fn claim_within(state: &AppState, id: &str, wait: Duration) -> Result<bool, sea_orm::DbErr> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if store::claim(
+            &state.db,
+            id,
+            Utc::now(),
+            state.config.purchase.reconcile_lease,
+        )
+        .await?
+        {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Re-reads a payment from the gateway and drives its purchase: an approval completes a pending
@@ -1573,9 +1625,25 @@ pub async fn on_gateway_update(
     span.record("purchase_id", p.id.as_str());
     span.record("router_id", p.router_id.as_str());
     let now = Utc::now();
-    if !store::claim(&state.db, &p.id, now, state.config.purchase.reconcile_lease).await? {
-        return Ok(UpdateOutcome::Busy);
-    }
+    let lease = state.config.purchase.reconcile_lease;
+    let snap = if store::claim(&state.db, &p.id, now, lease).await? {
+        snap
+    } else {
+        // A saga, the reconciler or another notification holds the purchase: wait (bounded)
+        // for it, then read the payment again — what the holder did may already cover it, or
+        // the payment may have changed since (a refund right after the purchase).
+        if !claim_within(state, &p.id, state.config.purchase.webhook_lease_wait).await? {
+            return Ok(UpdateOutcome::Busy);
+        }
+        match gw_get(state, gateway, &cred, payment_id).await {
+            Ok(s) => s,
+            Err(e) => {
+                store::unlock(&state.db, &p.id).await?;
+                return Err(ApiError::unavailable(e.message_es().to_string(), 30));
+            }
+        }
+    };
+    let p = store::find(&state.db, &p.id).await?.unwrap_or(p);
     let id = p.id.clone();
     let out = apply_update(state, empresa, p, &snap, &cred).await;
     store::unlock(&state.db, &id).await?;

@@ -198,6 +198,13 @@ pub async fn save_response<C: ConnectionTrait>(
 }
 
 fn response_model(p: purchase::Model, status: u16, body: &Value) -> purchase::ActiveModel {
+    let mut am = p.into_active_model();
+    set_response(&mut am, status, body);
+    am
+}
+
+/// Puts the response replayed to retries into `am` (the hotspot password stripped).
+pub fn set_response(am: &mut purchase::ActiveModel, status: u16, body: &Value) {
     let mut stored = body.clone();
     if let Some(u) = stored
         .get_mut("usuario_hotspot")
@@ -205,10 +212,8 @@ fn response_model(p: purchase::Model, status: u16, body: &Value) -> purchase::Ac
     {
         u.insert("contrasena".into(), Value::String(String::new()));
     }
-    let mut am = p.into_active_model();
     am.response_status = Set(Some(i32::from(status)));
     am.response_body = Set(Some(stored));
-    am
 }
 
 /// [`save_response`] for the saga's last write: it also gives the lease back, in the same

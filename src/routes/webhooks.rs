@@ -74,6 +74,9 @@ fn received(extra: Value) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 
+/// The answer to a notification whose purchase stayed busy (the gateway sends it again).
+const WEBHOOK_BUSY: &str = "El pago se está procesando; reintente más tarde.";
+
 /// Records the event; `false` when it was already processed.
 async fn record_event(
     state: &AppState,
@@ -107,6 +110,14 @@ async fn apply(
 ) -> ApiResult<HttpResponse> {
     let kind = saga::kind_of(gateway);
     match saga::on_gateway_update(state, empresa, gateway, payment_id).await {
+        Ok(UpdateOutcome::Busy) => {
+            state.metrics.record_webhook(kind, WebhookOutcome::Ignored);
+            // Not applied: forget the event so that the gateway's next delivery is processed.
+            webhook_event::Entity::delete_by_id(event.id)
+                .exec(&state.db)
+                .await?;
+            Err(ApiError::unavailable(WEBHOOK_BUSY, 30))
+        }
         Ok(outcome) => {
             state.metrics.record_webhook(
                 kind,
