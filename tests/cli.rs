@@ -19,85 +19,47 @@ fn base(dir: &std::path::Path) -> Command {
     c
 }
 
+const SESSION: (&str, &str) = ("JWT_SESSION_SECRET", "ssssssssssssssssssssssssssssssss");
+const APIKEY: (&str, &str) = ("JWT_APIKEY_SECRET", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+
+/// The three required secrets, all valid, then `extra`.
+fn valid_secrets_and(extra: (&'static str, &'static str)) -> Vec<(&'static str, &'static str)> {
+    vec![SESSION, APIKEY, ("MASTER_KEY", KEY), extra]
+}
+
 #[test]
 fn serve_names_the_missing_or_malformed_setting_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![], "JWT_SESSION_SECRET"),
+        (vec![SESSION], "JWT_APIKEY_SECRET"),
+        (vec![SESSION, APIKEY], "MASTER_KEY"),
         (
-            vec![("JWT_SESSION_SECRET", "s".repeat(32).leak())],
-            "JWT_APIKEY_SECRET",
-        ),
-        (
-            vec![
-                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
-                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
-            ],
+            vec![SESSION, APIKEY, ("MASTER_KEY", "too-short")],
             "MASTER_KEY",
         ),
+        (valid_secrets_and(("BIND_ADDR", "nonsense")), "BIND_ADDR"),
         (
-            vec![
-                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
-                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
-                ("MASTER_KEY", "too-short"),
-            ],
-            "MASTER_KEY",
-        ),
-        (
-            vec![
-                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
-                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
-                ("MASTER_KEY", KEY),
-                ("BIND_ADDR", "nonsense"),
-            ],
-            "BIND_ADDR",
-        ),
-        (
-            vec![
-                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
-                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
-                ("MASTER_KEY", KEY),
-                ("CONEKTA_API_BASE", "ftp://x"),
-            ],
+            valid_secrets_and(("CONEKTA_API_BASE", "ftp://x")),
             "CONEKTA_API_BASE",
         ),
         (
-            vec![
-                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
-                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
-                ("MASTER_KEY", KEY),
-                (
-                    "BACKEND_CORS_ORIGINS",
-                    "[\"http://ok.example\", \"not an origin\"]",
-                ),
-            ],
+            valid_secrets_and((
+                "BACKEND_CORS_ORIGINS",
+                "[\"http://ok.example\", \"not an origin\"]",
+            )),
             "BACKEND_CORS_ORIGINS",
         ),
         (
-            vec![
-                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
-                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
-                ("MASTER_KEY", KEY),
-                ("ROUTER_PIPELINE_DEPTH", "0"),
-            ],
+            valid_secrets_and(("ROUTER_PIPELINE_DEPTH", "0")),
             "ROUTER_PIPELINE_DEPTH",
         ),
         (
-            vec![
-                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
-                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
-                ("MASTER_KEY", KEY),
-                ("ROUTER_PIPELINE_DEPTH", "abc"),
-            ],
+            valid_secrets_and(("ROUTER_PIPELINE_DEPTH", "abc")),
             "ROUTER_PIPELINE_DEPTH",
         ),
         (
-            vec![
-                ("JWT_SESSION_SECRET", "s".repeat(32).leak()),
-                ("JWT_APIKEY_SECRET", "a".repeat(32).leak()),
-                ("MASTER_KEY", KEY),
-                ("ROUTER_PIPELINE_DEPTH", "33"),
-            ],
+            valid_secrets_and(("ROUTER_PIPELINE_DEPTH", "33")),
             "ROUTER_PIPELINE_DEPTH",
         ),
     ];

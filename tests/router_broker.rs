@@ -1,116 +1,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The router broker (one actor per router) against the in-process RouterOS simulator.
 
+mod broker_support;
 mod common;
 
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{spawn_app_with, Tenant, TestApp};
-use futures_util::future::join_all;
-use pagos_hotspot::config::{BrokerMode, Config, RouterSettings};
-use pagos_hotspot::routeros::actor::{Backoff, RouterObserver};
-use pagos_hotspot::routeros::{
-    BrokerError, NewHotspotUser, RouterError, RouterRegistry, RouterState,
+use broker_support::{
+    fast, scenario, setup, state_of, user, wait_connected, wait_for, wait_sim, SIM_PASS, SIM_USER,
 };
+use common::spawn_app_with;
+use futures_util::future::join_all;
+use pagos_hotspot::config::BrokerMode;
+use pagos_hotspot::routeros::actor::{Backoff, RouterObserver};
+use pagos_hotspot::routeros::{BrokerError, NewHotspotUser, RouterError, RouterState};
 use pagos_hotspot::sandbox::routeros_sim::{RouterSim, SimConfig};
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use tokio::time::Instant;
-
-const SIM_USER: &str = "api";
-const SIM_PASS: &str = "router-pass";
-
-/// Short timeouts so the fault tests stay fast.
-fn fast() -> RouterSettings {
-    RouterSettings {
-        mailbox_capacity: 256,
-        connect_timeout: Duration::from_millis(500),
-        command_timeout: Duration::from_millis(400),
-        idle_timeout: Duration::from_secs(60),
-        probe_interval: Duration::from_millis(300),
-        reconnect_initial: Duration::from_millis(20),
-        reconnect_max: Duration::from_millis(300),
-        auth_backoff_initial: Duration::from_secs(5),
-        auth_backoff_max: Duration::from_secs(10),
-        cancel_grace: Duration::from_millis(200),
-        queue_timeout: Duration::from_secs(5),
-        revalidate_after: Duration::from_secs(5),
-        connect_concurrency: 8,
-        mode: BrokerMode::Persistent,
-        pipeline_depth: 1,
-    }
-}
-
-struct Setup {
-    app: TestApp,
-    sim: RouterSim,
-    tenant: Tenant,
-}
-
-impl Setup {
-    fn reg(&self) -> &RouterRegistry {
-        &self.app.state.routers
-    }
-    fn rid(&self) -> &str {
-        &self.tenant.router.id
-    }
-}
-
-async fn setup_with(settings: RouterSettings, sim_cfg: SimConfig) -> Setup {
-    let sim = RouterSim::start(sim_cfg).unwrap();
-    let app = spawn_app_with(move |c: &mut Config| c.router = settings).await;
-    let tenant = app
-        .tenant_with_router("Broker", "127.0.0.1", sim.addr().port())
-        .await;
-    Setup { app, sim, tenant }
-}
-
-async fn setup(settings: RouterSettings) -> Setup {
-    setup_with(settings, SimConfig::new(SIM_USER, SIM_PASS)).await
-}
-
-/// Polls `cond` every 10 ms until it holds, failing after `limit`.
-async fn wait_for<F, Fut>(what: &str, limit: Duration, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let start = Instant::now();
-    loop {
-        if cond().await {
-            return;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-async fn state_of(reg: &RouterRegistry, id: &str) -> RouterState {
-    reg.status(id).await.unwrap().state
-}
-
-async fn wait_connected(s: &Setup, what: &str) {
-    let reg = s.reg().clone();
-    let id = s.rid().to_string();
-    wait_for(what, Duration::from_secs(5), || {
-        let reg = reg.clone();
-        let id = id.clone();
-        async move { state_of(&reg, &id).await == RouterState::Connected }
-    })
-    .await;
-}
-
-fn user(name: &str) -> NewHotspotUser {
-    NewHotspotUser {
-        name: name.into(),
-        password: Some("1234".into()),
-        profile: Some("default".into()),
-        disabled: Some(true),
-        ..Default::default()
-    }
-}
 
 #[actix_web::test]
 async fn a_thousand_commands_use_exactly_one_session() {
@@ -135,25 +43,7 @@ async fn a_thousand_commands_use_exactly_one_session() {
 
 #[actix_web::test]
 async fn two_hundred_concurrent_callers_get_their_own_answers_one_command_on_the_wire() {
-    let s = setup(fast()).await;
-    s.sim.set_latency(Duration::from_millis(1));
-    let reg = s.reg();
-    let names: Vec<String> = (0..200).map(|i| format!("u{i:03}")).collect();
-    let created = join_all(names.iter().map(|n| reg.create_user(s.rid(), user(n)))).await;
-    let sim_users = s.sim.users();
-    assert_eq!(sim_users.len(), 200);
-    for (name, id) in names.iter().zip(created) {
-        let id = id.unwrap();
-        let on_router = sim_users.iter().find(|u| u.id == id).unwrap();
-        assert_eq!(&on_router.name, name, "caller got another caller's reply");
-    }
-    // Reads too: each caller sees the user it asked for.
-    let found = join_all(names.iter().map(|n| reg.find_user(s.rid(), n))).await;
-    for (name, f) in names.iter().zip(found) {
-        assert_eq!(&f.unwrap().unwrap().name, name);
-    }
-    assert_eq!(s.sim.max_in_flight_per_connection(), 1);
-    assert_eq!(s.sim.connections_opened(), 1);
+    scenario::two_hundred_callers_get_their_own_answers(fast(), Duration::from_millis(1)).await;
 }
 
 #[actix_web::test]
@@ -243,73 +133,18 @@ async fn purchase_finishing_commands_are_never_refused_for_a_full_queue() {
 
 #[actix_web::test]
 async fn reboot_is_detected_and_recovered() {
-    let s = setup(fast()).await;
-    let reg = s.reg();
-    // Uptime has one-second resolution: let it pass 1 s so a reboot makes it go backwards.
-    let sim = s.sim.control();
-    wait_for("sim uptime >= 1.1 s", Duration::from_secs(3), || {
-        let sim = sim.clone();
-        async move { sim.uptime() >= Duration::from_millis(1100) }
-    })
-    .await;
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim.reboot();
-    wait_for(
-        "reconnected after reboot",
-        Duration::from_secs(5),
-        || async {
-            let st = reg.status(s.rid()).await.unwrap();
-            st.state == RouterState::Connected && st.reconnects >= 1
-        },
-    )
-    .await;
-    let st = reg.status(s.rid()).await.unwrap();
-    assert_eq!(st.reboots_detected, 1);
-    assert!(reg.create_user(s.rid(), user("after-reboot")).await.is_ok());
-    assert_eq!(s.sim.connections_opened(), 2);
+    scenario::reboot_is_detected_and_recovered(fast()).await;
 }
 
 #[actix_web::test]
 async fn a_session_that_died_idle_is_replaced_before_a_changing_command() {
-    let mut settings = fast();
-    // The probe would find the dead session too; keep it out of the way.
-    settings.probe_interval = Duration::from_secs(60);
-    settings.revalidate_after = Duration::from_millis(1);
-    let s = setup(settings).await;
-    let reg = s.reg();
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim.reboot();
-    let sim = s.sim.control();
-    wait_for("session cut", Duration::from_secs(2), || {
-        let sim = sim.clone();
-        async move { sim.sessions_open() == 0 }
-    })
-    .await;
-    // Definite success, not "outcome unknown": the dead session was detected before sending.
-    let id = reg
-        .create_user(s.rid(), user("after-idle-death"))
-        .await
-        .unwrap();
-    assert_eq!(s.sim.users()[0].id, id);
-    assert_eq!(s.sim.connections_opened(), 2);
-    let st = reg.status(s.rid()).await.unwrap();
-    assert_eq!(st.state, RouterState::Connected);
-    assert_eq!(st.reconnects, 1);
+    scenario::a_session_that_died_idle_is_replaced_before_a_changing_command(fast()).await;
 }
 
 #[actix_web::test]
 async fn a_reply_cut_mid_sentence_ends_in_recovery() {
-    let s = setup(fast()).await;
-    let reg = s.reg();
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim.cut_next_reply_mid_sentence();
-    let r = reg.create_user(s.rid(), user("cut")).await;
-    assert_eq!(r, Err(BrokerError::OutcomeUnknown));
-    wait_connected(&s, "reconnected after the cut").await;
-    // The add did run on the router: the caller checks before compensating.
-    assert!(reg.find_user(s.rid(), "cut").await.unwrap().is_some());
-    reg.create_user(s.rid(), user("after-cut")).await.unwrap();
-    assert_eq!(s.sim.connections_opened(), 2);
+    // Depth 1: the one add on the wire is cut; nothing waits behind it.
+    scenario::a_reply_cut_mid_sentence(fast(), 0).await;
 }
 
 #[actix_web::test]
@@ -347,14 +182,7 @@ async fn a_silent_router_is_cancelled_then_reconnected() {
 
 #[actix_web::test]
 async fn fatal_ends_in_recovery() {
-    let s = setup(fast()).await;
-    let reg = s.reg();
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim.fatal_next();
-    let r = reg.find_user(s.rid(), "x").await;
-    assert!(matches!(r, Err(BrokerError::Unavailable { .. })), "{r:?}");
-    wait_connected(&s, "reconnected after !fatal").await;
-    assert_eq!(reg.find_user(s.rid(), "x").await, Ok(None));
+    scenario::fatal_ends_in_recovery(fast()).await;
 }
 
 #[actix_web::test]
@@ -563,10 +391,8 @@ async fn a_disabled_router_is_refused_with_a_clear_error() {
         Err(BrokerError::Disabled)
     );
     assert_eq!(state_of(reg, s.rid()).await, RouterState::Disabled);
-    let sim = s.sim.control();
-    wait_for("session closed", Duration::from_secs(2), || {
-        let sim = sim.clone();
-        async move { sim.sessions_open() == 0 }
+    wait_sim(&s.sim, "session closed", Duration::from_secs(2), |sim| {
+        sim.sessions_open() == 0
     })
     .await;
     let e: pagos_hotspot::error::ApiError = BrokerError::Disabled.into();
@@ -609,37 +435,7 @@ async fn unchanged_settings_keep_the_session_and_a_host_change_restarts_it() {
 
 #[actix_web::test]
 async fn a_restart_mid_command_is_outcome_unknown_and_queued_commands_move_to_the_new_actor() {
-    let mut settings = fast();
-    settings.command_timeout = Duration::from_secs(3);
-    let s = setup(settings).await;
-    let reg = s.reg();
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim
-        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(400));
-    let first = reg.create_user(s.rid(), user("slow"));
-    let second = reg.create_user(s.rid(), user("queued"));
-    let stopper = async {
-        let sim = s.sim.control();
-        wait_for("add in flight", Duration::from_secs(2), || {
-            let sim = sim.clone();
-            async move { sim.in_flight() == 1 }
-        })
-        .await;
-        reg.stop(s.rid());
-    };
-    let (a, b, ()) = tokio::join!(first, second, stopper);
-    assert_eq!(a, Err(BrokerError::OutcomeUnknown));
-    // The queued command never reached the old session: it ran once, on a new actor.
-    let id = b.unwrap();
-    let queued: Vec<_> = s
-        .sim
-        .users()
-        .into_iter()
-        .filter(|u| u.name == "queued")
-        .collect();
-    assert_eq!(queued.len(), 1);
-    assert_eq!(queued[0].id, id);
-    assert_eq!(s.sim.connections_opened(), 2);
+    scenario::a_restart_mid_command(fast()).await;
 }
 
 #[actix_web::test]
@@ -651,10 +447,8 @@ async fn an_idle_actor_stops_and_restarts_on_demand() {
     let reg = s.reg();
     reg.find_user(s.rid(), "x").await.unwrap();
     assert_eq!(reg.running(), 1);
-    let sim = s.sim.control();
-    wait_for("idle stop", Duration::from_secs(3), || {
-        let sim = sim.clone();
-        async move { reg.running() == 0 && sim.sessions_open() == 0 }
+    wait_sim(&s.sim, "idle stop", Duration::from_secs(3), |sim| {
+        reg.running() == 0 && sim.sessions_open() == 0
     })
     .await;
     assert_eq!(state_of(reg, s.rid()).await, RouterState::Idle);
@@ -670,10 +464,8 @@ async fn the_probe_keeps_the_session_warm() {
     let reg = s.reg();
     reg.find_user(s.rid(), "x").await.unwrap();
     let after_first = s.sim.commands_total();
-    let sim = s.sim.control();
-    wait_for("probes", Duration::from_secs(3), || {
-        let sim = sim.clone();
-        async move { sim.commands_total() >= after_first + 3 }
+    wait_sim(&s.sim, "probes", Duration::from_secs(3), |sim| {
+        sim.commands_total() >= after_first + 3
     })
     .await;
     assert_eq!(s.sim.connections_opened(), 1);

@@ -2,6 +2,7 @@
 //! The router broker with `ROUTER_PIPELINE_DEPTH` > 1 (several tagged commands in flight on the
 //! one session) against the in-process RouterOS simulator.
 
+mod broker_support;
 mod common;
 mod purchase_support;
 
@@ -9,98 +10,20 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use common::{spawn_app_with, Tenant, TestApp};
+use broker_support::{fast, scenario, setup, user};
 use futures_util::future::join_all;
-use pagos_hotspot::config::{BrokerMode, Config, RouterSettings};
-use pagos_hotspot::routeros::{
-    BrokerError, NewHotspotUser, RouterError, RouterRegistry, RouterState,
-};
-use pagos_hotspot::sandbox::routeros_sim::{RouterSim, SimConfig};
+use pagos_hotspot::config::RouterSettings;
+use pagos_hotspot::routeros::{BrokerError, RouterError, RouterState};
 use serde_json::json;
 use tokio::time::Instant;
-
-const SIM_USER: &str = "api";
-const SIM_PASS: &str = "router-pass";
 
 /// Depth 4 and short timeouts.
 fn piped() -> RouterSettings {
     RouterSettings {
-        mailbox_capacity: 256,
-        connect_timeout: Duration::from_millis(500),
-        command_timeout: Duration::from_millis(400),
-        idle_timeout: Duration::from_secs(60),
         probe_interval: Duration::from_secs(30),
-        reconnect_initial: Duration::from_millis(20),
-        reconnect_max: Duration::from_millis(300),
-        auth_backoff_initial: Duration::from_secs(5),
-        auth_backoff_max: Duration::from_secs(10),
-        cancel_grace: Duration::from_millis(200),
         queue_timeout: Duration::from_secs(10),
-        revalidate_after: Duration::from_secs(5),
-        connect_concurrency: 8,
-        mode: BrokerMode::Persistent,
         pipeline_depth: 4,
-    }
-}
-
-struct Setup {
-    app: TestApp,
-    sim: RouterSim,
-    tenant: Tenant,
-}
-
-impl Setup {
-    fn reg(&self) -> &RouterRegistry {
-        &self.app.state.routers
-    }
-    fn rid(&self) -> &str {
-        &self.tenant.router.id
-    }
-}
-
-async fn setup(settings: RouterSettings) -> Setup {
-    let sim = RouterSim::start(SimConfig::new(SIM_USER, SIM_PASS)).unwrap();
-    let app = spawn_app_with(move |c: &mut Config| c.router = settings).await;
-    let tenant = app
-        .tenant_with_router("Pipeline", "127.0.0.1", sim.addr().port())
-        .await;
-    Setup { app, sim, tenant }
-}
-
-/// Polls `cond` every 10 ms until it holds, failing after `limit`.
-async fn wait_for<F, Fut>(what: &str, limit: Duration, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let start = Instant::now();
-    loop {
-        if cond().await {
-            return;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-async fn wait_connected(s: &Setup, what: &str) {
-    let reg = s.reg().clone();
-    let id = s.rid().to_string();
-    wait_for(what, Duration::from_secs(5), || {
-        let reg = reg.clone();
-        let id = id.clone();
-        async move { reg.status(&id).await.unwrap().state == RouterState::Connected }
-    })
-    .await;
-}
-
-fn user(name: &str) -> NewHotspotUser {
-    NewHotspotUser {
-        name: name.into(),
-        password: Some("1234".into()),
-        profile: Some("default".into()),
-        disabled: Some(true),
-        ..Default::default()
+        ..fast()
     }
 }
 
@@ -115,36 +38,7 @@ type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 #[actix_web::test]
 async fn two_hundred_callers_pipelined_get_their_own_answers_on_one_session() {
-    let s = setup(piped()).await;
-    s.sim.set_latency(Duration::from_millis(20));
-    let reg = s.reg();
-    let rid = s.rid();
-    let names: Vec<String> = (0..200).map(|i| format!("p{i:03}")).collect();
-    let results = join_all(names.iter().map(|n| async move {
-        let id = reg.create_user(rid, user(n)).await?;
-        let found = reg.find_user(rid, n).await?;
-        Ok::<_, BrokerError>((id, found))
-    }))
-    .await;
-    let sim_users = s.sim.users();
-    assert_eq!(sim_users.len(), 200);
-    for (name, r) in names.iter().zip(results) {
-        let (id, found) = r.unwrap();
-        let on_router = sim_users.iter().find(|u| u.id == id).unwrap();
-        assert_eq!(&on_router.name, name, "caller got another caller's id");
-        let found = found.expect("the user just created");
-        assert_eq!(&found.name, name, "caller got another caller's row");
-        assert_eq!(found.id, id);
-    }
-    assert_eq!(s.sim.connections_opened(), 1, "exactly one session");
-    assert_eq!(s.sim.logins_ok(), 1);
-    let max = s.sim.max_in_flight_per_connection();
-    assert!(max > 1 && max <= 4, "max in flight per connection: {max}");
-    assert_eq!(s.sim.max_in_flight_per_user(), 1);
-    let st = reg.status(s.rid()).await.unwrap();
-    assert_eq!(st.state, RouterState::Connected);
-    assert!(st.commands_total >= 400, "{}", st.commands_total);
-    assert_eq!(st.queue_depth, 0);
+    scenario::two_hundred_callers_get_their_own_answers(piped(), Duration::from_millis(20)).await;
 }
 
 #[actix_web::test]
@@ -223,50 +117,8 @@ async fn commands_on_one_user_never_overlap_and_run_in_arrival_order() {
 
 #[actix_web::test]
 async fn a_cut_with_commands_in_flight_is_outcome_unknown_for_each_and_recovers() {
-    let s = setup(piped()).await;
-    let reg = s.reg();
-    reg.find_user(s.rid(), "warm-up").await.unwrap();
-    s.sim
-        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(300));
-    let names: Vec<String> = (0..6).map(|i| format!("cut{i}")).collect();
-    let adds = join_all(names.iter().map(|n| reg.create_user(s.rid(), user(n))));
-    let cutter = async {
-        let sim = s.sim.control();
-        wait_for("4 adds in flight", Duration::from_secs(2), || {
-            let sim = sim.clone();
-            async move { sim.in_flight() == 4 }
-        })
-        .await;
-        s.sim.cut_next_reply_mid_sentence();
-    };
-    let (results, ()) = tokio::join!(adds, cutter);
-    let on_router: Vec<String> = s.sim.users().into_iter().map(|u| u.name).collect();
-    let mut unknown = 0;
-    for (name, r) in names.iter().zip(&results) {
-        match r {
-            // Sent: it did run on the router, but the caller cannot know.
-            Err(BrokerError::OutcomeUnknown) => {
-                unknown += 1;
-                assert!(on_router.contains(name), "{name}");
-            }
-            // Never sent (waiting behind the depth when the session went).
-            Err(BrokerError::Unavailable { .. }) => {
-                assert!(
-                    !on_router.contains(name),
-                    "{name} ran but was reported unsent"
-                );
-            }
-            other => panic!("{name}: {other:?}"),
-        }
-    }
-    assert_eq!(unknown, 4, "{results:?}");
-    s.sim.clear_latency_overrides();
-    wait_connected(&s, "reconnected after the cut").await;
-    let id = reg.create_user(s.rid(), user("after-cut")).await.unwrap();
-    let found = reg.find_user(s.rid(), "after-cut").await.unwrap().unwrap();
-    assert_eq!(found.id, id);
-    assert_eq!(s.sim.connections_opened(), 2);
-    assert_eq!(reg.status(s.rid()).await.unwrap().reconnects, 1);
+    // Depth 4: four adds on the wire when the reply is cut, two more waiting behind them.
+    scenario::a_reply_cut_mid_sentence(piped(), 2).await;
 }
 
 #[actix_web::test]
@@ -372,98 +224,20 @@ async fn pipelined_purchases_end_to_end_keep_the_invariants() {
 
 #[actix_web::test]
 async fn pipelined_reboot_is_detected_and_recovered() {
-    let mut settings = piped();
-    settings.probe_interval = Duration::from_millis(300);
-    let s = setup(settings).await;
-    let reg = s.reg();
-    // Uptime has one-second resolution: let it pass 1 s so a reboot makes it go backwards.
-    let sim = s.sim.control();
-    wait_for("sim uptime >= 1.1 s", Duration::from_secs(3), || {
-        let sim = sim.clone();
-        async move { sim.uptime() >= Duration::from_millis(1100) }
-    })
-    .await;
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim.reboot();
-    wait_for(
-        "reconnected after reboot",
-        Duration::from_secs(5),
-        || async {
-            let st = reg.status(s.rid()).await.unwrap();
-            st.state == RouterState::Connected && st.reconnects >= 1
-        },
-    )
-    .await;
-    assert_eq!(reg.status(s.rid()).await.unwrap().reboots_detected, 1);
-    assert!(reg.create_user(s.rid(), user("after-reboot")).await.is_ok());
-    assert_eq!(s.sim.connections_opened(), 2);
+    scenario::reboot_is_detected_and_recovered(piped()).await;
 }
 
 #[actix_web::test]
 async fn a_pipelined_session_that_died_idle_is_replaced_before_a_changing_command() {
-    let mut settings = piped();
-    settings.revalidate_after = Duration::from_millis(1);
-    let s = setup(settings).await;
-    let reg = s.reg();
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim.reboot();
-    let sim = s.sim.control();
-    wait_for("session cut", Duration::from_secs(2), || {
-        let sim = sim.clone();
-        async move { sim.sessions_open() == 0 }
-    })
-    .await;
-    // Definite success, not "outcome unknown": nothing was sent into the dead session.
-    let id = reg
-        .create_user(s.rid(), user("after-idle-death"))
-        .await
-        .unwrap();
-    assert_eq!(s.sim.users()[0].id, id);
-    assert_eq!(s.sim.connections_opened(), 2);
-    let st = reg.status(s.rid()).await.unwrap();
-    assert_eq!(st.state, RouterState::Connected);
-    assert_eq!(st.reconnects, 1);
+    scenario::a_session_that_died_idle_is_replaced_before_a_changing_command(piped()).await;
 }
 
 #[actix_web::test]
 async fn pipelined_fatal_ends_in_recovery() {
-    let s = setup(piped()).await;
-    let reg = s.reg();
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim.fatal_next();
-    let r = reg.find_user(s.rid(), "x").await;
-    assert!(matches!(r, Err(BrokerError::Unavailable { .. })), "{r:?}");
-    wait_connected(&s, "reconnected after !fatal").await;
-    assert_eq!(reg.find_user(s.rid(), "x").await, Ok(None));
-    assert_eq!(s.sim.connections_opened(), 2);
+    scenario::fatal_ends_in_recovery(piped()).await;
 }
 
 #[actix_web::test]
 async fn a_pipelined_restart_mid_command_is_outcome_unknown_and_waiting_commands_move() {
-    let mut settings = piped();
-    settings.command_timeout = Duration::from_secs(3);
-    let s = setup(settings).await;
-    let reg = s.reg();
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim
-        .set_latency_for("/ip/hotspot/user/add", Duration::from_millis(400));
-    let first = reg.create_user(s.rid(), user("slow"));
-    // Same user: it waits for the add, unsent, when the actor restarts.
-    let second = reg.find_user(s.rid(), "slow");
-    let stopper = async {
-        let sim = s.sim.control();
-        wait_for("add in flight", Duration::from_secs(2), || {
-            let sim = sim.clone();
-            async move { sim.in_flight() == 1 }
-        })
-        .await;
-        reg.stop(s.rid());
-    };
-    let (a, b, ()) = tokio::join!(first, second, stopper);
-    assert_eq!(a, Err(BrokerError::OutcomeUnknown));
-    // The waiting command never reached the old session: it ran on a new actor and sees the
-    // add that did happen.
-    let found = b.unwrap().expect("the add ran on the router");
-    assert_eq!(found.name, "slow");
-    assert_eq!(s.sim.connections_opened(), 2);
+    scenario::a_restart_mid_command(piped()).await;
 }
