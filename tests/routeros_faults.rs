@@ -311,3 +311,23 @@ async fn wrong_tag_from_router_is_protocol_error() {
     let e = RouterClient::connect(&o).await.unwrap_err();
     assert!(matches!(e, RouterError::Protocol(_)), "{e:?}");
 }
+
+#[tokio::test]
+async fn handshake_latency_delays_each_new_session_but_not_its_commands() {
+    // What `bench --connect-per-request` pays per command on a distant router: the handshake
+    // round trip before the login, besides the login's and the command's own.
+    let mut cfg = SimConfig::new(USER, PASS);
+    cfg.connect_latency = Duration::from_millis(250);
+    let sim = RouterSim::start(cfg).unwrap();
+    let started = Instant::now();
+    let mut c = client(&sim).await;
+    let connect = started.elapsed();
+    assert!(
+        connect >= Duration::from_millis(250),
+        "connect + login took {connect:?}"
+    );
+    // On the open session, no handshake: a command answers at once (no reply latency set).
+    let d = Duration::from_millis(200);
+    within(d, c.run(&identity(), d)).await.unwrap();
+    assert_eq!(sim.connections_opened(), 1);
+}
