@@ -109,15 +109,16 @@ async fn apply(
     event: webhook_event::Model,
 ) -> ApiResult<HttpResponse> {
     let kind = saga::kind_of(gateway);
-    match saga::on_gateway_update(state, empresa, gateway, payment_id).await {
-        Ok(UpdateOutcome::Busy) => {
-            state.metrics.record_webhook(kind, WebhookOutcome::Ignored);
-            // Not applied: forget the event so that the gateway's next delivery is processed.
-            webhook_event::Entity::delete_by_id(event.id)
-                .exec(&state.db)
-                .await?;
-            Err(ApiError::unavailable(WEBHOOK_BUSY, 30))
-        }
+    let applied = match saga::on_gateway_update(state, empresa, gateway, payment_id).await {
+        // The purchase stayed held by someone else: not applied, answered 503.
+        Ok(UpdateOutcome::Busy) => Err((
+            WebhookOutcome::Ignored,
+            ApiError::unavailable(WEBHOOK_BUSY, 30),
+        )),
+        Ok(outcome) => Ok(outcome),
+        Err(e) => Err((WebhookOutcome::Error, e)),
+    };
+    match applied {
         Ok(outcome) => {
             state.metrics.record_webhook(
                 kind,
@@ -144,9 +145,9 @@ async fn apply(
             am.update(&state.db).await?;
             Ok(received(json!({})))
         }
-        Err(e) => {
-            state.metrics.record_webhook(kind, WebhookOutcome::Error);
-            // Not processed: forget the event so the gateway's retry is handled.
+        Err((metric, e)) => {
+            state.metrics.record_webhook(kind, metric);
+            // Not processed: forget the event so the gateway's next delivery is handled.
             webhook_event::Entity::delete_by_id(event.id)
                 .exec(&state.db)
                 .await?;
