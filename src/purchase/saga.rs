@@ -292,11 +292,12 @@ fn outcome_from_snapshot(s: PaymentSnapshot) -> ChargeOutcome {
 // entry point
 
 /// Runs a portal purchase to its answer. Never charges twice for one idempotency key.
-/// The idempotency key of a purchase: the `Idempotency-Key` header, else the card token's hash.
-pub fn idempotency_key(header: Option<&str>, card_token: &str) -> String {
+/// The idempotency key of a purchase: the `Idempotency-Key` header, else the card token's
+/// SHA-256 (`card_token_hash`, hex).
+pub fn idempotency_key(header: Option<&str>, card_token_hash: &str) -> String {
     match header {
         Some(k) => k.to_string(),
-        None => format!("card:{}", sha256_hex(card_token.as_bytes())),
+        None => format!("card:{card_token_hash}"),
     }
 }
 
@@ -323,7 +324,7 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
     let now = Utc::now();
     let creds = credentials::generate(input.user_type);
     let token_hash = sha256_hex(input.card_token.as_bytes());
-    let idem = idempotency_key(input.idempotency_key.as_deref(), &input.card_token);
+    let idem = idempotency_key(input.idempotency_key.as_deref(), &token_hash);
     let model = purchase::Model {
         id: uuid::Uuid::new_v4().to_string(),
         empresa_id: key.empresa.id.clone(),

@@ -200,7 +200,7 @@ async fn admit(
     idempotency_header: Option<&str>,
     card_token: &str,
 ) -> ApiResult<Result<PortalKey, HttpResponse>> {
-    let idem = saga::idempotency_key(idempotency_header, card_token);
+    let idem = saga::idempotency_key(idempotency_header, &sha256_hex(card_token.as_bytes()));
     if let Some(busy) =
         saga::refuse_if_busy(state, claims.router_id(), claims.empresa_id(), &idem).await
     {
