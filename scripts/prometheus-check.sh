@@ -7,4 +7,4 @@ if ! command -v "${PROMETHEUS_BIN:-prometheus}" >/dev/null 2>&1; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
 fi
-exec cargo test --test prometheus_scrape -- --nocapture
+exec cargo nextest run ops::prometheus_scrape:: --no-capture

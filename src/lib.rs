@@ -1,6 +1,6 @@
 //! pagos-hotspot: sell WiFi access on MikroTik hotspots.
 //!
-//! See `DESIGN.md` in the shared docs and the README for the architecture.
+//! See the README ("Architecture") and `docs/` for the architecture.
 
 pub mod audit;
 pub mod auth;

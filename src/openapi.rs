@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document served at `/openapi.json` (and rendered by `/docs`).
 //!
 //! It is built with utoipa's builders from one table, [`ROUTES`], instead of annotations on the
-//! handlers, so the route modules stay untouched. `tests/openapi.rs` compares this table with the
+//! handlers, so the route modules stay untouched. `tests/it/api/openapi.rs` compares this table with the
 //! routes the source registers: a route added without a row here fails that test, and so does a
 //! row for a route nobody serves, unless it is listed in [`PENDING`] (routes being written on
 //! other branches, documented ahead of their merge).
@@ -442,7 +442,7 @@ const MP_ANSWER: &str = concat!(
     r#""auto_conexion":{"estado":"conectado","mac":"AA:BB:CC:DD:EE:01","ip":"10.5.50.10","mensaje":"¡Conexión establecida con éxito! Disfrute de Internet sin límites","verificado":true,"session_id":null}}"#
 );
 
-/// Every route of the service, in the reference's order (§3.0), then the newer ones.
+/// Every route of the service, in the original system's order, then the newer ones.
 pub const ROUTES: &[RouteDoc] = &[
     // ---- root, health, static, docs, metrics
     r("GET", "/", "sistema", PUBLIC, "Banner and status"),
@@ -1122,7 +1122,7 @@ pub const ROUTES: &[RouteDoc] = &[
 ];
 
 /// Documented routes that no merged module serves yet (written on other branches). Keep this
-/// list short: `tests/openapi.rs` fails when one of these starts being served, so that its entry
+/// list short: `tests/it/api/openapi.rs` fails when one of these starts being served, so that its entry
 /// is removed, and when a documented route is neither served nor listed here.
 pub const PENDING: &[(&str, &str)] = &[];
 

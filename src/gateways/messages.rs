@@ -1,4 +1,4 @@
-//! The original service's Spanish user messages for gateway answers (`original-system.md` §3.10, §4.2, §4.3),
+//! The original service's Spanish user messages for gateway answers,
 //! in one place. The original matched codes by substring in both directions, so an empty or short code matched the
 //! wrong entry; here a table key must be contained in a non-empty code.
 

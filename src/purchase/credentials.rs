@@ -1,4 +1,4 @@
-//! Hotspot credentials in the original's formats (`original-system.md` §6), from the OS CSPRNG.
+//! Hotspot credentials in the original system's formats, from the OS CSPRNG.
 //!
 //! * `usuario_contrasena`: `PT-` + 5 characters of `[A-Z0-9]`, password 4 digits (zero-padded).
 //! * `pin`: `PT-` + 8 digits (10⁸ names, the original had 10⁵), empty password.

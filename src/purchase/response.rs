@@ -1,4 +1,4 @@
-//! The wire shapes of the payment responses (`original-system.md` §3.10, §4.6).
+//! The wire shapes of the payment responses (the original system's keys and status codes).
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;

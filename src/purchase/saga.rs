@@ -1400,7 +1400,7 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
 // auto-connect
 
 /// Logs the device in (`/ip/hotspot/active/login` API words, never a script); the result is the
-/// `auto_conexion` object of §4.6.
+/// `auto_conexion` object of the payment response.
 async fn auto_connect(
     state: &AppState,
     p: &purchase::Model,

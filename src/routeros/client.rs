@@ -841,7 +841,7 @@ mod tests {
 
     #[test]
     fn md5_challenge_reference_vector() {
-        // routeros-api.md §2.2: user admin, empty password.
+        // The documented legacy-login example: user admin, empty password.
         assert_eq!(
             legacy_login_response(b"", "93b438ec9b80057c06dd9fe67d56aa9a").unwrap(),
             "00e134102a9d330dd7b1849fedfea3cb57"

@@ -1,6 +1,6 @@
 //! Everything we know (or believe) about how a real router talks, in ONE place.
 //!
-//! Each item is tagged like `routeros-api.md`: `[DOC]` MikroTik documentation, `[WIRE]` bytes
+//! Each item is tagged by its source: `[DOC]` MikroTik documentation, `[WIRE]` bytes
 //! captured from a real router, `[CLIENT]` third-party client behaviour, `[UNVERIFIED]` a plausible
 //! belief. The client classifies traps with [`classify_trap`]; the simulator answers with these
 //! texts. Correct an `[UNVERIFIED]` entry here once a real router has been observed.

@@ -1,6 +1,6 @@
 //! RouterOS API: wire codec, reply parsing, an async client and typed hotspot commands.
 //!
-//! Protocol reference: `routeros-api.md`. Facts that could not be verified against a real
+//! Protocol notes: `docs/routeros.md`. Facts that could not be verified against a real
 //! router live in [`dialect`], in one place.
 
 pub mod actor;

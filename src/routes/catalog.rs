@@ -1,4 +1,4 @@
-//! The captive portal's product catalogue (`/api/v1/catalogo_perfiles_venta`, §3.9), read with
+//! The captive portal's product catalogue (`/api/v1/catalogo_perfiles_venta`), read with
 //! the router API key.
 //!
 //! * Only the active products of the key's company **and** the key's router are listed.

@@ -1,4 +1,4 @@
-//! Hotspot helpers for the captive portal (`original-system.md` §3.11), secured:
+//! Hotspot helpers for the captive portal, secured:
 //!
 //! * `POST /api/v1/hotspot/auto-reconnect` logs a device in again, but only with the user's
 //!   password (or, for a PIN user — empty stored password — with `password` absent or `null`),

@@ -1,4 +1,4 @@
-//! Portal payment endpoints (`original-system.md` §3.10): `pagar-conekta`, `pagar-mercado-pago`
+//! Portal payment endpoints: `pagar-conekta`, `pagar-mercado-pago`
 //! and `estado-pago`, authenticated by the router API key. The work is done by
 //! [`crate::purchase::saga`].
 
@@ -150,7 +150,7 @@ fn validate_common(
             json!(user_type),
         )
     })?;
-    // Validated strictly; kept as sent (the response echoes it, §4.6).
+    // Validated strictly; kept as sent (the response echoes it).
     let mac = mac_field("mac_cliente", mac)?.and(mac.map(|m| m.trim().to_string()));
     let ip = ip_field("ip_cliente", ip)?;
     let idempotency_key = match req.headers().get("idempotency-key") {

@@ -1,4 +1,4 @@
-//! Company-admin product (plan) management: `/api/v1/admin/products` (§3.7 of the original).
+//! Company-admin product (plan) management: `/api/v1/admin/products` (as in the original).
 //!
 //! A product belongs to a router of the caller's own company; everything else answers 404 with
 //! the original's texts. Prices are parsed from the JSON number's text into a `Decimal` (no

@@ -1,5 +1,5 @@
 //! Company-admin reporting: `/api/v1/admin/mi-empresa/transacciones` and `…/dashboard`
-//! (§3.6 of the original, the transactions page of the docs), plus the audit-log readers.
+//! (as in the original), plus the audit-log readers.
 //!
 //! Money is summed in Rust (`Decimal`), never in SQL: SQLite stores `numeric` as REAL.
 //!

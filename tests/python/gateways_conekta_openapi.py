@@ -20,7 +20,7 @@ except ImportError as e:
 
 spec_path, recorded_path = sys.argv[1], sys.argv[2]
 with open(spec_path, encoding="utf-8") as f:
-    # One 3.0 idiom (`exclusiveMinimum: true`) is invalid in a 3.1 document; drop it (see payment-gateways.md §6).
+    # One 3.0 idiom (`exclusiveMinimum: true`) is invalid in a 3.1 document; drop it (tests/fixtures/conekta/README.md).
     text = "\n".join(l for l in f.read().splitlines() if l.strip() != "exclusiveMinimum: true")
 spec = yaml.safe_load(text)
 schemas = spec["components"]["schemas"]

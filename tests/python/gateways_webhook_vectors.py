@@ -2,7 +2,7 @@
 """Generate webhook test vectors independently of the Rust code (Python `hmac` + `cryptography`).
 
 Usage: gateways_webhook_vectors.py > gateways_webhook_vectors.json
-The JSON is committed; tests/gateways_webhook.rs verifies it with our verifier.
+The JSON is committed; tests/it/gateways/webhook.rs verifies it with our verifier.
 """
 import base64
 import hashlib

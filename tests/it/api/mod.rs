@@ -1,0 +1,7 @@
+mod admin_company;
+mod admin_super;
+mod auth;
+mod cors;
+mod openapi;
+mod products_catalog;
+mod reports;

@@ -1,0 +1,4 @@
+mod live;
+mod pipeline;
+mod scale;
+mod strict;

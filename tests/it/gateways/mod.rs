@@ -1,0 +1,5 @@
+mod conekta;
+mod mercado_pago;
+mod python;
+mod telegram;
+mod webhook;

@@ -1,0 +1,11 @@
+mod bench_smoke;
+mod cli;
+mod config_metrics_token;
+mod db_schema;
+mod demo;
+mod deploy_nginx;
+mod grafana_dashboard;
+mod log_redaction;
+mod metrics_endpoint;
+mod portal_browser;
+mod prometheus_scrape;

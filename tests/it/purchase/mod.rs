@@ -1,0 +1,5 @@
+mod faults;
+mod happy;
+mod hotspot;
+mod refusals;
+mod statements;

@@ -1,0 +1,4 @@
+mod client;
+mod codec;
+mod crosstest;
+mod faults;
