@@ -176,7 +176,7 @@ async fn prologue(shared: &Shared, req: &HttpRequest, bytes: &[u8]) -> Result<Va
         }
     };
     shared.record("conekta", req, &body);
-    if shared.before().await {
+    if shared.before(GatewayKind::Conekta).await {
         return Err(server_error());
     }
     authenticate(req)?;

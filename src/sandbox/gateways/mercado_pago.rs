@@ -99,7 +99,7 @@ async fn prologue(
         }
     };
     shared.record("mercado_pago", req, &body);
-    if shared.before().await {
+    if shared.before(GatewayKind::MercadoPago).await {
         return Err(respond(
             500,
             json!({ "message": "internal_error", "error": null, "status": 500, "cause": [] }),

@@ -142,6 +142,8 @@ pub struct SentWebhook {
 struct Faults {
     latency: Duration,
     fail_next: u32,
+    /// When set, only this gateway's requests use up `fail_next`.
+    fail_only: Option<GatewayKind>,
     hang_next: u32,
     telegram_429_next: u32,
     telegram_retry_after: u64,
@@ -216,10 +218,11 @@ impl Shared {
     }
 
     /// Latency and injected 500s, applied before a Conekta or Mercado Pago request is handled.
-    async fn before(&self) -> bool {
+    async fn before(&self, gateway: GatewayKind) -> bool {
         let (latency, fail) = {
             let mut g = self.lock();
-            let fail = g.faults.fail_next > 0;
+            let fail =
+                g.faults.fail_next > 0 && g.faults.fail_only.is_none_or(|only| only == gateway);
             if fail {
                 g.faults.fail_next -= 1;
             }
@@ -497,7 +500,16 @@ impl SandboxHandle {
     }
     /// The next `n` Conekta or Mercado Pago requests answer 500 without doing anything.
     pub fn fail_next(&self, n: u32) {
-        self.shared.lock().faults.fail_next = n;
+        let mut g = self.shared.lock();
+        g.faults.fail_next = n;
+        g.faults.fail_only = None;
+    }
+    /// The next `n` requests to `gateway` answer 500 without doing anything; the other
+    /// gateway's requests (e.g. the read a relayed notification causes) do not use them up.
+    pub fn fail_next_on(&self, gateway: GatewayKind, n: u32) {
+        let mut g = self.shared.lock();
+        g.faults.fail_next = n;
+        g.faults.fail_only = Some(gateway);
     }
     /// The next charge (`POST /orders` or `POST /v1/payments`) is made and recorded, then its answer is held back
     /// for `hang_for` (beyond the client's timeout).
