@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod gateways;
 pub mod metrics;
+pub mod nul_guard;
 pub mod openapi;
 pub mod purchase;
 pub mod routeros;

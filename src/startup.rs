@@ -112,6 +112,7 @@ fn run(
         App::new()
             .app_data(state.clone())
             .configure(crate::extract::configure_extractors)
+            .wrap(from_fn(crate::nul_guard::reject_nul))
             .wrap(from_fn(crate::metrics::record_http))
             .wrap(from_fn(crate::telemetry::request_span))
             .wrap(cors(&state.config.cors_origins))
