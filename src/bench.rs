@@ -333,6 +333,8 @@ async fn start_service(
         .env("MERCADOPAGO_API_BASE", sb.base_url())
         .env("TELEGRAM_API_BASE", sb.base_url())
         .env("RATE_LIMITS", "off")
+        // Several services may run at once (the bench's smoke tests): no fixed metrics port.
+        .env("METRICS_ADDR", "off")
         .env("BACKGROUND_JOBS", "false")
         .env("RUST_LOG", "warn")
         .env(

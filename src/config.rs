@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 /// Default SQLite database, created on first run.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/pagos-hotspot.db?mode=rwc";
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8000";
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
 pub const DEFAULT_CONEKTA_API_BASE: &str = "https://api.conekta.io";
 pub const DEFAULT_MERCADOPAGO_API_BASE: &str = "https://api.mercadopago.com";
 pub const DEFAULT_TELEGRAM_API_BASE: &str = "https://api.telegram.org";
@@ -220,8 +221,13 @@ pub struct Config {
     /// `RATE_LIMITS=off` turns every rate limit off (benchmarks).
     pub rate_limits: bool,
     pub purchase: PurchaseSettings,
-    /// When set, `GET /metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`).
+    /// When set, `GET /metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`), and
+    /// the API listener serves it too (without a token only the metrics listener does).
     pub metrics_token: Option<SecretString>,
+    /// The metrics listener (`METRICS_ADDR`, default `127.0.0.1:9464`; `off` for none): it serves
+    /// only `GET /metrics` and `GET /health`, so the exposition (router ids, revenue) stays off the
+    /// public API listener.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Reads a variable; empty counts as absent.
@@ -373,6 +379,15 @@ impl Config {
                 Some(_) => Some(secret("METRICS_TOKEN")?),
                 None => None,
             },
+            metrics_addr: match var("METRICS_ADDR") {
+                Some(v) if v.trim().eq_ignore_ascii_case("off") => None,
+                _ => Some(parsed::<SocketAddr>(
+                    "METRICS_ADDR",
+                    DEFAULT_METRICS_ADDR
+                        .parse()
+                        .map_err(|_| ConfigError::new("METRICS_ADDR", "bad default"))?,
+                )?),
+            },
         })
     }
 
@@ -418,6 +433,7 @@ impl Config {
             rate_limits: true,
             purchase: PurchaseSettings::default(),
             metrics_token: None,
+            metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         }
     }
 }

@@ -158,6 +158,18 @@ pub enum PaymentOutcome {
 }
 
 impl PaymentOutcome {
+    /// Every value (the series initialised at zero).
+    pub const ALL: &[Self] = &[
+        PaymentOutcome::Paid,
+        PaymentOutcome::Authorized,
+        PaymentOutcome::Pending,
+        PaymentOutcome::Declined,
+        PaymentOutcome::Rejected,
+        PaymentOutcome::Unknown,
+        PaymentOutcome::Refunded,
+        PaymentOutcome::ChargedBack,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentOutcome::Paid => "paid",
@@ -200,6 +212,14 @@ pub enum PurchaseOutcome {
 }
 
 impl PurchaseOutcome {
+    /// Every value (the series initialised at zero).
+    pub const ALL: &[Self] = &[
+        PurchaseOutcome::Completed,
+        PurchaseOutcome::Declined,
+        PurchaseOutcome::Pending,
+        PurchaseOutcome::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PurchaseOutcome::Completed => "completed",
@@ -224,6 +244,14 @@ pub enum CompensationKind {
 }
 
 impl CompensationKind {
+    /// Every value (the series initialised at zero).
+    pub const ALL: &[Self] = &[
+        CompensationKind::RemoveUser,
+        CompensationKind::DisableUser,
+        CompensationKind::Refund,
+        CompensationKind::CancelCharge,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CompensationKind::RemoveUser => "remove_user",
@@ -252,6 +280,16 @@ pub enum ReconcilerAction {
 }
 
 impl ReconcilerAction {
+    /// Every value (the series initialised at zero).
+    pub const ALL: &[Self] = &[
+        ReconcilerAction::Completed,
+        ReconcilerAction::Refunded,
+        ReconcilerAction::Cancelled,
+        ReconcilerAction::MarkedFailed,
+        ReconcilerAction::Retried,
+        ReconcilerAction::Error,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReconcilerAction::Completed => "completed",
@@ -282,6 +320,16 @@ pub enum WebhookOutcome {
 }
 
 impl WebhookOutcome {
+    /// Every value (the series initialised at zero).
+    pub const ALL: &[Self] = &[
+        WebhookOutcome::Processed,
+        WebhookOutcome::Duplicate,
+        WebhookOutcome::Ignored,
+        WebhookOutcome::InvalidSignature,
+        WebhookOutcome::Malformed,
+        WebhookOutcome::Error,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             WebhookOutcome::Processed => "processed",
@@ -308,6 +356,15 @@ pub enum GatewayOperation {
 }
 
 impl GatewayOperation {
+    /// Every value (the series initialised at zero).
+    pub const ALL: &[Self] = &[
+        GatewayOperation::Charge,
+        GatewayOperation::Get,
+        GatewayOperation::FindByReference,
+        GatewayOperation::Refund,
+        GatewayOperation::Cancel,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             GatewayOperation::Charge => "charge",
@@ -326,6 +383,20 @@ pub fn gateway_label(gateway: GatewayKind) -> &'static str {
         GatewayKind::MercadoPago => "mercado_pago",
     }
 }
+
+/// Every value [`gateway_call_outcome`] returns (the series initialised at zero).
+pub const GATEWAY_CALL_OUTCOMES: &[&str] = &[
+    "ok",
+    "rejected",
+    "auth_error",
+    "not_found",
+    "rate_limited",
+    "timeout",
+    "unavailable",
+];
+
+/// The currencies a product may have (label `currency` of `payment_amount_total`).
+const CURRENCIES: &[&str] = &["MXN", "USD", "EUR"];
 
 /// Label `outcome` of `gateway_request_duration_seconds` for a call's result: `ok` when the
 /// gateway answered (a declined charge is `ok` here: the call worked), else the error class.
@@ -446,7 +517,7 @@ impl Metrics {
             )?,
         )?;
         build.set(1.0);
-        Ok(Self {
+        let metrics = Self {
             http_requests: counter_vec(
                 &r,
                 HTTP_REQUESTS_TOTAL,
@@ -557,7 +628,53 @@ impl Metrics {
                 GATEWAY_BUCKETS,
             )?,
             registry: r,
-        })
+        };
+        metrics.init_known_series();
+        Ok(metrics)
+    }
+
+    /// Creates, at zero, every series whose labels are known in advance (gateways, outcomes,
+    /// actions, currencies), so that a fresh install's dashboard shows 0 rather than "No
+    /// data" until the first event of each kind. Per-router series appear with their router;
+    /// HTTP series with their first request.
+    fn init_known_series(&self) {
+        const GATEWAYS: [GatewayKind; 2] = [GatewayKind::Conekta, GatewayKind::MercadoPago];
+        for gateway in GATEWAYS.map(gateway_label) {
+            for outcome in PaymentOutcome::ALL {
+                self.payments
+                    .with_label_values(&[gateway, outcome.as_str()]);
+            }
+            for currency in CURRENCIES {
+                self.payment_amount.with_label_values(&[gateway, currency]);
+            }
+            for outcome in PurchaseOutcome::ALL {
+                self.purchase_duration
+                    .with_label_values(&[gateway, outcome.as_str()]);
+            }
+            for outcome in WebhookOutcome::ALL {
+                self.webhooks
+                    .with_label_values(&[gateway, outcome.as_str()]);
+            }
+            for operation in GatewayOperation::ALL {
+                for outcome in GATEWAY_CALL_OUTCOMES {
+                    self.gateway_duration.with_label_values(&[
+                        gateway,
+                        operation.as_str(),
+                        outcome,
+                    ]);
+                }
+            }
+        }
+        for kind in CompensationKind::ALL {
+            for outcome in ["ok", "failed"] {
+                self.compensations
+                    .with_label_values(&[kind.as_str(), outcome]);
+            }
+        }
+        for action in ReconcilerAction::ALL {
+            self.reconciler_actions
+                .with_label_values(&[action.as_str()]);
+        }
     }
 
     /// The registry (for extra collectors or direct gathering in tests).
@@ -839,8 +956,10 @@ mod tests {
         let a = Metrics::new().unwrap();
         let b = Metrics::new().unwrap();
         a.record_payment(GatewayKind::Conekta, PaymentOutcome::Paid);
-        assert!(a.render().unwrap().contains("payments_total{"));
-        assert!(!b.render().unwrap().contains("payments_total{"));
+        let paid = r#"payments_total{gateway="conekta",outcome="paid"}"#;
+        assert!(a.render().unwrap().contains(&format!("{paid} 1")));
+        // The series exists at zero from the start (known labels), untouched by `a`.
+        assert!(b.render().unwrap().contains(&format!("{paid} 0")));
     }
 
     #[test]

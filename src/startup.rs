@@ -20,10 +20,12 @@ use crate::state::AppState;
 /// Extra routes mounted beside the service's own (the demo's portal page).
 pub type ExtraRoutes = std::sync::Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 
-/// A bound, not yet running, application.
+/// A bound, not yet running, application: the API listener and, when `METRICS_ADDR` is not
+/// `off`, the metrics listener.
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
     state: web::Data<AppState>,
 }
 
@@ -55,17 +57,33 @@ impl Application {
         }
         let listener = TcpListener::bind(config.bind_addr)?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(TcpListener::bind(addr).map_err(|e| {
+                anyhow::anyhow!("cannot listen on METRICS_ADDR {addr} ({e}); set another or `off`")
+            })?),
+            None => None,
+        };
         let state = web::Data::new(AppState::new(db, config)?);
         let server = run(listener, state.clone(), extra)?;
+        let metrics = match metrics_listener {
+            Some(l) => Some((l.local_addr()?.port(), run_metrics(l, state.clone())?)),
+            None => None,
+        };
         Ok(Self {
             port,
             server,
+            metrics,
             state,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The metrics listener's port, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -80,7 +98,17 @@ impl Application {
             .config
             .background_jobs
             .then(|| crate::purchase::reconciler::spawn(state.clone()));
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, actix_web::rt::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            if let Ok(Err(e)) = task.await {
+                tracing::warn!(error = %e, "the metrics listener stopped with an error");
+            }
+        }
         jobs.abort();
         if let Some(r) = reconciler {
             r.abort();
@@ -92,9 +120,9 @@ impl Application {
         result.map_err(Into::into)
     }
 
-    /// The server future and its handle, for tests that spawn it.
-    pub fn into_server(self) -> Server {
-        self.server
+    /// The API server and the metrics server, for tests that spawn them.
+    pub fn into_servers(self) -> (Server, Option<Server>) {
+        (self.server, self.metrics.map(|(_, server)| server))
     }
 }
 
@@ -125,6 +153,23 @@ fn run(
     })
     .workers(workers)
     .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The metrics listener: `GET /metrics` (token required when `METRICS_TOKEN` is set) and
+/// `GET /health`, nothing else; one worker, its scrapes counted like any request.
+fn run_metrics(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(crate::metrics::record_http))
+            .configure(crate::routes::metrics::configure_listener)
+            .configure(crate::routes::health::configure_probe)
+    })
+    .workers(1)
+    .shutdown_timeout(2)
     .listen(listener)?
     .run();
     Ok(server)

@@ -12,6 +12,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(root).service(health);
 }
 
+/// `GET /health` alone (the metrics listener's liveness probe).
+pub fn configure_probe(cfg: &mut web::ServiceConfig) {
+    cfg.service(health);
+}
+
 #[get("/")]
 async fn root() -> HttpResponse {
     HttpResponse::Ok().json(json!({

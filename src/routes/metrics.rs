@@ -1,5 +1,7 @@
-//! `GET /metrics`: the Prometheus text exposition of this instance's registry. When
-//! `METRICS_TOKEN` is set, the scraper must send `Authorization: Bearer <token>`.
+//! `GET /metrics`: the Prometheus text exposition of this instance's registry (router ids,
+//! revenue). It is served on the metrics listener (`METRICS_ADDR`, loopback by default); the
+//! public API listener serves it only when `METRICS_TOKEN` is set, and wherever a token is set
+//! the scraper must send `Authorization: Bearer <token>`.
 
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
@@ -10,8 +12,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::metrics::CONTENT_TYPE;
 use crate::state::AppState;
 
+/// The API listener's route: answers 404 unless `METRICS_TOKEN` is set.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(metrics);
+}
+
+/// The metrics listener's route.
+pub fn configure_listener(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(metrics_listener));
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -24,8 +32,19 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
 
 #[get("/metrics")]
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    if state.config.metrics_token.is_none() {
+        return Err(ApiError::not_found("Not Found"));
+    }
+    exposition(&req, &state)
+}
+
+async fn metrics_listener(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    exposition(&req, &state)
+}
+
+fn exposition(req: &HttpRequest, state: &AppState) -> ApiResult<HttpResponse> {
     if let Some(expected) = &state.config.metrics_token {
-        let ok = bearer(&req).is_some_and(|given| {
+        let ok = bearer(req).is_some_and(|given| {
             bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes()))
         });
         if !ok {

@@ -388,7 +388,7 @@ async fn broker_metrics_reach_prometheus() {
     assert_eq!(res.status(), 200);
     let text = app
         .http
-        .get(app.url("/metrics"))
+        .get(app.metrics_url("/metrics"))
         .send()
         .await
         .unwrap()

@@ -28,17 +28,32 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub http: reqwest::Client,
     pub testdb: TestDb,
-    handle: actix_web::dev::ServerHandle,
+    /// The metrics listener (`METRICS_ADDR`), `http://127.0.0.1:<port>`.
+    pub metrics_address: Option<String>,
+    handles: Vec<actix_web::dev::ServerHandle>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let handle = self.handle.clone();
-        // Stop the server in the background; the runtime may already be shutting down.
-        drop(actix_web::rt::spawn(
-            async move { handle.stop(false).await },
-        ));
+        for handle in self.handles.clone() {
+            // Stop the servers in the background; the runtime may already be shutting down.
+            drop(actix_web::rt::spawn(
+                async move { handle.stop(false).await },
+            ));
+        }
     }
+}
+
+/// Spawns the API server and the metrics server; their handles, API first.
+pub fn spawn_servers(app: Application) -> Vec<actix_web::dev::ServerHandle> {
+    let (api, metrics) = app.into_servers();
+    let mut handles = vec![api.handle()];
+    actix_web::rt::spawn(api);
+    if let Some(metrics) = metrics {
+        handles.push(metrics.handle());
+        actix_web::rt::spawn(metrics);
+    }
+    handles
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -53,17 +68,19 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let state = app.state();
-    let server = app.into_server();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    let handles = spawn_servers(app);
     TestApp {
         address,
         db: testdb.db.clone(),
         state,
         http: reqwest::Client::new(),
         testdb,
-        handle,
+        metrics_address,
+        handles,
     }
 }
 
@@ -292,9 +309,17 @@ pub async fn capture_logs<F: std::future::Future>(fut: F) -> (F::Output, String)
 // ---- crash and restart helpers (purchase suites) ----
 
 impl TestApp {
-    /// Stops the HTTP server at once (in-flight requests are dropped), as a crash would; the
+    /// Stops the HTTP servers at once (in-flight requests are dropped), as a crash would; the
     /// database stays (see `testdb`).
     pub async fn stop_server(&self) {
-        self.handle.stop(false).await;
+        for handle in &self.handles {
+            handle.stop(false).await;
+        }
+    }
+
+    /// A URL on the metrics listener.
+    pub fn metrics_url(&self, path: &str) -> String {
+        let base = self.metrics_address.as_deref().expect("a metrics listener");
+        format!("{base}{path}")
     }
 }

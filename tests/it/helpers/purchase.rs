@@ -429,9 +429,7 @@ pub async fn spawn_app_with_db(
     let app = Application::build_with_db(config, db).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
-    let server = app.into_server();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    let handle = crate::helpers::spawn_servers(app).swap_remove(0);
     ExtraApp {
         address,
         state,

@@ -61,6 +61,10 @@ fn serve_names_the_missing_or_malformed_setting_and_exits_2() {
             valid_secrets_and(("ROUTER_PIPELINE_DEPTH", "33")),
             "ROUTER_PIPELINE_DEPTH",
         ),
+        (
+            valid_secrets_and(("METRICS_ADDR", "localhost-9464")),
+            "METRICS_ADDR",
+        ),
     ];
     for (env, name) in cases {
         let out = base(dir.path())

@@ -149,7 +149,12 @@ async fn every_dashboard_expression_uses_only_exported_metrics() {
     // Also one real request, so the HTTP series come from the middleware.
     let res = app.http.get(app.url("/health")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.metrics_url("/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     let exported = exposed_series(&text);
