@@ -26,7 +26,7 @@ use anyhow::{bail, Context};
 use base64::Engine;
 use chrono::Utc;
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{json, Value};
 
 use entity::{empresa, producto};
@@ -224,7 +224,7 @@ async fn seed(
         .context("connecting to the benchmark database")?;
     crate::db::migrate(&db).await?;
     let secrets = SecretBox::new(&MasterKey::from_bytes(*master_key));
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(&db).await?;
     let empresa = empresa::ActiveModel {
         id: Set(crate::wire::new_empresa_id()),
         nombre: Set("Bench".into()),

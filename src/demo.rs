@@ -25,7 +25,7 @@ use rand::Rng as _;
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -291,7 +291,7 @@ pub async fn seed(
             &secrets.jwt_apikey_secret,
             apikey_ttl,
         )?;
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         insert_key(&txn, &router_row, &key).await?;
         let mut r = router_row.clone().into_active_model();
         r.api_key_hash = Set(key.key_hash.clone());
@@ -351,7 +351,7 @@ async fn seed_fresh(
     apikey_ttl: std::time::Duration,
 ) -> anyhow::Result<(String, router::Model, String)> {
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let empresa = empresa::ActiveModel {
         id: Set(crate::wire::new_empresa_id()),
         nombre: Set(COMPANY_NAME.into()),

@@ -118,6 +118,7 @@ pub async fn begin_write(
     db: &sea_orm::DatabaseConnection,
 ) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
     use sea_orm::{ConnectionTrait, TransactionTrait};
+    #[allow(clippy::disallowed_methods)] // the one place a transaction is begun
     let txn = db.begin().await?;
     if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         // A no-op UPDATE still opens a write transaction.

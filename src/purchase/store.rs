@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 
@@ -52,8 +52,7 @@ pub async fn register(
     request_hash: &str,
 ) -> Result<Registered, DbErr> {
     let now = Utc::now();
-    // A plain (deferred) transaction is enough: its first statement already writes.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let rec = idempotency_key::ActiveModel {
         scope: Set(scope.to_string()),
         key: Set(key.to_string()),

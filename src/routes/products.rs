@@ -13,7 +13,6 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -251,7 +250,7 @@ async fn create_product(
         return Err(duplicate());
     }
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let inserted = producto::ActiveModel {
         empresa_id: Set(admin.empresa_id.clone()),
         router_id: Set(router.id.clone()),
@@ -416,7 +415,7 @@ async fn update_product(
         return Ok(HttpResponse::Ok().json(product_json(&existing)));
     }
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let updated = active.update(&txn).await?;
     let mut details = audit_details(&updated);
     if let Value::Object(m) = &mut details {
@@ -445,7 +444,7 @@ async fn delete_product(
     let existing = own_product(&state, &admin.empresa_id, path.into_inner())
         .await?
         .ok_or_else(|| ApiError::not_found(PRODUCT_NOT_FOUND))?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let mut active = existing.into_active_model();
     active.activo = Set(false);
     let updated = active.update(&txn).await?;

@@ -6,7 +6,7 @@
 use actix_web::{get, post, put, web, HttpResponse};
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs8::DecodePublicKey;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -71,7 +71,7 @@ async fn save_conekta(
         None => None,
         Some(m) => Some(gateway_mode("conekta_mode", m)?),
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let mut m = load_empresa(&txn, &ca.empresa_id)
         .await?
         .into_active_model();
@@ -185,7 +185,7 @@ async fn conekta_webhook_key(
         }
     }
     let configured = pem.is_some();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let mut m = load_empresa(&txn, &ca.empresa_id)
         .await?
         .into_active_model();
@@ -291,7 +291,7 @@ async fn configurar_credenciales(
         validate::max_len("telegram_chat_id", c, MAX_CHAT_ID)?;
     }
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let current = load_empresa(&txn, &ca.empresa_id).await?;
     if !current.activa {
         return Err(ApiError::bad_request("Empresa inactiva"));

@@ -1,7 +1,7 @@
 //! `GET/PUT /api/v1/admin/mi-empresa` and `POST /api/v1/admin/test-telegram`.
 
 use actix_web::{get, post, put, web, HttpResponse};
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -126,7 +126,7 @@ async fn put_mi_empresa(
     }
     let notif = non_null("notificaciones_telegram", b.notificaciones_telegram, "bool")?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let current = load_empresa(&txn, &ca.empresa_id).await?;
     let mut m = current.into_active_model();
     let mut campos: Vec<&str> = vec![];

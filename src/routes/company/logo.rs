@@ -9,7 +9,7 @@ use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde_json::json;
 
 use super::load_empresa;
@@ -170,7 +170,7 @@ async fn upload_logo(
 
     let url = format!("{LOGO_PREFIX}{name}");
     let saved: ApiResult<Option<String>> = async {
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let e = load_empresa(&txn, &ca.empresa_id).await?;
         let previous = e.logo_url.clone();
         let mut m = e.into_active_model();

@@ -4,7 +4,6 @@ use actix_web::{get, put, web, HttpResponse};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -140,7 +139,7 @@ async fn update_router(
         Some(Some(f)) => Some(Some(fingerprint(&f)?)),
     };
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let current = router::Entity::find_by_id(router_id.clone())
         .filter(router::Column::EmpresaId.eq(ca.empresa_id.as_str()))
         .one(&txn)

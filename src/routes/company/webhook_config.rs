@@ -6,7 +6,6 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -79,7 +78,7 @@ async fn configurar_webhook(
         .ok_or_else(|| ApiError::bad_request("webhook_secret es requerido"))?;
     validate::max_len("webhook_secret", &secret, MAX_WEBHOOK_SECRET)?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let e = load_empresa(&txn, &ca.empresa_id).await?;
     let empresa_json = json!({"id": e.id, "nombre": e.nombre});
     let mut m = e.into_active_model();

@@ -9,7 +9,6 @@ use crate::helpers::spawn_app_with;
 use pagos_hotspot::db::routers::{create_router, NewRouter};
 use pagos_hotspot::routeros::footprint::measure_idle_actors;
 use pagos_hotspot::routeros::RouterState;
-use sea_orm::TransactionTrait;
 use secrecy::ExposeSecret;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -53,7 +52,7 @@ async fn memory_per_idle_actor_with_a_thousand_routers() {
     })
     .await;
     let empresa = app.insert_empresa("Scale").await;
-    let txn = app.db.begin().await.unwrap();
+    let txn = pagos_hotspot::db::begin_write(&app.db).await.unwrap();
     let mut ids = Vec::with_capacity(WARM + MEASURED);
     for i in 0..WARM + MEASURED {
         let (r, _) = create_router(

@@ -289,7 +289,6 @@ fn backoff_schedule_doubles_with_jitter_and_caps() {
 #[actix_web::test]
 async fn five_hundred_routers_down_and_back_do_not_storm() {
     use pagos_hotspot::db::routers::{create_router, NewRouter};
-    use sea_orm::TransactionTrait;
     use secrecy::ExposeSecret;
     let mut sim_cfg = SimConfig::new(SIM_USER, SIM_PASS);
     sim_cfg.max_sessions = 1000;
@@ -301,7 +300,7 @@ async fn five_hundred_routers_down_and_back_do_not_storm() {
     settings.probe_interval = Duration::from_millis(200);
     let app = spawn_app_with(move |c| c.router = settings).await;
     let empresa = app.insert_empresa("Fleet").await;
-    let txn = app.db.begin().await.unwrap();
+    let txn = pagos_hotspot::db::begin_write(&app.db).await.unwrap();
     let mut ids = vec![];
     for i in 0..500 {
         let (r, _) = create_router(

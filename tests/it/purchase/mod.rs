@@ -1,3 +1,4 @@
+mod admin_edits_under_load;
 mod faults;
 mod happy;
 mod hotspot;
