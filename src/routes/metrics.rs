@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::metrics::CONTENT_TYPE;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(metrics);
 }
 
@@ -22,6 +22,11 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
         .then_some(token.trim())
 }
 
+#[utoipa::path(
+    tag = "sistema",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "OK")),
+)]
 #[get("/metrics")]
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     if let Some(expected) = &state.config.metrics_token {
