@@ -9,6 +9,7 @@ use actix_web::{web, App, HttpServer};
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use secrecy::ExposeSecret;
+use utoipa_actix_web::AppExt;
 
 use entity::usuario;
 
@@ -17,7 +18,7 @@ use crate::auth::session::ROLE_SUPER_ADMIN;
 use crate::config::Config;
 use crate::state::AppState;
 
-/// Extra routes mounted beside the service's own (the demo's portal page).
+/// Extra routes mounted beside the service's own (the demo's portal page), undocumented.
 pub type ExtraRoutes = std::sync::Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 
 /// A bound, not yet running, application: the API listener and, when `METRICS_ADDR` is not
@@ -144,7 +145,11 @@ fn run(
             .wrap(from_fn(crate::metrics::record_http))
             .wrap(from_fn(crate::telemetry::request_span))
             .wrap(cors(&state.config.cors_origins))
+            // Registers and documents the service's routes (`crate::openapi` builds
+            // `/openapi.json` from the same call); the document collected here is dropped.
+            .into_utoipa_app()
             .configure(crate::routes::configure)
+            .into_app()
             .configure(|cfg| {
                 if let Some(extra) = &extra {
                     extra(cfg);

@@ -20,7 +20,7 @@ use crate::wire::iso;
 const BAD_CREDENTIALS: &str = "Credenciales incorrectas";
 pub const MIN_PASSWORD_LEN: usize = 8;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(login).service(logout).service(change_password);
 }
 
@@ -54,6 +54,12 @@ async fn check_password(stored: Option<String>, password: String) -> ApiResult<V
     .await?)
 }
 
+#[utoipa::path(
+    tag = "auth",
+    summary = "Admin login (session JWT)",
+    request_body(content = inline(crate::openapi::schemas::Login), content_type = "application/json", example = json!({"email": "admin@example.com", "password": "********"})),
+    responses((status = 200, description = "OK", body = Object, example = json!({"access_token": "<session JWT>", "token_type": "bearer", "expires_at": "2026-01-02T10:00:00", "user": {"id": 2, "email": "admin@example.com", "nombre": "Admin", "rol": "cliente_admin", "empresa_id": "EMP_6692D1F6DA", "activo": true}}))),
+)]
 #[post("/api/v1/auth/login")]
 async fn login(
     req: HttpRequest,
@@ -115,6 +121,12 @@ async fn login(
     })))
 }
 
+#[utoipa::path(
+    tag = "auth",
+    summary = "Log out (revokes this session)",
+    responses((status = 200, description = "OK")),
+    security(("session" = [])),
+)]
 #[post("/api/v1/auth/logout")]
 async fn logout(state: web::Data<AppState>, session: Session) -> ApiResult<HttpResponse> {
     revoke(&state, &session).await?;
@@ -147,6 +159,13 @@ impl FieldAliases for ChangePasswordRequest {}
 
 /// Changes the caller's password. Every session issued before the change stops working; the
 /// answer carries a fresh token so the caller stays logged in.
+#[utoipa::path(
+    tag = "auth",
+    summary = "Change own password",
+    request_body(content = inline(crate::openapi::schemas::ChangePassword), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = [])),
+)]
 #[post("/api/v1/auth/change-password")]
 async fn change_password(
     state: web::Data<AppState>,

@@ -21,7 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::wire;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // `/debug` before `/{producto_id}`.
     cfg.service(catalog_debug)
         .service(catalog_list)
@@ -85,6 +85,12 @@ fn for_sale(key: &PortalKey) -> sea_orm::Select<producto::Entity> {
         .filter(producto::Column::Activo.eq(true))
 }
 
+#[utoipa::path(
+    tag = "portal",
+    summary = "Active products of the key's router",
+    responses((status = 200, description = "OK", body = [Object], example = json!([{"id": 1, "perfil_mikrotik_id": "*2", "perfil_mikrotik_nombre": "1h", "nombre_venta": "1 hora", "descripcion": "Una hora de Internet", "imagen_url": null, "precio": 15.0, "moneda": "MXN", "detalles": [{"texto": "Velocidad de bajada 5 Mbps"}], "destacado": false, "creado_en": "2026-01-01T10:00:00"}]))),
+    security(("apiKey" = []), ("apiKeyBearer" = [])),
+)]
 #[get("/api/v1/catalogo_perfiles_venta")]
 async fn catalog_list(state: web::Data<AppState>, key: PortalKey) -> ApiResult<HttpResponse> {
     if !key.router.activo {
@@ -99,6 +105,12 @@ async fn catalog_list(state: web::Data<AppState>, key: PortalKey) -> ApiResult<H
     Ok(HttpResponse::Ok().json(products.iter().map(venta_json).collect::<Vec<_>>()))
 }
 
+#[utoipa::path(
+    tag = "portal",
+    summary = "One active product",
+    responses((status = 200, description = "OK")),
+    security(("apiKey" = []), ("apiKeyBearer" = [])),
+)]
 #[get("/api/v1/catalogo_perfiles_venta/{producto_id}")]
 async fn catalog_item(
     state: web::Data<AppState>,
@@ -121,6 +133,12 @@ async fn catalog_item(
 }
 
 /// The original's raw dump, for the company's own admin only (see the module docs).
+#[utoipa::path(
+    tag = "portal",
+    summary = "Raw product dump (needs a cliente_admin session too)",
+    responses((status = 200, description = "OK")),
+    security(("apiKey" = []), ("apiKeyBearer" = [])),
+)]
 #[get("/api/v1/catalogo_perfiles_venta/debug")]
 async fn catalog_debug(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let hidden = || ApiError::not_found("Not Found");

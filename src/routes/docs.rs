@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpResponse};
 
 use crate::error::{ApiError, ApiResult};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(openapi_json)
         .service(docs_index)
         .service(docs_asset);
@@ -32,6 +32,11 @@ const INDEX: &str = r#"<!DOCTYPE html>
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
                    script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 
+#[utoipa::path(
+    tag = "sistema",
+    summary = "This OpenAPI document",
+    responses((status = 200, description = "OK")),
+)]
 #[get("/openapi.json")]
 async fn openapi_json() -> ApiResult<HttpResponse> {
     let body = crate::openapi::json().map_err(ApiError::internal)?;
@@ -40,6 +45,11 @@ async fn openapi_json() -> ApiResult<HttpResponse> {
         .body(body))
 }
 
+#[utoipa::path(
+    tag = "sistema",
+    summary = "Interactive API documentation (Swagger UI, served locally)",
+    responses((status = 200, description = "OK")),
+)]
 #[get("/docs")]
 async fn docs_index() -> HttpResponse {
     HttpResponse::Ok()
@@ -48,6 +58,14 @@ async fn docs_index() -> HttpResponse {
         .body(INDEX)
 }
 
+#[utoipa::path(
+    tag = "sistema",
+    summary = "Swagger UI assets",
+    params(
+        ("file" = inline(crate::openapi::schemas::DocAsset), Path, description = "A Swagger UI asset."),
+    ),
+    responses((status = 200, description = "OK")),
+)]
 #[get("/docs/{file}")]
 async fn docs_asset(path: web::Path<String>) -> ApiResult<HttpResponse> {
     let (bytes, content_type): (&'static [u8], &str) = match path.as_str() {

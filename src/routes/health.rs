@@ -8,15 +8,21 @@ use serde_json::json;
 use crate::state::AppState;
 use crate::wire::iso;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(root).service(health);
 }
 
-/// `GET /health` alone (the metrics listener's liveness probe).
+/// `GET /health` alone (the metrics listener's liveness probe; plain actix, not documented as an
+/// API route).
 pub fn configure_probe(cfg: &mut web::ServiceConfig) {
     cfg.service(health);
 }
 
+#[utoipa::path(
+    tag = "sistema",
+    summary = "Banner and status",
+    responses((status = 200, description = "OK")),
+)]
 #[get("/")]
 async fn root() -> HttpResponse {
     HttpResponse::Ok().json(json!({
@@ -29,6 +35,11 @@ async fn root() -> HttpResponse {
 }
 
 /// Healthy only when the database answers.
+#[utoipa::path(
+    tag = "sistema",
+    summary = "Health check (database included)",
+    responses((status = 200, description = "OK")),
+)]
 #[get("/health")]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     match state.db.execute_unprepared("SELECT 1").await {

@@ -34,7 +34,7 @@ pub const MSG_NOT_FOUND: &str = "Usuario no encontrado";
 pub const MSG_DISABLED: &str = "El usuario está deshabilitado";
 pub const MSG_NO_IP: &str = "No se pudo detectar IP del cliente";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(auto_reconnect).service(profile_info);
 }
 
@@ -116,6 +116,13 @@ fn admit(
     Ok(())
 }
 
+#[utoipa::path(
+    tag = "portal",
+    summary = "Log a stored hotspot user in for a new MAC",
+    request_body(content = inline(crate::openapi::schemas::AutoReconnect), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("apiKey" = []), ("apiKeyBearer" = [])),
+)]
 #[post("/api/v1/hotspot/auto-reconnect")]
 async fn auto_reconnect(
     req: HttpRequest,
@@ -305,6 +312,13 @@ fn profile_body(
     }))
 }
 
+#[utoipa::path(
+    tag = "portal",
+    summary = "Check hotspot credentials and return the user's profile",
+    request_body(content = inline(crate::openapi::schemas::ProfileInfo), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("apiKey" = []), ("apiKeyBearer" = [])),
+)]
 #[post("/api/v1/hotspot/user/profile-info")]
 async fn profile_info(
     req: HttpRequest,

@@ -13,7 +13,7 @@ use crate::metrics::CONTENT_TYPE;
 use crate::state::AppState;
 
 /// The API listener's route: answers 404 unless `METRICS_TOKEN` is set.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(metrics);
 }
 
@@ -30,6 +30,11 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
         .then_some(token.trim())
 }
 
+#[utoipa::path(
+    tag = "sistema",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "OK")),
+)]
 #[get("/metrics")]
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     if state.config.metrics_token.is_none() {

@@ -1,5 +1,12 @@
 //! HTTP routes, grouped by audience. Every route is registered with its full path (no
 //! `web::scope`), so groups sharing a prefix never shadow each other.
+//!
+//! Every handler carries `#[utoipa::path(...)]` (tag, summary, parameters, body, success answer,
+//! security) above its actix route macro, and is registered through utoipa-actix-web's
+//! `ServiceConfig`, whose `service(...)` documents it in `/openapi.json` as it registers it (its
+//! `route(...)` passthrough does not: `tests/it/api/openapi.rs` fails on a route registered that
+//! way). `crate::openapi` adds the document's top level and the error answers every route of a
+//! kind shares.
 
 pub mod auth;
 pub mod catalog;
@@ -16,10 +23,8 @@ pub mod routers_live;
 pub mod super_admin;
 pub mod webhooks;
 
-use actix_web::web;
-
 /// Registers every route of the service.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     health::configure(cfg);
     metrics::configure(cfg);
     auth::configure(cfg);

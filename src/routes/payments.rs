@@ -32,14 +32,14 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// Longest card token accepted.
 const MAX_TOKEN: usize = 512;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(pagar_conekta)
         .service(pagar_mercado_pago)
         .service(estado_pago);
 }
 
 #[derive(Debug, Deserialize)]
-struct ConektaReq {
+pub(crate) struct ConektaReq {
     product_id: i32,
     card_token: String,
     customer_name: String,
@@ -72,7 +72,7 @@ impl FieldAliases for ConektaReq {
 }
 
 #[derive(Debug, Deserialize)]
-struct MpReq {
+pub(crate) struct MpReq {
     product_id: i32,
     payment_method_id: String,
     token: String,
@@ -230,6 +230,19 @@ fn token_field(field: &str, token: &str) -> ApiResult<()> {
     validate::max_len(field, token, MAX_TOKEN)
 }
 
+#[utoipa::path(
+    tag = "pagos",
+    summary = "Buy a plan with a Conekta card token; answers the hotspot credentials",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "One key per purchase attempt: a retry with the same key and body gets the first answer and is never charged twice."),
+    ),
+    request_body(content = inline(crate::openapi::schemas::PagarConekta), content_type = "application/json", example = json!({"producto_id": 1, "token_tarjeta": "tok_test_visa_4242", "nombre_cliente": "Ana López", "email_cliente": "ana@example.com", "telefono_cliente": "5512345678", "tipo_usuario": "usuario_contrasena", "mac_cliente": "AA:BB:CC:DD:EE:01", "ip_cliente": "10.5.50.10", "conexion_automatica": true})),
+    responses(
+        (status = 200, description = "OK", body = Object, example = json!({"success": true, "id_transaccion": "ord_2yNp8Bv1s7hjK3Lq", "estado_pago": "paid", "tipo_usuario": "usuario_contrasena", "usuario_hotspot": {"usuario": "PT-AB3C9", "contrasena": "0482"}, "producto": {"nombre": "1 hora", "precio": 15.0, "moneda": "MXN", "perfil_mikrotik": "1h"}, "cliente": {"nombre": "Ana López", "email": "ana@example.com"}, "timestamp": "2026-01-01T10:00:00.123456", "auto_conexion": {"estado": "conectado", "mac": "AA:BB:CC:DD:EE:01", "ip": "10.5.50.10", "mensaje": "¡Conexión establecida con éxito! Disfrute de Internet sin límites", "verificado": true, "session_id": null}})),
+        crate::openapi::responses::PurchaseErrors,
+    ),
+    security(("apiKey" = []), ("apiKeyBearer" = [])),
+)]
 #[post("/api/v1/payments/pagar-conekta")]
 async fn pagar_conekta(
     req: HttpRequest,
@@ -292,6 +305,19 @@ async fn pagar_conekta(
     Ok(saga::run(&state, &key, input).await.into_http())
 }
 
+#[utoipa::path(
+    tag = "pagos",
+    summary = "Buy a plan with a Mercado Pago card token; answers the hotspot credentials",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "One key per purchase attempt: a retry with the same key and body gets the first answer and is never charged twice."),
+    ),
+    request_body(content = inline(crate::openapi::schemas::PagarMercadoPago), content_type = "application/json", example = json!({"producto_id": 1, "token": "<card token>", "payment_method_id": "master", "monto": 15.0, "cuotas": 1, "nombre_cliente": "Ana López", "email_cliente": "ana@example.com", "tipo_usuario": "pin", "mac_cliente": "AA:BB:CC:DD:EE:01", "ip_cliente": "10.5.50.10", "conexion_automatica": true})),
+    responses(
+        (status = 200, description = "OK", body = Object, example = json!({"success": true, "id_transaccion": "20000000001", "estado_pago": "approved", "tipo_usuario": "pin", "usuario_hotspot": {"usuario": "PT-16481953", "contrasena": ""}, "producto": {"nombre": "1 hora", "precio": 15.0, "moneda": "MXN", "perfil_mikrotik": "1h"}, "cliente": {"nombre": "Ana López", "email": "ana@example.com"}, "timestamp": "2026-01-01T10:00:00.123456", "mercado_pago": {"payment_id": 20000000001_i64, "status": "approved", "status_detail": "accredited", "installments": 1, "payment_method": {"id": "master", "type": "credit_card", "issuer": "24", "last_four_digits": "0604", "installments": 1}, "raw_response": {}}, "auto_conexion": {"estado": "conectado", "mac": "AA:BB:CC:DD:EE:01", "ip": "10.5.50.10", "mensaje": "¡Conexión establecida con éxito! Disfrute de Internet sin límites", "verificado": true, "session_id": null}})),
+        crate::openapi::responses::PurchaseErrors,
+    ),
+    security(("apiKey" = []), ("apiKeyBearer" = [])),
+)]
 #[post("/api/v1/payments/pagar-mercado-pago")]
 async fn pagar_mercado_pago(
     req: HttpRequest,
@@ -407,6 +433,12 @@ async fn pagar_mercado_pago(
 
 /// The status of one of this router's Mercado Pago payments. Polling it also completes a pending
 /// purchase once the payment is approved.
+#[utoipa::path(
+    tag = "pagos",
+    summary = "State of a Mercado Pago payment",
+    responses((status = 200, description = "OK")),
+    security(("apiKey" = []), ("apiKeyBearer" = [])),
+)]
 #[get("/api/v1/payments/estado-pago/{payment_id}")]
 async fn estado_pago(
     key: PortalKey,

@@ -27,7 +27,7 @@ use crate::state::AppState;
 use crate::validate;
 use crate::wire;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_product)
         .service(list_products)
         .service(get_product)
@@ -206,6 +206,13 @@ async fn own_product(
         .await?)
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Create a product",
+    request_body(content = inline(crate::openapi::schemas::NewProduct), content_type = "application/json"),
+    responses((status = 201, description = "Created")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[post("/api/v1/admin/products")]
 async fn create_product(
     state: web::Data<AppState>,
@@ -289,6 +296,15 @@ async fn create_product(
     Ok(HttpResponse::Created().json(product_json(&product)))
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "List products (inactive included)",
+    params(
+        ("router_id" = Option<String>, Query, description = "Only this router's products."),
+    ),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/products")]
 async fn list_products(
     state: web::Data<AppState>,
@@ -316,6 +332,12 @@ async fn list_products(
     Ok(HttpResponse::Ok().json(products.iter().map(product_json).collect::<Vec<_>>()))
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Get a product",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/products/{producto_id}")]
 async fn get_product(
     state: web::Data<AppState>,
@@ -328,6 +350,13 @@ async fn get_product(
     Ok(HttpResponse::Ok().json(product_json(&product)))
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Update a product (partial)",
+    request_body(content = inline(crate::openapi::schemas::ProductUpdate), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[put("/api/v1/admin/products/{producto_id}")]
 async fn update_product(
     state: web::Data<AppState>,
@@ -435,6 +464,12 @@ async fn update_product(
     Ok(HttpResponse::Ok().json(product_json(&updated)))
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Deactivate a product (soft delete)",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[delete("/api/v1/admin/products/{producto_id}")]
 async fn delete_product(
     state: web::Data<AppState>,

@@ -32,7 +32,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
 use crate::wire;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(transacciones)
         .service(dashboard)
         .service(audit_all)
@@ -270,6 +270,19 @@ fn csv_body(rows: &[transaccion::Model]) -> String {
     out
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "My transactions (filters, paging, CSV)",
+    params(
+        crate::openapi::schemas::Paging,
+        ("desde" = Option<String>, Query, description = "From date (ISO)."),
+        ("hasta" = Option<String>, Query, description = "To date (ISO)."),
+        ("estado" = Option<String>, Query, description = "Payment state."),
+        ("formato" = inline(Option<crate::openapi::schemas::ReportFormat>), Query, description = "Output format."),
+    ),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/mi-empresa/transacciones")]
 async fn transacciones(
     state: web::Data<AppState>,
@@ -352,6 +365,12 @@ pub fn totals(rows: impl IntoIterator<Item = (Decimal, String)>) -> Totals {
     t
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "My statistics and recent transactions",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/mi-empresa/dashboard")]
 async fn dashboard(state: web::Data<AppState>, admin: ClienteAdmin) -> ApiResult<HttpResponse> {
     let empresa = empresa::Entity::find_by_id(admin.empresa_id.clone())
@@ -452,6 +471,16 @@ async fn audit_page(
 }
 
 /// Every company's audit entries (operators), optionally filtered by `empresa_id`.
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Audit log (all companies)",
+    params(
+        ("empresa_id" = Option<String>, Query, description = "Filter by company."),
+        crate::openapi::schemas::Paging,
+    ),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/auditoria")]
 async fn audit_all(
     state: web::Data<AppState>,
@@ -471,6 +500,15 @@ async fn audit_all(
 }
 
 /// The caller's own company's audit entries.
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "My company's audit log",
+    params(
+        crate::openapi::schemas::Paging,
+    ),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/mi-empresa/auditoria")]
 async fn audit_own(
     state: web::Data<AppState>,

@@ -27,7 +27,7 @@ const ROUTER_NO_ENCONTRADO: &str = "Router no encontrado o no pertenece a tu emp
 const SIN_CREDENCIALES: &str =
     "El router no tiene credenciales configuradas completas (host, usuario, contraseña)";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(mikrotik_profiles)
         .service(test_connection)
         .service(router_status)
@@ -92,6 +92,12 @@ fn profiles_error(e: BrokerError) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Hotspot user profiles read live from the router",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/routers/{router_id}/mikrotik-profiles")]
 async fn mikrotik_profiles(
     ca: ClienteAdmin,
@@ -125,6 +131,12 @@ fn error_text(e: &BrokerError) -> String {
     }
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Live connection test",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/routers/{router_id}/test-connection")]
 async fn test_connection(
     ca: ClienteAdmin,
@@ -207,6 +219,12 @@ fn fleet_json(f: &FleetRouter) -> Value {
     v
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "State of the router's session",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/routers/{router_id}/status")]
 async fn router_status(
     ca: ClienteAdmin,
@@ -229,6 +247,12 @@ async fn router_status(
     Ok(HttpResponse::Ok().json(fleet_json(&f)))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "State of every router's session",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/routers/status")]
 async fn fleet_status(_sa: SuperAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let fleet = state.routers.fleet_status().await?;
@@ -249,6 +273,12 @@ async fn fleet_status(_sa: SuperAdmin, state: web::Data<AppState>) -> ApiResult<
     })))
 }
 
+#[utoipa::path(
+    tag = "portal",
+    summary = "Probe the key's router",
+    responses((status = 200, description = "OK")),
+    security(("apiKey" = []), ("apiKeyBearer" = [])),
+)]
 #[post("/api/v1/routers/validar-empresa-router")]
 async fn validar_empresa_router(key: PortalKey, state: web::Data<AppState>) -> HttpResponse {
     let router_id = key.router.id.clone();

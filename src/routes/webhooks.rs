@@ -26,7 +26,7 @@ use crate::wire;
 
 pub const FIRMA_INVALIDA: &str = "Firma del webhook inválida";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(mercado_pago).service(conekta);
 }
 
@@ -156,6 +156,15 @@ async fn apply(
     }
 }
 
+#[utoipa::path(
+    tag = "webhooks",
+    summary = "Mercado Pago notifications (x-signature verified)",
+    params(
+        crate::openapi::schemas::WebhookQuery,
+    ),
+    request_body(content = Object, content_type = "application/json", description = "The gateway's notification, verified against its signature."),
+    responses((status = 200, description = "OK")),
+)]
 #[post("/api/v1/webhook/mercado-pago")]
 async fn mercado_pago(
     req: HttpRequest,
@@ -232,6 +241,15 @@ struct ConektaQuery {
     empresa_id: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "webhooks",
+    summary = "Conekta events (Digest signature verified)",
+    params(
+        crate::openapi::schemas::WebhookQuery,
+    ),
+    request_body(content = Object, content_type = "application/json", description = "The gateway's notification, verified against its signature."),
+    responses((status = 200, description = "OK")),
+)]
 #[post("/api/v1/webhook/conekta")]
 async fn conekta(
     req: HttpRequest,

@@ -29,7 +29,7 @@ const MAX_PUBLIC_KEY: usize = 255;
 /// Longest PEM accepted for the Conekta webhook key (a 4096-bit key is ~800 bytes).
 const MAX_PEM: usize = 8192;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(conekta_config)
         .service(configurar_conekta)
         .service(get_conekta)
@@ -105,6 +105,13 @@ async fn save_conekta(
     Ok(())
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Set Conekta keys",
+    request_body(content = inline(crate::openapi::schemas::ConektaKeys), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[put("/api/v1/admin/mi-empresa/conekta-config")]
 async fn conekta_config(
     ca: ClienteAdmin,
@@ -115,6 +122,13 @@ async fn conekta_config(
     Ok(HttpResponse::Ok().json(json!({"message": "Configuración de Conekta actualizada"})))
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Set Conekta keys",
+    request_body(content = inline(crate::openapi::schemas::ConektaKeys), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[post("/api/v1/admin/mi-empresa/configurar-conekta")]
 async fn configurar_conekta(
     ca: ClienteAdmin,
@@ -126,6 +140,12 @@ async fn configurar_conekta(
         .json(json!({"message": "Credenciales de Conekta actualizadas correctamente"})))
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Conekta configuration (masked)",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/mi-empresa/conekta")]
 async fn get_conekta(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let e = load_empresa(&state.db, &ca.empresa_id).await?;
@@ -156,6 +176,13 @@ pub fn parse_rsa_public_key(pem: &str) -> Option<rsa::RsaPublicKey> {
 }
 
 /// Sets (or, with `null`/`""`, clears) the RSA public key that verifies Conekta webhooks.
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Set the RSA public key that verifies Conekta webhooks",
+    request_body(content = inline(crate::openapi::schemas::ConektaWebhookKey), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[put("/api/v1/admin/mi-empresa/conekta-webhook-key")]
 async fn conekta_webhook_key(
     ca: ClienteAdmin,
@@ -214,6 +241,12 @@ async fn conekta_webhook_key(
 
 // ---------------------------------------------------------------- Mercado Pago
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Mercado Pago configuration (masked)",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/mi-empresa/mercado-pago")]
 async fn get_mercado_pago(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let e = load_empresa(&state.db, &ca.empresa_id).await?;
@@ -374,6 +407,13 @@ async fn configurar_credenciales(
     })))
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Set Mercado Pago credentials",
+    request_body(content = inline(crate::openapi::schemas::MercadoPagoCredentials), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[post("/api/v1/admin/mi-empresa/configurar-credenciales")]
 async fn admin_configurar_credenciales(
     ca: ClienteAdmin,
@@ -383,6 +423,13 @@ async fn admin_configurar_credenciales(
     configurar_credenciales(ca, state, body.into_inner()).await
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Set Mercado Pago credentials and Telegram",
+    request_body(content = inline(crate::openapi::schemas::MercadoPagoCredentials), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[post("/api/v1/payments/configurar-credenciales")]
 async fn payments_configurar_credenciales(
     ca: ClienteAdmin,

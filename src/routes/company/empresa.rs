@@ -22,7 +22,7 @@ const TELEGRAM_ERROR: &str =
 pub(super) const MAX_BOT_TOKEN: usize = 255;
 pub(super) const MAX_CHAT_ID: usize = 50;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_mi_empresa)
         .service(put_mi_empresa)
         .service(test_telegram);
@@ -57,6 +57,12 @@ pub(super) fn bot_token(field_name: &str, value: &str) -> ApiResult<()> {
 }
 
 /// `EmpresaInfoResponse`, with the bot token masked.
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "My company (secrets masked)",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/mi-empresa")]
 async fn get_mi_empresa(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let e = load_empresa(&state.db, &ca.empresa_id).await?;
@@ -96,6 +102,13 @@ struct EmpresaUpdate {
 }
 impl FieldAliases for EmpresaUpdate {}
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Update my company (partial)",
+    request_body(content = inline(crate::openapi::schemas::MiEmpresaUpdate), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[put("/api/v1/admin/mi-empresa")]
 async fn put_mi_empresa(
     ca: ClienteAdmin,
@@ -194,6 +207,13 @@ struct TestTelegram {
 impl FieldAliases for TestTelegram {}
 
 /// Sends the test message with the given credentials, or the stored ones.
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Send a Telegram test message",
+    request_body(content = inline(crate::openapi::schemas::TestTelegram), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[post("/api/v1/admin/test-telegram")]
 async fn test_telegram(
     ca: ClienteAdmin,

@@ -26,7 +26,7 @@ const FORMATO_NO_PERMITIDO: &str = "Formato de imagen no permitido";
 const DEMASIADO_GRANDE: &str = "El archivo es demasiado grande. Tamaño máximo permitido: 2 MB";
 const LOGO_PREFIX: &str = "/static/logos/";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(upload_logo).service(static_file);
 }
 
@@ -124,6 +124,13 @@ fn own_logo_file(static_dir: &Path, empresa_id: &str, url: &str) -> Option<PathB
     own.then(|| static_dir.join("logos").join(name))
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Upload the company logo (jpg, png, webp)",
+    request_body(content = inline(crate::openapi::schemas::LogoUpload), content_type = "multipart/form-data"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[post("/api/v1/admin/mi-empresa/logo")]
 async fn upload_logo(
     ca: ClienteAdmin,
@@ -226,6 +233,11 @@ fn safe_relative(path: &str) -> Option<PathBuf> {
 }
 
 /// Public files under `config.static_dir` (the logos). No directory listing.
+#[utoipa::path(
+    tag = "sistema",
+    summary = "Uploaded company logos",
+    responses((status = 200, description = "OK")),
+)]
 #[get("/static/{path:.*}")]
 async fn static_file(
     req: HttpRequest,

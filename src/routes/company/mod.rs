@@ -13,7 +13,6 @@ mod logo;
 mod routers;
 mod webhook_config;
 
-use actix_web::web;
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::json;
 
@@ -26,7 +25,7 @@ pub use empresa::send_test;
 pub use logo::{sniff_image, ImageKind, MAX_LOGO_BYTES};
 
 /// Registers the routes of this module, and the `/static` file service.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     empresa::configure(cfg);
     credentials::configure(cfg);
     logo::configure(cfg);

@@ -24,10 +24,16 @@ const ROUTER_NO_ENCONTRADO: &str = "Router no encontrado o no pertenece a tu emp
 /// Longest RouterOS API password accepted.
 const MAX_ROUTER_PASSWORD: usize = 255;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_routers).service(update_router);
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "My routers",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/admin/mi-empresa/routers")]
 async fn list_routers(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let routers = router::Entity::find()
@@ -91,6 +97,13 @@ fn fingerprint(value: &str) -> ApiResult<String> {
     Ok(hexed.to_ascii_lowercase())
 }
 
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Edit my router",
+    request_body(content = inline(crate::openapi::schemas::RouterUpdate), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[put("/api/v1/admin/mi-empresa/routers/{router_id}")]
 async fn update_router(
     ca: ClienteAdmin,

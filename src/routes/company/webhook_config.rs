@@ -25,7 +25,7 @@ use crate::wire::{iso, iso_opt, money};
 const WEBHOOK_PATH: &str = "/api/v1/webhook/mercado-pago";
 const MAX_WEBHOOK_SECRET: usize = 500;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(configurar_webhook)
         .service(estado_webhook)
         .service(test_webhook)
@@ -61,6 +61,13 @@ struct WebhookConfig {
 }
 impl FieldAliases for WebhookConfig {}
 
+#[utoipa::path(
+    tag = "webhooks",
+    summary = "Set my Mercado Pago webhook secret",
+    request_body(content = inline(crate::openapi::schemas::WebhookSecret), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[post("/api/v1/webhook/empresa/{empresa_id}/configurar-webhook")]
 async fn configurar_webhook(
     req: HttpRequest,
@@ -114,6 +121,12 @@ async fn configurar_webhook(
     })))
 }
 
+#[utoipa::path(
+    tag = "webhooks",
+    summary = "My webhook configuration status",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/webhook/empresa/{empresa_id}/estado-webhook")]
 async fn estado_webhook(
     req: HttpRequest,
@@ -148,6 +161,12 @@ async fn estado_webhook(
     })))
 }
 
+#[utoipa::path(
+    tag = "webhooks",
+    summary = "Static webhook information",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/webhook/test-webhook")]
 async fn test_webhook(
     req: HttpRequest,
@@ -169,6 +188,12 @@ async fn test_webhook(
 }
 
 /// One of the caller's company's transactions by its Mercado Pago external reference.
+#[utoipa::path(
+    tag = "webhooks",
+    summary = "A transaction of my company by external reference",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
 #[get("/api/v1/webhook/transaccion/{external_reference}")]
 async fn transaccion_por_referencia(
     ca: ClienteAdmin,

@@ -25,7 +25,7 @@ pub const CONEKTA_MODES: [&str; 2] = ["test", "live"];
 /// Longest gateway key accepted (plaintext).
 const MAX_KEY_LEN: usize = 255;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_empresa)
         .service(list_empresas)
         .service(get_empresa)
@@ -80,6 +80,13 @@ fn non_blank(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Create a company",
+    request_body(content = inline(crate::openapi::schemas::NewEmpresa), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[post("/admin/empresas")]
 async fn create_empresa(
     state: web::Data<AppState>,
@@ -155,6 +162,12 @@ async fn create_empresa(
     Ok(HttpResponse::Ok().json(empresa_json(&model)))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "List companies",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/empresas")]
 async fn list_empresas(state: web::Data<AppState>, _admin: SuperAdmin) -> ApiResult<HttpResponse> {
     let rows = empresa::Entity::find()
@@ -165,6 +178,12 @@ async fn list_empresas(state: web::Data<AppState>, _admin: SuperAdmin) -> ApiRes
     Ok(HttpResponse::Ok().json(rows.iter().map(empresa_json).collect::<Vec<_>>()))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Get a company",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/empresas/{empresa_id}")]
 async fn get_empresa(
     state: web::Data<AppState>,
@@ -189,6 +208,13 @@ pub struct UpdateEmpresa {
 }
 impl FieldAliases for UpdateEmpresa {}
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Update a company (partial)",
+    request_body(content = inline(crate::openapi::schemas::EmpresaUpdate), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[put("/admin/empresas/{empresa_id}")]
 async fn update_empresa(
     state: web::Data<AppState>,
@@ -264,6 +290,12 @@ async fn update_empresa(
     Ok(HttpResponse::Ok().json(empresa_json(&updated)))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Global counts",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/dashboard")]
 async fn dashboard(state: web::Data<AppState>, _admin: SuperAdmin) -> ApiResult<HttpResponse> {
     let total_empresas = empresa::Entity::find().count(&state.db).await?;
@@ -282,6 +314,12 @@ async fn dashboard(state: web::Data<AppState>, _admin: SuperAdmin) -> ApiResult<
     })))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Per-company counts",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/empresas/{empresa_id}/stats")]
 async fn empresa_stats(
     state: web::Data<AppState>,

@@ -19,7 +19,7 @@ use crate::state::AppState;
 
 pub const EMPRESA_NOT_FOUND: &str = "Empresa no encontrada";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     empresas::configure(cfg);
     routers::configure(cfg);
     usuarios::configure(cfg);

@@ -31,7 +31,7 @@ pub const DEFAULT_TLS_PORT: i64 = 8729;
 /// Longest RouterOS password accepted (plaintext).
 const MAX_PASSWORD_LEN: usize = 255;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create)
         .service(list)
         .service(get_one)
@@ -117,6 +117,13 @@ pub struct CreateRouter {
 }
 impl FieldAliases for CreateRouter {}
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Create a router and its API key",
+    request_body(content = inline(crate::openapi::schemas::NewRouter), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[post("/admin/empresas/{empresa_id}/routers")]
 async fn create(
     state: web::Data<AppState>,
@@ -214,6 +221,12 @@ async fn create(
     Ok(HttpResponse::Ok().json(out))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "List a company's routers",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/empresas/{empresa_id}/routers")]
 async fn list(
     state: web::Data<AppState>,
@@ -231,6 +244,12 @@ async fn list(
     Ok(HttpResponse::Ok().json(rows.iter().map(router_json).collect::<Vec<_>>()))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Get a router",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/empresas/{empresa_id}/routers/{router_id}")]
 async fn get_one(
     state: web::Data<AppState>,
@@ -242,6 +261,12 @@ async fn get_one(
     Ok(HttpResponse::Ok().json(router_json(&r)))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Enable or disable a router",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[put("/admin/empresas/{empresa_id}/routers/{router_id}/toggle-activo")]
 async fn toggle_activo(
     state: web::Data<AppState>,
@@ -292,6 +317,12 @@ async fn toggle_activo(
 /// Revokes every active key of the router, issues a new one and points `routers.api_key_hash`
 /// at it, all in one transaction. The transaction starts by writing the router row, so two
 /// concurrent regenerations are serialised and at most one key stays active.
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Revoke the router's key and issue a new one",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[post("/admin/empresas/{empresa_id}/routers/{router_id}/regenerate-api-key")]
 async fn regenerate_api_key(
     state: web::Data<AppState>,
@@ -371,6 +402,12 @@ fn api_key_json(k: &api_key::Model) -> Value {
     })
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Key history",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/empresas/{empresa_id}/routers/{router_id}/api-keys")]
 async fn list_api_keys(
     state: web::Data<AppState>,
@@ -388,6 +425,12 @@ async fn list_api_keys(
     Ok(HttpResponse::Ok().json(keys.iter().map(api_key_json).collect::<Vec<_>>()))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Revoke one key",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[post("/admin/empresas/{empresa_id}/routers/{router_id}/api-keys/{key_id}/revoke")]
 async fn revoke_api_key(
     state: web::Data<AppState>,
@@ -470,6 +513,12 @@ pub fn key_advice(
     ("active", None, None)
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Active key diagnostics",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/empresas/{empresa_id}/routers/{router_id}/api-key-status")]
 async fn api_key_status(
     state: web::Data<AppState>,
@@ -525,6 +574,12 @@ fn products_error(n: u64) -> ApiError {
 
 /// Deletes a router without products, with its API keys, in one transaction. Its payment
 /// history (`transacciones`, `purchases`) is kept.
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Delete a router",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[delete("/admin/empresas/{empresa_id}/routers/{router_id}")]
 async fn delete_router(
     state: web::Data<AppState>,

@@ -26,7 +26,7 @@ pub const USER_NOT_FOUND: &str = "Usuario no encontrado";
 pub const EMAIL_TAKEN: &str = "El email ya está registrado";
 const MAX_PASSWORD_LEN: usize = 256;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create)
         .service(list)
         .service(get_one)
@@ -52,6 +52,13 @@ pub struct CreateUsuario {
 }
 impl FieldAliases for CreateUsuario {}
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Create an admin user",
+    request_body(content = inline(crate::openapi::schemas::NewUsuario), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[post("/admin/usuarios")]
 async fn create(
     state: web::Data<AppState>,
@@ -159,6 +166,16 @@ pub struct ListQuery {
     pub empresa_id: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "List admin users",
+    params(
+        ("rol" = Option<String>, Query, description = "Filter by role."),
+        ("empresa_id" = Option<String>, Query, description = "Filter by company."),
+    ),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/usuarios")]
 async fn list(
     state: web::Data<AppState>,
@@ -180,6 +197,12 @@ async fn list(
     Ok(HttpResponse::Ok().json(rows.iter().map(usuario_json).collect::<Vec<_>>()))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Get an admin user",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[get("/admin/usuarios/{usuario_id}")]
 async fn get_one(
     state: web::Data<AppState>,
@@ -193,6 +216,12 @@ async fn get_one(
     Ok(HttpResponse::Ok().json(usuario_json(&u)))
 }
 
+#[utoipa::path(
+    tag = "super_admin",
+    summary = "Enable or disable an admin user",
+    responses((status = 200, description = "OK")),
+    security(("session" = ["super_admin"])),
+)]
 #[put("/admin/usuarios/{usuario_id}/toggle-activo")]
 async fn toggle_activo(
     state: web::Data<AppState>,

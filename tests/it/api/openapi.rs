@@ -1,11 +1,17 @@
-//! `/openapi.json` documents exactly the routes the source registers, every documented route is
-//! really served, and `/docs` works from embedded assets.
+//! `/openapi.json` documents exactly the routes the running app registers (read from its
+//! resource map), every documented route is really served and no undocumented method is, and
+//! `/docs` works from embedded assets.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::{get, post, route, web, App, HttpRequest, HttpResponse};
+use pagos_hotspot::config::Config;
+use pagos_hotspot::db::testing::fresh_database;
+use pagos_hotspot::startup::{Application, ExtraRoutes};
+use serde_json::Value;
 
 use crate::helpers::spawn_app;
-use serde_json::Value;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 
@@ -29,79 +35,52 @@ fn normalise(path: &str) -> String {
     out
 }
 
-/// The first string literal in `s`.
-fn first_literal(s: &str) -> Option<&str> {
-    let start = s.find('"')? + 1;
-    let len = s[start..].find('"')?;
-    Some(&s[start..start + len])
-}
-
-/// Routes registered in one source file: actix's route macros, `.route("…", web::get()…)`
-/// and `web::resource("…").route(web::get()…)`.
-fn routes_in(text: &str) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    for line in text.lines() {
-        let t = line.trim();
-        for m in METHODS {
-            if let Some(rest) = t.strip_prefix(&format!("#[{m}(")) {
-                let path = first_literal(rest).expect("route macro with a path literal");
-                found.push((m.to_ascii_uppercase(), normalise(path)));
-            }
-        }
-        if let Some(rest) = t.strip_prefix("#[route(") {
-            let path = first_literal(rest).expect("route macro with a path literal");
-            for part in rest.split("method").skip(1) {
-                if let Some(method) = first_literal(part) {
-                    found.push((method.to_ascii_uppercase(), normalise(path)));
-                }
-            }
-        }
-    }
-    // Builder forms (may span lines): look at each `.route("` and `web::resource("`.
-    let flat: String = text.split_whitespace().collect();
-    for (idx, _) in flat.match_indices(".route(\"") {
-        let rest = &flat[idx + ".route(".len()..];
-        let path = first_literal(rest).unwrap();
-        let after = &rest[path.len() + 2..];
-        for m in METHODS {
-            if after.starts_with(&format!(",web::{m}()")) {
-                found.push((m.to_ascii_uppercase(), normalise(path)));
-            }
-        }
-    }
-    for (idx, _) in flat.match_indices("web::resource(\"") {
-        let rest = &flat[idx + "web::resource(".len()..];
-        let path = first_literal(rest).unwrap();
-        let end = rest.find(';').unwrap_or(rest.len());
-        let chain = &rest[..end];
-        for m in METHODS {
-            if chain.contains(&format!(".route(web::{m}()")) {
-                found.push((m.to_ascii_uppercase(), normalise(path)));
-            }
+/// The path patterns in the `Debug` text of an actix `ResourceMap` (`HttpRequest::resource_map`),
+/// the only public view of the routes an app really registered. Each resource shows as
+/// `patterns: Single("…")`; a pattern list (`List([…])`) is not expected here.
+fn patterns_in(map_debug: &str) -> BTreeSet<String> {
+    assert!(
+        !map_debug.contains("patterns: List("),
+        "multi-pattern resources are not parsed"
+    );
+    let mut found = BTreeSet::new();
+    for (idx, _) in map_debug.match_indices("patterns: Single(\"") {
+        let rest = &map_debug[idx + "patterns: Single(\"".len()..];
+        let end = rest.find("\")").expect("a closed pattern");
+        if !rest[..end].is_empty() {
+            found.insert(normalise(&rest[..end]));
         }
     }
     found
 }
 
-fn scan(dir: &Path, out: &mut BTreeSet<(String, String)>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            scan(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            out.extend(routes_in(&text));
-        }
-    }
+/// Answers the `Debug` text of the app's resource map.
+async fn resource_map(req: HttpRequest) -> String {
+    format!("{:?}", req.resource_map())
 }
 
-fn source_routes() -> BTreeSet<(String, String)> {
-    let mut set = BTreeSet::new();
-    scan(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes"),
-        &mut set,
-    );
-    set
+const MAP_ROUTE: &str = "/__test/resource-map";
+
+/// The real application (`startup`'s `run`, the service's own routes) with one extra route
+/// that dumps its resource map: the patterns it really serves, but that one.
+async fn served_patterns() -> BTreeSet<String> {
+    let testdb = fresh_database().await;
+    let config = Config::for_tests(testdb.url.clone());
+    let extra: ExtraRoutes = Arc::new(|cfg: &mut web::ServiceConfig| {
+        cfg.route(MAP_ROUTE, web::get().to(resource_map));
+    });
+    let app = Application::build_with_routes(config, testdb.db.clone(), Some(extra))
+        .await
+        .expect("app builds");
+    let url = format!("http://127.0.0.1:{}{MAP_ROUTE}", app.port());
+    let handles = crate::helpers::spawn_servers(app);
+    let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    for handle in handles {
+        handle.stop(false).await;
+    }
+    let mut patterns = patterns_in(&text);
+    assert!(patterns.remove(MAP_ROUTE), "the dump sees its own route");
+    patterns
 }
 
 fn documented(doc: &Value) -> Vec<(String, String, String)> {
@@ -116,30 +95,46 @@ fn documented(doc: &Value) -> Vec<(String, String, String)> {
     out
 }
 
-#[test]
-fn the_scanner_finds_every_registration_form() {
-    let text = r#"
-        #[get("/a/{id}")]
-        #[post("/b/{path:.*}")]
-        #[route("/c", method = "GET", method = "HEAD")]
-        cfg.route("/d", web::put().to(h));
-        cfg.service(web::resource("/e/{x}")
-            .route(web::get().to(h))
-            .route(web::delete().to(h)));
-    "#;
-    let found: BTreeSet<_> = routes_in(text).into_iter().collect();
-    let want: BTreeSet<_> = [
-        ("GET", "/a/{}"),
-        ("POST", "/b/{}"),
-        ("GET", "/c"),
-        ("HEAD", "/c"),
-        ("PUT", "/d"),
-        ("GET", "/e/{}"),
-        ("DELETE", "/e/{}"),
-    ]
-    .iter()
-    .map(|(m, p)| (m.to_string(), p.to_string()))
-    .collect();
+#[actix_web::test]
+async fn the_resource_map_parser_finds_every_registration_form() {
+    #[get("/a/{id}")]
+    async fn a() -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+    #[post("/b/{path:.*}")]
+    async fn b() -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+    #[route("/c", method = "GET", method = "HEAD")]
+    async fn c() -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+    async fn h() -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+    let app = actix_web::test::init_service(
+        App::new()
+            .service(a)
+            .service(b)
+            .service(c)
+            .route("/d", web::put().to(h))
+            .service(
+                web::resource("/e/{x}")
+                    .route(web::get().to(h))
+                    .route(web::delete().to(h)),
+            )
+            .route(MAP_ROUTE, web::get().to(resource_map)),
+    )
+    .await;
+    let req = actix_web::test::TestRequest::get()
+        .uri(MAP_ROUTE)
+        .to_request();
+    let body = actix_web::test::call_and_read_body(&app, req).await;
+    let found = patterns_in(std::str::from_utf8(&body).unwrap());
+    let want: BTreeSet<String> = ["/a/{}", "/b/{}", "/c", "/d", "/e/{}", MAP_ROUTE]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     assert_eq!(found, want);
 }
 
@@ -155,38 +150,21 @@ async fn openapi_json_lists_exactly_the_served_routes() {
     let doc: Value = res.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
 
-    let source = source_routes();
+    let served = served_patterns().await;
     assert!(
-        source.contains(&("GET".into(), "/openapi.json".into())),
-        "the scanner sees the docs routes: {source:?}"
+        served.contains("/openapi.json"),
+        "the resource map shows the docs routes: {served:?}"
     );
-    let docs: BTreeSet<(String, String)> = documented(&doc)
-        .into_iter()
-        .map(|(m, p, _)| (m, p))
-        .collect();
-    let pending: BTreeSet<(String, String)> = pagos_hotspot::openapi::PENDING
-        .iter()
-        .map(|(m, p)| (m.to_string(), normalise(p)))
-        .collect();
+    let docs: BTreeSet<String> = documented(&doc).into_iter().map(|(_, p, _)| p).collect();
 
-    let undocumented: Vec<_> = source.difference(&docs).collect();
+    let undocumented: Vec<_> = served.difference(&docs).collect();
     assert!(
         undocumented.is_empty(),
-        "served but missing from src/openapi.rs ROUTES: {undocumented:?}"
+        "served but missing from /openapi.json (register it through utoipa-actix-web, \
+         with #[utoipa::path]): {undocumented:?}"
     );
-    let now_served: Vec<_> = pending.intersection(&source).collect();
-    assert!(
-        now_served.is_empty(),
-        "served now: remove from openapi::PENDING: {now_served:?}"
-    );
-    let phantom: Vec<_> = docs
-        .difference(&source)
-        .filter(|r| !pending.contains(*r))
-        .collect();
-    assert!(
-        phantom.is_empty(),
-        "documented but not served (and not pending): {phantom:?}"
-    );
+    let phantom: Vec<_> = docs.difference(&served).collect();
+    assert!(phantom.is_empty(), "documented but not served: {phantom:?}");
 }
 
 fn sample_path(path: &str) -> String {
@@ -205,6 +183,34 @@ fn sample_path(path: &str) -> String {
         .join("/")
 }
 
+/// Whether a concrete URL path falls under a documented path (`{name}` is one segment,
+/// `{path}` the rest of the URL).
+fn covers(doc_path: &str, url: &str) -> bool {
+    let mut want = doc_path.split('/');
+    let mut got = url.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some("{path}"), Some(_)) => return true,
+            (Some(w), Some(g)) if w == g || (w.starts_with('{') && !g.is_empty()) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Sends `method` to `path` (a sample URL path) with an empty JSON object: status and body.
+async fn call(app: &crate::helpers::TestApp, method: &str, path: &str) -> (u16, bytes::Bytes) {
+    let res = app
+        .http
+        .request(method.parse().unwrap(), app.url(path))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.bytes().await.unwrap())
+}
+
 #[actix_web::test]
 async fn every_documented_route_is_answered_by_a_handler() {
     let app = spawn_app().await;
@@ -217,22 +223,10 @@ async fn every_documented_route_is_answered_by_a_handler() {
         .json()
         .await
         .unwrap();
+    let operations = documented(&doc);
     let mut checked = 0;
-    for (method, _, path) in documented(&doc) {
-        if pagos_hotspot::openapi::is_pending(&method, &path) {
-            continue;
-        }
-        let url = app.url(&sample_path(&path));
-        let res = app
-            .http
-            .request(method.parse().unwrap(), &url)
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        let body = res.bytes().await.unwrap();
+    for (method, _, path) in &operations {
+        let (status, body) = call(&app, method, &sample_path(path)).await;
         // actix's answer for an unknown route is a 404 with an empty body; every handler's
         // 404 carries {"detail": …}.
         assert!(
@@ -242,7 +236,26 @@ async fn every_documented_route_is_answered_by_a_handler() {
         assert!(status < 500, "{method} {path} -> {status}");
         checked += 1;
     }
-    // Unknown routes really get that empty 404 (so the check above can fail).
+    // The methods a documented path does not document are not served either (unless another
+    // documented route covers the same URL): a handler added on a documented path with another
+    // method shows up here.
+    for (_, _, path) in &operations {
+        let url = sample_path(path);
+        for method in METHODS.map(|m| m.to_ascii_uppercase()) {
+            let covered = operations
+                .iter()
+                .any(|(m, _, p)| *m == method && covers(p, &url));
+            if covered {
+                continue;
+            }
+            let (status, body) = call(&app, &method, &url).await;
+            assert!(
+                matches!(status, 404 | 405) && body.is_empty(),
+                "{method} {url} is served ({status}) but not documented"
+            );
+        }
+    }
+    // Unknown routes really get that empty 404 (so the checks above can fail).
     let res = app
         .http
         .get(app.url("/no/such/route"))
@@ -251,8 +264,12 @@ async fn every_documented_route_is_answered_by_a_handler() {
         .unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.bytes().await.unwrap().is_empty());
-    let served = pagos_hotspot::openapi::ROUTES.len() - pagos_hotspot::openapi::PENDING.len();
-    assert_eq!(checked, served, "every served route was called");
+    let built = serde_json::to_value(pagos_hotspot::openapi::document()).unwrap();
+    assert_eq!(
+        checked,
+        documented(&built).len(),
+        "every documented route was called"
+    );
 }
 
 #[actix_web::test]
