@@ -34,6 +34,18 @@ pub struct SessionClaims {
     pub typ: String,
     #[serde(default)]
     pub jti: Option<String>,
+    /// Issue time in milliseconds (tokens of this service; the original's have only `iat`), so
+    /// that a password change revokes a session issued earlier in the same second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_ms: Option<i64>,
+}
+
+impl SessionClaims {
+    /// When the token was issued, in milliseconds; a token without `iat_ms` counts as issued
+    /// at the start of its `iat` second (the stricter reading).
+    pub fn issued_at_ms(&self) -> i64 {
+        self.iat_ms.unwrap_or(self.iat.saturating_mul(1000))
+    }
 }
 
 /// A freshly issued session token.
@@ -63,6 +75,7 @@ pub fn issue(
         iat: now.timestamp(),
         typ: "access_token".into(),
         jti: Some(jti.clone()),
+        iat_ms: Some(now.timestamp_millis()),
     };
     let token = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -132,7 +145,7 @@ async fn authenticate(req: HttpRequest) -> Result<Session, ApiError> {
         .filter(|u| u.activo)
         .ok_or_else(|| ApiError::unauthorized("Usuario no activo"))?;
     if let Some(changed) = user.password_changed_at {
-        if claims.iat < changed.timestamp() {
+        if claims.issued_at_ms() < changed.timestamp_millis() {
             return Err(ApiError::unauthorized("Token revocado"));
         }
     }

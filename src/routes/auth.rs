@@ -2,6 +2,7 @@
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -77,7 +78,12 @@ async fn login(
     }
     let ip = client_ip(&req, state.config.trust_forwarded_for);
     state.limits.login_ip.check(&ip)?;
-    state.limits.login_email.check(&body.email.to_lowercase())?;
+    // The key is the address as looked up (trimmed, case-folded): padding it does not make a
+    // new key.
+    state
+        .limits
+        .login_email
+        .check(&body.email.trim().to_lowercase())?;
 
     let user = usuario::Entity::find()
         .filter(usuario::Column::Email.eq(body.email.trim()))
@@ -138,13 +144,19 @@ async fn revoke(state: &AppState, session: &Session) -> ApiResult<()> {
     if let Some(jti) = &session.claims.jti {
         let expires_at =
             chrono::DateTime::from_timestamp(session.claims.exp, 0).unwrap_or_else(Utc::now);
-        revoked_session::ActiveModel {
+        // Idempotent: concurrent logouts with one token all succeed (the first insert wins).
+        revoked_session::Entity::insert(revoked_session::ActiveModel {
             jti: Set(jti.clone()),
             usuario_id: Set(session.user.id),
             revoked_at: Set(Utc::now()),
             expires_at: Set(expires_at),
-        }
-        .insert(&state.db)
+        })
+        .on_conflict(
+            OnConflict::column(revoked_session::Column::Jti)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&state.db)
         .await?;
     }
     Ok(())
@@ -190,8 +202,8 @@ async fn change_password(
     let hash = web::block(move || hash_password(&password))
         .await?
         .map_err(ApiError::internal)?;
-    // Sessions issued before this second stop working (compared by whole seconds, so the
-    // token issued below stays valid).
+    // Sessions issued before this moment stop working (compared in milliseconds; the token
+    // issued below is later, so it stays valid).
     let mut active = session.user.clone().into_active_model();
     active.password_hash = Set(hash);
     active.password_changed_at = Set(Some(Utc::now()));

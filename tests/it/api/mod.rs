@@ -6,3 +6,4 @@ mod nul_bytes;
 mod openapi;
 mod products_catalog;
 mod reports;
+mod sessions;
