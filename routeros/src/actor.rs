@@ -26,15 +26,16 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{ConnectOptions, RouterClient};
-use super::commands::{self, SystemResource};
-use super::error::RouterError;
-use super::messages::{
+use crate::client::{ConnectOptions, RouterClient};
+use crate::commands::{self, SystemResource};
+use crate::error::RouterError;
+use crate::messages::{
     classify, execute, BrokerError, Call, Op, OpOutput, QueueSlot, ReplyTx, RouterState,
     RouterStatus, NOT_RUN_RESTARTING,
 };
-use super::pipeline::{self, Pipeline};
-use crate::config::RouterSettings;
+use crate::pipeline::{self, Pipeline};
+use crate::registry::TimeFormat;
+use crate::settings::RouterSettings;
 
 // ---- backoff (the only place that knows the `backoff` crate) -------------------------------
 
@@ -77,7 +78,7 @@ impl Backoff {
 
 // ---- metrics hooks -------------------------------------------------------------------------
 
-/// Where the broker reports metrics; [`crate::metrics::Metrics`] implements it. The names it
+/// Where the broker reports metrics (the application implements it for its metrics). The names it
 /// feeds: `router_up`, `router_command_duration_seconds{command,outcome}`,
 /// `router_commands_total`, `router_queue_depth`, `router_reconnects_total`,
 /// `router_session_age_seconds`. Every method defaults to a no-op.
@@ -111,45 +112,6 @@ pub trait RouterObserver: Send + Sync + 'static {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoopObserver;
 impl RouterObserver for NoopObserver {}
-
-impl RouterObserver for crate::metrics::Metrics {
-    fn started(&self, router_id: &str) {
-        self.register_router(router_id);
-    }
-    fn forgotten(&self, router_id: &str) {
-        self.forget_router(router_id);
-    }
-    fn command(
-        &self,
-        _router_id: &str,
-        command: &'static str,
-        outcome: &'static str,
-        elapsed: Duration,
-    ) {
-        use crate::metrics::RouterOutcome;
-        let outcome = match outcome {
-            "ok" => RouterOutcome::Ok,
-            "trap" => RouterOutcome::Trap,
-            "timeout" => RouterOutcome::Timeout,
-            "connection_lost" => RouterOutcome::ConnectionLost,
-            "busy" => RouterOutcome::Busy,
-            _ => RouterOutcome::Error,
-        };
-        self.observe_router_command(command, outcome, elapsed);
-    }
-    fn up(&self, router_id: &str, up: bool) {
-        self.set_router_up(router_id, up);
-    }
-    fn queue_depth(&self, router_id: &str, depth: usize) {
-        self.set_router_queue_depth(router_id, depth);
-    }
-    fn reconnect(&self, router_id: &str) {
-        self.inc_router_reconnects(router_id);
-    }
-    fn session_age(&self, router_id: &str, age: Duration) {
-        self.set_router_session_age(router_id, age);
-    }
-}
 
 /// The metric outcome of a command's router error.
 pub fn router_error_label(e: &RouterError) -> &'static str {
@@ -262,16 +224,19 @@ pub struct StatusCell {
     /// The router was deleted: its metric series go away when the actor stops.
     forgotten: std::sync::atomic::AtomicBool,
     capacity: usize,
+    /// Writes the timestamps of [`StatusCell::snapshot`] (the application's wire format).
+    format_time: TimeFormat,
     inner: Mutex<StatusInner>,
 }
 
 impl StatusCell {
-    pub fn new(router_id: &str, capacity: usize) -> Self {
+    pub fn new(router_id: &str, capacity: usize, format_time: TimeFormat) -> Self {
         Self {
             router_id: router_id.to_string(),
             depth: Arc::new(AtomicUsize::new(0)),
             forgotten: std::sync::atomic::AtomicBool::new(false),
             capacity,
+            format_time,
             inner: Mutex::new(StatusInner {
                 state: RouterState::Idle,
                 last_error: None,
@@ -294,7 +259,6 @@ impl StatusCell {
         f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Reserves a queue place, or `None` when the router's queue is full.
     /// Counts a command that ran on the wire and folds its duration into the latency figures.
     fn record_command(&self, elapsed: Duration) {
         self.with(|s| {
@@ -308,6 +272,7 @@ impl StatusCell {
         });
     }
 
+    /// Reserves a queue place, or `None` when the router's queue is full.
     pub fn try_reserve(&self) -> Option<QueueSlot> {
         QueueSlot::try_reserve(&self.depth, self.capacity)
     }
@@ -348,14 +313,14 @@ impl StatusCell {
             router_id: self.router_id.clone(),
             state: s.state,
             last_error: s.last_error.clone(),
-            last_error_at: s.last_error_at.map(crate::wire::iso),
+            last_error_at: s.last_error_at.map(self.format_time),
             last_command_ms: s.last_ms,
             avg_command_ms: s.avg_ms,
             queue_depth: self.depth.load(Ordering::Acquire),
             queue_capacity: self.capacity,
             router_uptime: s.uptime.clone(),
             router_version: s.version.clone(),
-            connected_since: s.connected_since.map(crate::wire::iso),
+            connected_since: s.connected_since.map(self.format_time),
             commands_total: s.commands_total,
             reconnects: s.reconnects,
             reboots_detected: s.reboots,
@@ -1236,7 +1201,7 @@ impl Handler<Call> for RouterActor {
         self.last_activity = Instant::now();
         let refuse = if self.token.is_cancelled() {
             Some(BrokerError::Unavailable {
-                reason: super::messages::NOT_RUN_RESTARTING.into(),
+                reason: NOT_RUN_RESTARTING.into(),
             })
         } else if Instant::now() >= queue_deadline {
             Some(BrokerError::Busy {

@@ -18,10 +18,10 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout, timeout_at, Instant};
 use tokio_util::codec::Framed;
 
-use super::codec::{ApiCodec, Sentence};
-use super::commands::{self as cmds, *};
-use super::error::RouterError;
-use super::proto::{Attrs, Command, Response};
+use crate::codec::{ApiCodec, Sentence};
+use crate::commands::{self as cmds, *};
+use crate::error::RouterError;
+use crate::proto::{Attrs, Command, Response};
 
 /// How to secure the connection.
 #[derive(Clone, PartialEq, Eq)]
