@@ -8,11 +8,11 @@ use sea_orm::DatabaseConnection;
 use crate::auth::api_key::KeyUsage;
 use crate::auth::rate_limit::RateLimits;
 use crate::config::Config;
-use crate::crypto::SecretBox;
+use crate::crypto::{field, SecretBox};
 use crate::gateways::telegram::{TelegramClient, TelegramNotifier};
 use crate::gateways::Gateways;
 use crate::metrics::Metrics;
-use crate::routeros::RouterRegistry;
+use crate::routeros::{RouterPasswords, RouterRegistry};
 
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -43,7 +43,12 @@ impl AppState {
             .user_agent(concat!("pagos-hotspot/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let metrics = Arc::new(Metrics::new()?);
-        let routers = RouterRegistry::new(db.clone(), secrets.clone(), config.router.clone());
+        let routers = RouterRegistry::new(
+            db.clone(),
+            config.router.clone(),
+            secrets.clone(),
+            crate::wire::iso,
+        );
         routers.set_observer(metrics.clone());
         let telegram = TelegramClient::new(&config.telegram_api_base, http.clone());
         let gateway_http = crate::gateways::build_http_client(config.purchase.gateway_timeout)?;
@@ -71,5 +76,12 @@ impl AppState {
             routers,
             metrics,
         })
+    }
+}
+
+/// The router broker reveals router passwords with the application's master key.
+impl RouterPasswords for SecretBox {
+    fn reveal(&self, stored: &str) -> Option<zeroize::Zeroizing<String>> {
+        self.decrypt(field::ROUTER_PASSWORD, stored).ok()
     }
 }

@@ -1,29 +1,6 @@
-//! RouterOS API: wire codec, reply parsing, an async client and typed hotspot commands.
-//!
-//! Protocol notes: `docs/routeros.md`. Facts that could not be verified against a real
-//! router live in [`dialect`], in one place.
+//! The RouterOS client and broker are the `routeros` workspace crate (`routeros/`), re-exported
+//! here so `crate::routeros::…` paths keep working; [`messages`] maps broker errors to HTTP.
 
-pub mod actor;
-pub mod client;
-pub mod codec;
-pub mod commands;
-pub mod dialect;
-pub mod error;
-pub mod footprint;
+pub use routeros::*;
+
 pub mod messages;
-pub mod pipeline;
-pub mod proto;
-pub mod registry;
-
-pub use client::{
-    legacy_login_response, ConnectOptions, LoginMethod, Reply, RouterClient, TlsMode, Transport,
-};
-pub use codec::{ApiCodec, CodecError, Sentence};
-pub use commands::{
-    ActiveLogin, ActiveSession, BindingType, Cookie, Host, HotspotUser, HotspotUserUpdate,
-    IpBinding, NewHotspotUser, NewIpBinding, SystemResource, UserProfile,
-};
-pub use error::RouterError;
-pub use messages::{BrokerError, RouterState, RouterStatus};
-pub use proto::{Attrs, Command, Response};
-pub use registry::{DirectRouter, RouterRegistry};

@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use actix::{Addr, ArbiterHandle};
+use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Serialize;
@@ -22,23 +23,34 @@ use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
 
 use entity::router;
 
-use super::actor::{
+use crate::actor::{
     outcome_label, ActorDeps, ConnectGate, NoopObserver, RouterActor, RouterObserver, StatusCell,
 };
-use super::client::{ConnectOptions, LoginMethod, RouterClient, TlsMode};
-use super::commands::{
+use crate::client::{ConnectOptions, LoginMethod, RouterClient, TlsMode};
+use crate::commands::{
     ActiveLogin, Host, HotspotUser, IpBinding, NewHotspotUser, NewIpBinding, SystemResource,
     UserProfile,
 };
-use super::messages::{
+use crate::messages::{
     classify, execute, BrokerError, Call, Op, OpOutput, RouterState, RouterStatus,
     NOT_RUN_RESTARTING,
 };
-use crate::config::{BrokerMode, RouterSettings};
-use crate::crypto::{field, SecretBox};
+use crate::settings::{BrokerMode, RouterSettings};
+
+/// Reveals a router's password from its row's stored (encrypted) form; the application holds
+/// the key. The password is only ever put in [`ConnectOptions`], never logged.
+pub trait RouterPasswords: Send + Sync + 'static {
+    /// The plain password, or `None` when the stored value cannot be decrypted.
+    fn reveal(&self, stored: &str) -> Option<Zeroizing<String>>;
+}
+
+/// Writes a status timestamp (`RouterStatus::last_error_at`, `connected_since`) in the
+/// application's wire format.
+pub type TimeFormat = fn(DateTime<Utc>) -> String;
 
 /// The actix system thread the actors run on.
 struct BrokerThread {
@@ -74,7 +86,8 @@ struct Entry {
 
 struct Inner {
     db: DatabaseConnection,
-    secrets: Arc<SecretBox>,
+    passwords: Arc<dyn RouterPasswords>,
+    format_time: TimeFormat,
     settings: RouterSettings,
     actors: Arc<DashMap<String, Entry>>,
     gate: Arc<ConnectGate>,
@@ -124,13 +137,20 @@ impl std::fmt::Debug for RouterRegistry {
 }
 
 impl RouterRegistry {
-    /// No actor and no thread is started until a router is first used.
-    pub fn new(db: DatabaseConnection, secrets: Arc<SecretBox>, settings: RouterSettings) -> Self {
+    /// No actor and no thread is started until a router is first used. `passwords` reveals the
+    /// routers' stored passwords; `format_time` writes the status timestamps.
+    pub fn new(
+        db: DatabaseConnection,
+        settings: RouterSettings,
+        passwords: Arc<dyn RouterPasswords>,
+        format_time: TimeFormat,
+    ) -> Self {
         let gate = Arc::new(ConnectGate::new(settings.connect_concurrency));
         Self {
             inner: Arc::new(Inner {
                 db,
-                secrets,
+                passwords,
+                format_time,
                 settings,
                 actors: Arc::new(DashMap::new()),
                 gate,
@@ -217,7 +237,7 @@ impl RouterRegistry {
 
     /// Connection options from a router row (decrypting the password).
     pub fn connect_options(&self, row: &router::Model) -> Result<ConnectOptions, BrokerError> {
-        connect_options(&self.inner.secrets, &self.inner.settings, row)
+        connect_options(self.inner.passwords.as_ref(), &self.inner.settings, row)
     }
 
     /// The running actor, or a new one for an active router.
@@ -271,6 +291,7 @@ impl RouterRegistry {
         let status = Arc::new(StatusCell::new(
             router_id,
             self.inner.settings.mailbox_capacity.max(1),
+            self.inner.format_time,
         ));
         let token = CancellationToken::new();
         let actors = Arc::downgrade(&self.inner.actors);
@@ -672,18 +693,19 @@ fn fingerprint(o: &ConnectOptions) -> [u8; 32] {
 
 /// Connection options from a router row.
 pub fn connect_options(
-    secrets: &SecretBox,
+    passwords: &dyn RouterPasswords,
     settings: &RouterSettings,
     row: &router::Model,
 ) -> Result<ConnectOptions, BrokerError> {
     let port = u16::try_from(row.puerto).map_err(|_| BrokerError::Unavailable {
         reason: "the router's port is invalid".into(),
     })?;
-    let password = secrets
-        .decrypt(field::ROUTER_PASSWORD, &row.password_encrypted)
-        .map_err(|_| BrokerError::Unavailable {
-            reason: "the router's password cannot be decrypted".into(),
-        })?;
+    let password =
+        passwords
+            .reveal(&row.password_encrypted)
+            .ok_or_else(|| BrokerError::Unavailable {
+                reason: "the router's password cannot be decrypted".into(),
+            })?;
     let mut o = ConnectOptions::new(row.host.trim(), port, row.usuario.trim(), password.as_str());
     o.login = LoginMethod::Plain;
     o.connect_timeout = settings.connect_timeout;

@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::codec::{is_secret_word, Sentence, SECRET_KEYS};
+use crate::codec::{is_secret_word, Sentence, SECRET_KEYS};
 
 /// The kind of one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

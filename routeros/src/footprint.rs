@@ -2,8 +2,8 @@
 
 use futures_util::future::join_all;
 
-use super::messages::BrokerError;
-use super::registry::RouterRegistry;
+use crate::messages::BrokerError;
+use crate::registry::RouterRegistry;
 
 /// Resident set size of this process in bytes (Linux `/proc/self/status`), if available.
 pub fn rss_bytes() -> Option<u64> {

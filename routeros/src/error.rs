@@ -1,6 +1,6 @@
 //! Client errors.
 
-use super::dialect::{classify_trap, TrapClass};
+use crate::dialect::{classify_trap, TrapClass};
 
 /// Everything a RouterOS command can end in.
 ///

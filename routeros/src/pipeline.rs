@@ -31,12 +31,12 @@ use tokio::sync::oneshot;
 use tokio::time::{timeout, timeout_at, Instant};
 use tokio_util::codec::Framed;
 
-use super::client::{traps_to_error, Reply, RouterClient, Transport};
-use super::codec::{ApiCodec, Sentence};
-use super::commands::{self as cmds, HotspotUser, SystemResource};
-use super::error::RouterError;
-use super::messages::{Op, OpOutput};
-use super::proto::{Command, Response};
+use crate::client::{traps_to_error, Reply, RouterClient, Transport};
+use crate::codec::{ApiCodec, Sentence};
+use crate::commands::{self as cmds, HotspotUser, SystemResource};
+use crate::error::RouterError;
+use crate::messages::{Op, OpOutput};
+use crate::proto::{Command, Response};
 
 type Writer = SplitSink<Framed<Box<dyn Transport>, ApiCodec>, Sentence>;
 type Reader = SplitStream<Framed<Box<dyn Transport>, ApiCodec>>;

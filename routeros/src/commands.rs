@@ -4,9 +4,9 @@
 //! [`super::RouterClient::run`]; each parser turns a [`Reply`] into typed rows. Values stay
 //! strings (never `"0457"` → 457); only flags (`disabled`, `default`, …) become `bool`.
 
-use super::client::Reply;
-use super::error::RouterError;
-use super::proto::{Attrs, Command};
+use crate::client::Reply;
+use crate::error::RouterError;
+use crate::proto::{Attrs, Command};
 
 pub const USER: &str = "/ip/hotspot/user";
 pub const PROFILE: &str = "/ip/hotspot/user/profile";

@@ -1,0 +1,37 @@
+//! RouterOS API: wire codec, reply parsing, an async client and typed hotspot commands, and
+//! the broker that keeps one session per router ([`registry::RouterRegistry`] and its actors).
+//!
+//! Protocol notes: `docs/routeros.md`. Facts that could not be verified against a real
+//! router live in [`dialect`], in one place.
+//!
+//! The crate knows nothing of the application that embeds it: it takes its tuning as
+//! [`RouterSettings`], router passwords through [`RouterPasswords`], reports metrics through
+//! [`RouterObserver`], and writes status timestamps with the application's [`TimeFormat`].
+
+pub mod actor;
+pub mod client;
+pub mod codec;
+pub mod commands;
+pub mod dialect;
+pub mod error;
+pub mod footprint;
+pub mod messages;
+pub mod pipeline;
+pub mod proto;
+pub mod registry;
+pub mod settings;
+
+pub use actor::{NoopObserver, RouterObserver};
+pub use client::{
+    legacy_login_response, ConnectOptions, LoginMethod, Reply, RouterClient, TlsMode, Transport,
+};
+pub use codec::{ApiCodec, CodecError, Sentence};
+pub use commands::{
+    ActiveLogin, ActiveSession, BindingType, Cookie, Host, HotspotUser, HotspotUserUpdate,
+    IpBinding, NewHotspotUser, NewIpBinding, SystemResource, UserProfile,
+};
+pub use error::RouterError;
+pub use messages::{BrokerError, RouterState, RouterStatus};
+pub use proto::{Attrs, Command, Response};
+pub use registry::{DirectRouter, RouterPasswords, RouterRegistry, TimeFormat};
+pub use settings::{BrokerMode, RouterSettings};
