@@ -526,7 +526,7 @@ async fn drive_new(
                 Some(o) => o,
                 None => {
                     // Left in `charging`: the reconciler asks the gateway again later.
-                    let _ = store::note_error(
+                    store::retry_later(
                         &state.db,
                         p,
                         &e.to_string(),
@@ -544,9 +544,15 @@ async fn drive_new(
             let keep = matches!(e, GatewayError::InvalidRequest { .. });
             let p = compensate(state, &key.empresa, p).await;
             if keep {
-                let _ = store::save_response(&state.db, p, reply.status, &reply.body).await;
+                let id = p.id.clone();
+                store::best_effort(
+                    "save the refusal",
+                    &id,
+                    store::save_response(&state.db, p, reply.status, &reply.body),
+                )
+                .await;
             } else {
-                let _ = store::release_key(&state.db, &p).await;
+                store::free_key(&state.db, &p).await;
             }
             return (reply, None);
         }
@@ -625,8 +631,8 @@ async fn create_user(
                     Err(_) => {
                         // Unknown whether it exists: leave `creating_user` for the reconciler to
                         // clean up; nothing was charged, so the portal may retry.
-                        let _ = store::release_key(&state.db, &p).await;
-                        let _ = store::note_error(
+                        store::free_key(&state.db, &p).await;
+                        store::retry_later(
                             &state.db,
                             p,
                             "create user: outcome unknown",
@@ -639,22 +645,32 @@ async fn create_user(
             }
             Err(e) => {
                 let reply = create_user_error(state, &p.router_id, &input.producto, e).await;
-                let _ = store::release_key(&state.db, &p).await;
-                let _ = store::set_state(&state.db, p, st::FAILED).await;
+                fail_before_charge(state, p).await;
                 return Err(reply);
             }
         };
         let Some(router_user_id) = router_id else {
-            let _ = store::release_key(&state.db, &p).await;
-            let _ = store::set_state(&state.db, p, st::FAILED).await;
+            fail_before_charge(state, p).await;
             return Err(reply_from_api(BrokerError::OutcomeUnknown.into()));
         };
         // Not saved here: the caller writes the id together with the next state.
         return Ok((p, password, router_user_id));
     }
-    let _ = store::release_key(&state.db, &p).await;
-    let _ = store::set_state(&state.db, p, st::FAILED).await;
+    fail_before_charge(state, p).await;
     Err(Reply::error(500, MSG_USER_EXISTS))
+}
+
+/// Ends a purchase that failed before any charge: frees its idempotency key (the portal may
+/// retry) and marks it `failed`, both best effort.
+async fn fail_before_charge(state: &AppState, p: purchase::Model) {
+    store::free_key(&state.db, &p).await;
+    let id = p.id.clone();
+    store::best_effort(
+        "mark failed",
+        &id,
+        store::set_state(&state.db, p, st::FAILED),
+    )
+    .await;
 }
 
 /// The original's answers for a failed user creation.
@@ -860,8 +876,14 @@ async fn handle_outcome(
                 },
             );
             let body = with_pending_status(body);
-            let p = store::finish_response(&state.db, p, 200, &body).await;
-            (Reply::ok(body), p.ok())
+            let id = p.id.clone();
+            let p = store::best_effort(
+                "save the pending answer",
+                &id,
+                store::finish_response(&state.db, p, 200, &body),
+            )
+            .await;
+            (Reply::ok(body), p)
         }
         other => {
             // Declined, Authorized (never asked for) or a Conekta pending order: not paid.
@@ -899,8 +921,14 @@ async fn handle_outcome(
             let reply = Reply::error(402, message.clone());
             let p = compensate(state, empresa, p).await;
             notify_rejected(state, empresa, &p, &input.producto.nombre_venta, &message);
-            let p = store::finish_response(&state.db, p, reply.status, &reply.body).await;
-            (reply, p.ok())
+            let id = p.id.clone();
+            let p = store::best_effort(
+                "save the refusal",
+                &id,
+                store::finish_response(&state.db, p, reply.status, &reply.body),
+            )
+            .await;
+            (reply, p)
         }
     }
 }
@@ -952,14 +980,13 @@ async fn confirm_and_enable(
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(purchase_id = %p.id, error = %e, "could not confirm the charge");
-            let p = store::note_error(
+            let p = store::retry_later(
                 &state.db,
                 p.clone(),
                 &e.to_string(),
                 state.config.purchase.retry_delay,
             )
-            .await
-            .unwrap_or(p);
+            .await;
             return Err((p, Reply::error(503, MSG_CONFIRMING).retry_after(5)));
         }
     };
@@ -990,9 +1017,13 @@ async fn confirm_and_enable(
             };
             let p = compensate(state, empresa, p).await;
             let reply = Reply::error(402, message);
-            let p = store::save_response(&state.db, p.clone(), reply.status, &reply.body)
-                .await
-                .unwrap_or(p);
+            let p = store::best_effort(
+                "save the answer",
+                &p.id,
+                store::save_response(&state.db, p.clone(), reply.status, &reply.body),
+            )
+            .await
+            .unwrap_or(p);
             return Err((p, reply));
         }
     }
@@ -1001,14 +1032,13 @@ async fn confirm_and_enable(
     // Enable.
     if let Err(e) = enable_user(state, &p).await {
         tracing::warn!(purchase_id = %p.id, error = %e, "paid but the user could not be enabled yet");
-        let p = store::note_error(
+        let p = store::retry_later(
             &state.db,
             p.clone(),
             &format!("enable: {e}"),
             state.config.purchase.retry_delay,
         )
-        .await
-        .unwrap_or(p);
+        .await;
         return Err((p, Reply::error(503, MSG_ACTIVATING).retry_after(5)));
     }
     Ok((p, snap))
@@ -1035,14 +1065,13 @@ async fn complete(
             Finish::Done(p, snap)
         }
         Err(e) => {
-            let p = store::note_error(
+            let p = store::retry_later(
                 &state.db,
                 p.clone(),
                 &format!("record: {e}"),
                 state.config.purchase.retry_delay,
             )
-            .await
-            .unwrap_or(p);
+            .await;
             Finish::Stopped(p, Reply::error(503, MSG_ACTIVATING).retry_after(5))
         }
     }
@@ -1184,33 +1213,34 @@ pub(crate) async fn compensate(
     empresa: &empresa::Model,
     p: purchase::Model,
 ) -> purchase::Model {
-    let mut p = match store::set_state(&state.db, p.clone(), st::COMPENSATING).await {
-        Ok(p) => p,
-        Err(_) => p,
-    };
+    let mut p = store::best_effort(
+        "move the state",
+        &p.id,
+        store::set_state(&state.db, p.clone(), st::COMPENSATING),
+    )
+    .await
+    .unwrap_or(p);
     let mut refunded = p.gateway_status.as_deref() == Some("refunded");
     if let Some(gid) = p.gateway_payment_id.clone() {
         let Some(cred) = gateway_credential(state, empresa, &p.gateway) else {
-            return store::note_error(
+            return store::retry_later(
                 &state.db,
                 p.clone(),
                 "no gateway credential",
                 state.config.purchase.retry_delay,
             )
-            .await
-            .unwrap_or(p);
+            .await;
         };
         let snap = match gw_get(state, &p.gateway, &cred, &gid).await {
             Ok(s) => s,
             Err(e) => {
-                return store::note_error(
+                return store::retry_later(
                     &state.db,
                     p.clone(),
                     &format!("compensate: {e}"),
                     state.config.purchase.retry_delay,
                 )
                 .await
-                .unwrap_or(p)
             }
         };
         let result = match snap.status {
@@ -1238,14 +1268,13 @@ pub(crate) async fn compensate(
             Some(Ok(s)) => s.raw_status.clone(),
             Some(Err(e)) => {
                 tracing::warn!(purchase_id = %p.id, error = %e, "refund/cancel failed");
-                return store::note_error(
+                return store::retry_later(
                     &state.db,
                     p.clone(),
                     &format!("refund: {e}"),
                     state.config.purchase.retry_delay,
                 )
-                .await
-                .unwrap_or(p);
+                .await;
             }
         };
         if matches!(
@@ -1261,19 +1290,20 @@ pub(crate) async fn compensate(
         } else {
             status.chars().take(32).collect()
         }));
-        p = store::save(&state.db, am).await.unwrap_or(p);
+        p = store::best_effort("save", &p.id, store::save(&state.db, am))
+            .await
+            .unwrap_or(p);
     }
     // Remove the user.
     if let Err(e) = remove_user(state, &p).await {
         tracing::warn!(purchase_id = %p.id, error = %e, "could not remove the hotspot user yet");
-        return store::note_error(
+        return store::retry_later(
             &state.db,
             p.clone(),
             &format!("remove user: {e}"),
             state.config.purchase.retry_delay,
         )
-        .await
-        .unwrap_or(p);
+        .await;
     }
     let final_state = if refunded {
         st::REFUNDED
@@ -1298,7 +1328,9 @@ pub(crate) async fn compensate(
     am.state = Set(final_state.into());
     am.router_user_id = Set(None);
     am.next_attempt_at = Set(None);
-    let p = store::save(&state.db, am).await.unwrap_or(p);
+    let p = store::best_effort("save", &p.id, store::save(&state.db, am))
+        .await
+        .unwrap_or(p);
     // A portal retry of a purchase finished in the background learns how it ended.
     let saved = match (final_state, p.response_status) {
         (st::REFUNDED, None) => Some(MSG_REFUNDED_NO_ACCESS),
@@ -1308,9 +1340,13 @@ pub(crate) async fn compensate(
     match saved {
         Some(msg) => {
             let r = Reply::error(402, msg);
-            store::save_response(&state.db, p.clone(), r.status, &r.body)
-                .await
-                .unwrap_or(p)
+            store::best_effort(
+                "save the answer",
+                &p.id,
+                store::save_response(&state.db, p.clone(), r.status, &r.body),
+            )
+            .await
+            .unwrap_or(p)
         }
         None => p,
     }
@@ -1338,9 +1374,13 @@ async fn remove_user(state: &AppState, p: &purchase::Model) -> Result<(), Broker
 
 /// Disables the user of a completed purchase whose payment was refunded or charged back.
 pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Model {
-    let p = store::set_state(&state.db, p.clone(), st::REVOKING)
-        .await
-        .unwrap_or(p);
+    let p = store::best_effort(
+        "move the state",
+        &p.id,
+        store::set_state(&state.db, p.clone(), st::REVOKING),
+    )
+    .await
+    .unwrap_or(p);
     let id = match &p.router_user_id {
         Some(id) => Ok(Some(id.clone())),
         None => find_own_user(state, &p).await,
@@ -1370,30 +1410,37 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
         Err(e) => Err(e),
     };
     if let Err(e) = res {
-        return store::note_error(
+        return store::retry_later(
             &state.db,
             p.clone(),
             &format!("disable user: {e}"),
             state.config.purchase.retry_delay,
         )
-        .await
-        .unwrap_or(p);
-    }
-    let _ = transaccion::Entity::update_many()
-        .col_expr(
-            transaccion::Column::EstadoHotspot,
-            sea_orm::sea_query::Expr::value("revoked"),
-        )
-        .filter(ColumnTrait::eq(
-            &transaccion::Column::PurchaseId,
-            p.id.clone(),
-        ))
-        .exec(&state.db)
         .await;
+    }
+    store::best_effort(
+        "mark the transaction revoked",
+        &p.id,
+        transaccion::Entity::update_many()
+            .col_expr(
+                transaccion::Column::EstadoHotspot,
+                sea_orm::sea_query::Expr::value("revoked"),
+            )
+            .filter(ColumnTrait::eq(
+                &transaccion::Column::PurchaseId,
+                p.id.clone(),
+            ))
+            .exec(&state.db),
+    )
+    .await;
     tracing::info!(purchase_id = %p.id, "access revoked after a refund or chargeback");
-    store::set_state(&state.db, p.clone(), st::REVOKED)
-        .await
-        .unwrap_or(p)
+    store::best_effort(
+        "move the state",
+        &p.id,
+        store::set_state(&state.db, p.clone(), st::REVOKED),
+    )
+    .await
+    .unwrap_or(p)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1677,25 +1724,38 @@ async fn apply_update(
 ) -> UpdateOutcome {
     match (p.state.as_str(), &snap.status) {
         (st::PENDING | st::CHARGING | st::CHARGED | st::CONFIRMED, PaymentStatus::Paid) => {
+            let id = p.id.clone();
             let mut am = p.into_active_model();
             am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
-            let Ok(p) = store::save(&state.db, am).await else {
+            let Some(p) =
+                store::best_effort("save the payment id", &id, store::save(&state.db, am)).await
+            else {
                 return UpdateOutcome::NoChange;
             };
             match finish_paid(state, empresa, p, cred, None, None).await {
                 Finish::Done(p, snap) => {
                     let body = completed_body(state, &p, &snap).await;
-                    let _ = store::save_response(&state.db, p, 200, &body).await;
+                    let id = p.id.clone();
+                    store::best_effort(
+                        "save the answer",
+                        &id,
+                        store::save_response(&state.db, p, 200, &body),
+                    )
+                    .await;
                     UpdateOutcome::Completed
                 }
                 Finish::Stopped(..) => UpdateOutcome::NoChange,
             }
         }
         (st::PENDING | st::CHARGING, PaymentStatus::Declined | PaymentStatus::Cancelled) => {
+            let id = p.id.clone();
             let mut am = p.into_active_model();
             am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
             am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
-            let Ok(p) = store::save(&state.db, am).await else {
+            let Some(p) =
+                store::best_effort("save the gateway status", &id, store::save(&state.db, am))
+                    .await
+            else {
                 return UpdateOutcome::NoChange;
             };
             compensate(state, empresa, p).await;
@@ -1705,9 +1765,13 @@ async fn apply_update(
             st::COMPLETED | st::REVOKING,
             PaymentStatus::Refunded | PaymentStatus::ChargedBack | PaymentStatus::Cancelled,
         ) => {
+            let id = p.id.clone();
             let mut am = p.into_active_model();
             am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
-            let Ok(p) = store::save(&state.db, am).await else {
+            let Some(p) =
+                store::best_effort("save the gateway status", &id, store::save(&state.db, am))
+                    .await
+            else {
                 return UpdateOutcome::NoChange;
             };
             let p = revoke(state, p).await;
