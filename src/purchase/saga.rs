@@ -15,7 +15,7 @@ use entity::{empresa, producto, purchase, transaccion};
 
 use crate::auth::api_key::PortalKey;
 use crate::crypto::field;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::gateways::messages::{conekta_status_message, mp_status_detail_message};
 use crate::gateways::telegram::{
     paid_message, rejected_message, HotspotAccess, Notification, PurchaseInfo,
@@ -38,18 +38,6 @@ use super::{sha256_hex, user_comment, GW_CONEKTA, GW_MERCADO_PAGO};
 
 /// Attempts at a fresh username when the router says it already exists.
 const NAME_ATTEMPTS: usize = 5;
-
-pub const MSG_IN_PROGRESS: &str = "La compra está en proceso. Intente de nuevo en unos segundos.";
-pub const MSG_IDEMPOTENCY_MISMATCH: &str =
-    "La clave Idempotency-Key ya se usó con una solicitud diferente.";
-pub const MSG_TOKEN_REUSED: &str = "Este token de tarjeta ya se usó en otra compra.";
-pub const MSG_CONFIRMING: &str =
-    "El pago fue recibido y se está confirmando. Intente de nuevo en unos segundos con la misma solicitud.";
-pub const MSG_ACTIVATING: &str =
-    "El pago fue recibido; el acceso a internet se activará en breve. Intente de nuevo en unos segundos con la misma solicitud.";
-pub const MSG_REFUNDED_NO_ACCESS: &str =
-    "No se pudo activar el acceso a internet; el pago fue reembolsado.";
-pub const MSG_USER_EXISTS: &str = "No se pudo crear el usuario: El usuario ya existe en el sistema";
 
 /// Mercado Pago specific inputs.
 #[derive(Debug, Clone)]
@@ -85,26 +73,7 @@ pub struct PurchaseInput {
 
 /// Turns an [`ApiError`] into a reply.
 pub fn reply_from_api(e: ApiError) -> Reply {
-    match e {
-        ApiError::Detail {
-            status,
-            detail,
-            retry_after,
-        } => Reply {
-            status: status.as_u16(),
-            body: json!({ "detail": detail }),
-            retry_after,
-        },
-        ApiError::Validation(items) => Reply {
-            status: 422,
-            body: json!({ "detail": items }),
-            retry_after: None,
-        },
-        ApiError::Internal(e) => {
-            tracing::error!(error = %format!("{e:#}"), "purchase: internal error");
-            Reply::error(500, crate::error::INTERNAL_DETAIL)
-        }
-    }
+    Reply::from(e)
 }
 
 fn db_reply(e: sea_orm::DbErr) -> Reply {
@@ -387,9 +356,9 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
         }) => {
             if request_hash != input.request_hash {
                 return if input.idempotency_key.is_some() {
-                    Reply::error(422, MSG_IDEMPOTENCY_MISMATCH)
+                    Reply::from(Problem::IdempotencyKeyMismatch)
                 } else {
-                    Reply::error(409, MSG_TOKEN_REUSED)
+                    Reply::from(Problem::CardTokenReused)
                 };
             }
             if let Some(id) = purchase_id.as_deref() {
@@ -435,13 +404,13 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
 /// A duplicate request: replay the first one's saved response, waiting (bounded) for it.
 async fn wait_for_response(state: &AppState, purchase_id: Option<&str>) -> Reply {
     let Some(id) = purchase_id else {
-        return Reply::error(409, MSG_IN_PROGRESS).retry_after(2);
+        return Reply::from(Problem::PurchaseInProgress);
     };
     let deadline = tokio::time::Instant::now() + state.config.purchase.idempotency_wait;
     loop {
         match store::find(&state.db, id).await {
             Err(e) => return db_reply(e),
-            Ok(None) => return Reply::error(409, MSG_IN_PROGRESS).retry_after(2),
+            Ok(None) => return Reply::from(Problem::PurchaseInProgress),
             Ok(Some(p)) => {
                 if let Some(r) = replay(state, &p) {
                     return r;
@@ -449,7 +418,7 @@ async fn wait_for_response(state: &AppState, purchase_id: Option<&str>) -> Reply
             }
         }
         if tokio::time::Instant::now() >= deadline {
-            return Reply::error(409, MSG_IN_PROGRESS).retry_after(2);
+            return Reply::from(Problem::PurchaseInProgress);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -533,14 +502,14 @@ async fn drive_new(
                         state.config.purchase.retry_delay,
                     )
                     .await;
-                    return (Reply::error(e.http_status(), e.message_es()), None);
+                    return (Reply::from(Problem::Gateway(e)), None);
                 }
             }
         }
         Err(e) => {
             // Refused before charging: nothing moved.
             tracing::info!(purchase_id = %p.id, error = %e, "charge refused by the gateway");
-            let reply = Reply::error(e.http_status(), e.message_es());
+            let reply = Reply::from(Problem::Gateway(e.clone()));
             let keep = matches!(e, GatewayError::InvalidRequest { .. });
             let p = compensate(state, &key.empresa, p).await;
             if keep {
@@ -657,7 +626,7 @@ async fn create_user(
         return Ok((p, password, router_user_id));
     }
     fail_before_charge(state, p).await;
-    Err(Reply::error(500, MSG_USER_EXISTS))
+    Err(Reply::from(Problem::HotspotUserExists))
 }
 
 /// Ends a purchase that failed before any charge: frees its idempotency key (the portal may
@@ -687,14 +656,10 @@ async fn create_user_error(
                 if let Ok(profiles) = state.routers.list_profiles(router_id).await {
                     let names: Vec<String> = profiles.into_iter().map(|p| p.name).collect();
                     if !names.contains(&producto.perfil_mikrotik_nombre) {
-                        return Reply::error(
-                            500,
-                            format!(
-                                "No se pudo crear el usuario: Perfil '{}' no encontrado. Disponibles: {}",
-                                producto.perfil_mikrotik_nombre,
-                                names.join(", ")
-                            ),
-                        );
+                        return Reply::from(Problem::HotspotProfileMissing {
+                            profile: producto.perfil_mikrotik_nombre.clone(),
+                            available: names,
+                        });
                     }
                 }
             }
@@ -705,10 +670,7 @@ async fn create_user_error(
                 | RouterError::Trap { message: m, .. } => m,
                 other => other.to_string(),
             };
-            Reply::error(
-                500,
-                format!("No se pudo crear el usuario: Error en MikroTik: {detail}"),
-            )
+            Reply::from(Problem::HotspotUserCreateFailed { detail })
         }
         other => reply_from_api(other.into()),
     }
@@ -918,7 +880,9 @@ async fn handle_outcome(
                 Ok(p) => p,
                 Err(e) => return (db_reply(e), None),
             };
-            let reply = Reply::error(402, message.clone());
+            let reply = Reply::from(Problem::PaymentNotApproved {
+                message: message.clone(),
+            });
             let p = compensate(state, empresa, p).await;
             notify_rejected(state, empresa, &p, &input.producto.nombre_venta, &message);
             let id = p.id.clone();
@@ -972,7 +936,7 @@ async fn confirm_and_enable(
     cred: &str,
 ) -> Result<(purchase::Model, PaymentSnapshot), (purchase::Model, Reply)> {
     let Some(gid) = p.gateway_payment_id.clone() else {
-        let r = Reply::error(500, crate::error::INTERNAL_DETAIL);
+        let r = Reply::from(Problem::Internal);
         return Err((p, r));
     };
     // Confirm: a second, independent read.
@@ -987,7 +951,7 @@ async fn confirm_and_enable(
                 state.config.purchase.retry_delay,
             )
             .await;
-            return Err((p, Reply::error(503, MSG_CONFIRMING).retry_after(5)));
+            return Err((p, Reply::from(Problem::PaymentConfirming)));
         }
     };
     let reference_ok = snap.our_reference.as_deref().is_none_or(|r| r == p.id);
@@ -1006,7 +970,7 @@ async fn confirm_and_enable(
                 Ok(p) => p,
                 Err(e) => return Err((p, db_reply(e))),
             };
-            return Err((p, Reply::error(503, MSG_CONFIRMING).retry_after(5)));
+            return Err((p, Reply::from(Problem::PaymentConfirming)));
         }
         _ => {
             tracing::warn!(purchase_id = %p.id, status = %snap.raw_status, reference_ok, amount_ok, "charge not confirmed; compensating");
@@ -1016,7 +980,7 @@ async fn confirm_and_enable(
                 mp_status_detail_message(snap.status_detail.as_deref().unwrap_or("")).to_string()
             };
             let p = compensate(state, empresa, p).await;
-            let reply = Reply::error(402, message);
+            let reply = Reply::from(Problem::PaymentNotApproved { message });
             let p = store::best_effort(
                 "save the answer",
                 &p.id,
@@ -1039,7 +1003,7 @@ async fn confirm_and_enable(
             state.config.purchase.retry_delay,
         )
         .await;
-        return Err((p, Reply::error(503, MSG_ACTIVATING).retry_after(5)));
+        return Err((p, Reply::from(Problem::AccessActivating)));
     }
     Ok((p, snap))
 }
@@ -1072,7 +1036,7 @@ async fn complete(
                 state.config.purchase.retry_delay,
             )
             .await;
-            Finish::Stopped(p, Reply::error(503, MSG_ACTIVATING).retry_after(5))
+            Finish::Stopped(p, Reply::from(Problem::AccessActivating))
         }
     }
 }
@@ -1333,13 +1297,15 @@ pub(crate) async fn compensate(
         .unwrap_or(p);
     // A portal retry of a purchase finished in the background learns how it ended.
     let saved = match (final_state, p.response_status) {
-        (st::REFUNDED, None) => Some(MSG_REFUNDED_NO_ACCESS),
-        (st::DECLINED, None) => Some(conekta_status_message("other")),
+        (st::REFUNDED, None) => Some(Problem::RefundedNoAccess),
+        (st::DECLINED, None) => Some(Problem::PaymentNotApproved {
+            message: conekta_status_message("other").to_string(),
+        }),
         _ => None,
     };
     match saved {
-        Some(msg) => {
-            let r = Reply::error(402, msg);
+        Some(problem) => {
+            let r = Reply::from(problem);
             store::best_effort(
                 "save the answer",
                 &p.id,
@@ -1653,9 +1619,7 @@ pub async fn on_gateway_update(
     let snap = match gw_get(state, gateway, &cred, payment_id).await {
         Ok(s) => s,
         Err(GatewayError::NotFound { .. }) => return Ok(UpdateOutcome::UnknownPayment),
-        Err(e) => {
-            return Err(ApiError::unavailable(e.message_es().to_string(), 30));
-        }
+        Err(e) => return Err(Problem::GatewayUpdateUnavailable(e).into()),
     };
     let mut p =
         store::by_gateway_payment(&state.db, &empresa.id, gateway, &snap.gateway_id).await?;
@@ -1687,7 +1651,7 @@ pub async fn on_gateway_update(
             Ok(s) => s,
             Err(e) => {
                 store::unlock(&state.db, &p.id).await?;
-                return Err(ApiError::unavailable(e.message_es().to_string(), 30));
+                return Err(Problem::GatewayUpdateUnavailable(e).into());
             }
         }
     };

@@ -1,4 +1,5 @@
-//! What callers ask of a router actor, what they get back, and how it maps to HTTP.
+//! What callers ask of a router actor and what they get back (its HTTP answers are in
+//! [`crate::error::catalogue`]).
 //!
 //! A caller never talks to an actor directly: it uses the typed methods of
 //! [`super::registry::RouterRegistry`], which wrap one [`Op`] in a [`Call`] with a `oneshot`
@@ -15,13 +16,9 @@ use super::client::RouterClient;
 use super::commands::{ActiveLogin, HotspotUser, NewHotspotUser, NewIpBinding, SystemResource};
 use super::commands::{Host, IpBinding, UserProfile};
 use super::error::RouterError;
-use crate::error::ApiError;
 
 /// `Unavailable` reason of a command dropped unrun because its actor was restarting.
 pub const NOT_RUN_RESTARTING: &str = "the router session was restarted before the command ran";
-
-/// Detail of a 400 for a router that is switched off (the original's text).
-pub const ROUTER_INACTIVO: &str = "El router está inactivo. Actívalo primero desde el panel.";
 
 /// One command for a router.
 #[derive(Debug, Clone)]
@@ -183,56 +180,6 @@ impl BrokerError {
             BrokerError::AuthFailed => "auth_failed",
             BrokerError::Router(_) => "trap",
             BrokerError::OutcomeUnknown => "unknown",
-        }
-    }
-
-    /// Spanish text for HTTP details.
-    pub fn detail(&self) -> String {
-        match self {
-            BrokerError::Busy { .. } => {
-                "El router está ocupado. Intente de nuevo en unos segundos.".into()
-            }
-            BrokerError::Disabled => ROUTER_INACTIVO.into(),
-            BrokerError::UnknownRouter => "Router no encontrado".into(),
-            BrokerError::Unavailable { .. } => {
-                "No hay conexión con el router en este momento. Intente de nuevo más tarde.".into()
-            }
-            BrokerError::AuthFailed => {
-                "El router rechazó el usuario o la contraseña configurados. Revise las credenciales del router."
-                    .into()
-            }
-            BrokerError::OutcomeUnknown => {
-                "El router no respondió a tiempo; no se sabe si la operación se aplicó.".into()
-            }
-            BrokerError::Router(e) => match e {
-                RouterError::NotFound(_) => "El elemento no existe en el router.".into(),
-                RouterError::AlreadyExists(_) => "El elemento ya existe en el router.".into(),
-                RouterError::InvalidValue(_) => "El router rechazó un valor de la solicitud.".into(),
-                RouterError::Permission(_) => {
-                    "El usuario del router no tiene permisos suficientes.".into()
-                }
-                _ => "El router rechazó la operación.".into(),
-            },
-        }
-    }
-}
-
-impl From<BrokerError> for ApiError {
-    fn from(e: BrokerError) -> Self {
-        let detail = e.detail();
-        match e {
-            BrokerError::Busy { retry_after_secs } => {
-                ApiError::unavailable(detail, retry_after_secs)
-            }
-            BrokerError::Disabled => ApiError::bad_request(detail),
-            BrokerError::UnknownRouter => ApiError::not_found(detail),
-            BrokerError::Unavailable { .. } | BrokerError::OutcomeUnknown => {
-                ApiError::unavailable(detail, 5)
-            }
-            BrokerError::AuthFailed => ApiError::unavailable(detail, 60),
-            BrokerError::Router(_) => {
-                ApiError::new(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, detail)
-            }
         }
     }
 }
@@ -425,27 +372,5 @@ mod tests {
             classify(&add, RouterError::AlreadyExists("x".into())),
             BrokerError::Router(RouterError::AlreadyExists(_))
         ));
-    }
-
-    #[test]
-    fn http_mapping() {
-        use actix_web::ResponseError;
-        let e: ApiError = BrokerError::Busy {
-            retry_after_secs: 3,
-        }
-        .into();
-        let res = e.error_response();
-        assert_eq!(res.status(), 503);
-        assert_eq!(res.headers().get("retry-after").unwrap(), "3");
-        let e: ApiError = BrokerError::Disabled.into();
-        assert_eq!(e.status_code(), 400);
-        assert_eq!(e.to_string(), format!("400 Bad Request: {ROUTER_INACTIVO}"));
-        let e: ApiError = BrokerError::Router(RouterError::Trap {
-            category: None,
-            message: "secret internals".into(),
-        })
-        .into();
-        assert_eq!(e.status_code(), 500);
-        assert!(!e.to_string().contains("internals"));
     }
 }

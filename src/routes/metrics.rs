@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::metrics::CONTENT_TYPE;
 use crate::state::AppState;
 
@@ -29,7 +29,7 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Http
             bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes()))
         });
         if !ok {
-            return Err(ApiError::unauthorized("Not authenticated"));
+            return Err(ApiError::from(Problem::MetricsNotAuthenticated));
         }
     }
     let body = state.metrics.render().map_err(ApiError::internal)?;

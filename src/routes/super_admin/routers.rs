@@ -15,16 +15,12 @@ use crate::audit;
 use crate::auth::api_key::{IssuedKey, KEY_TYPE};
 use crate::auth::session::SuperAdmin;
 use crate::db::routers::{create_router, insert_key, NewRouter};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::FieldAliases;
 use crate::state::AppState;
 use crate::validate;
 use crate::wire::{iso, iso_opt};
 
-pub const ROUTER_NOT_FOUND: &str = "Router no encontrado o no pertenece a la empresa";
-pub const KEY_NOT_FOUND: &str = "API Key no encontrada";
-pub const KEY_ALREADY_REVOKED: &str = "La API Key ya está revocada";
-pub const REGENERATE_INACTIVE: &str = "No se puede regenerar API key de un router inactivo";
 /// Default RouterOS API ports (plain and TLS).
 pub const DEFAULT_PORT: i64 = 8728;
 pub const DEFAULT_TLS_PORT: i64 = 8729;
@@ -80,21 +76,7 @@ async fn find_router<C: ConnectionTrait>(
         .filter(router::Column::EmpresaId.eq(empresa_id))
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found(ROUTER_NOT_FOUND))
-}
-
-/// A SHA-256 certificate fingerprint: 64 hex characters (colons allowed), stored lowercase.
-fn fingerprint(value: &str) -> ApiResult<String> {
-    let hex: String = value.trim().chars().filter(|c| *c != ':').collect();
-    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(ApiError::field(
-            "tls_fingerprint",
-            "value_error",
-            "La huella TLS debe ser un SHA-256 de 64 caracteres hexadecimales",
-            json!(value),
-        ));
-    }
-    Ok(hex.to_ascii_lowercase())
+        .ok_or_else(|| ApiError::from(Problem::RouterNotInEmpresa))
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,7 +147,7 @@ async fn create(
     let tls_fingerprint = b
         .tls_fingerprint
         .filter(|f| !f.trim().is_empty())
-        .map(|f| fingerprint(&f))
+        .map(|f| validate::tls_fingerprint(&f))
         .transpose()?;
 
     let empresa_id = path.into_inner();
@@ -263,7 +245,7 @@ async fn toggle_activo(
         .await?;
     let r = find_router(&txn, &empresa_id, &router_id).await?;
     if res.rows_affected != 1 {
-        return Err(ApiError::not_found(ROUTER_NOT_FOUND));
+        return Err(ApiError::from(Problem::RouterNotInEmpresa));
     }
     let activo = r.activo;
     audit::record(
@@ -310,7 +292,7 @@ async fn regenerate_api_key(
         .await?;
     let r = find_router(&txn, &empresa_id, &router_id).await?;
     if locked.rows_affected != 1 || !r.activo {
-        return Err(ApiError::bad_request(REGENERATE_INACTIVE));
+        return Err(ApiError::from(Problem::RegenerateInactiveRouter));
     }
     let revoked = api_key::Entity::update_many()
         .col_expr(api_key::Column::Revoked, Expr::value(true))
@@ -402,9 +384,9 @@ async fn revoke_api_key(
         .filter(api_key::Column::RouterId.eq(router_id.clone()))
         .one(&txn)
         .await?
-        .ok_or_else(|| ApiError::not_found(KEY_NOT_FOUND))?;
+        .ok_or_else(|| ApiError::from(Problem::ApiKeyNotFound))?;
     if key.revoked {
-        return Err(ApiError::bad_request(KEY_ALREADY_REVOKED));
+        return Err(ApiError::from(Problem::ApiKeyAlreadyRevoked));
     }
     let res = api_key::Entity::update_many()
         .col_expr(api_key::Column::Revoked, Expr::value(true))
@@ -414,7 +396,7 @@ async fn revoke_api_key(
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(ApiError::bad_request(KEY_ALREADY_REVOKED));
+        return Err(ApiError::from(Problem::ApiKeyAlreadyRevoked));
     }
     audit::record(
         &txn,
@@ -518,9 +500,7 @@ async fn api_key_status(
 }
 
 fn products_error(n: u64) -> ApiError {
-    ApiError::bad_request(format!(
-        "No se puede eliminar el router porque tiene {n} producto(s) asociado(s)"
-    ))
+    ApiError::from(Problem::RouterHasProducts { count: n })
 }
 
 /// Deletes a router without products, with its API keys, in one transaction. Its payment
