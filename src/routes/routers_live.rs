@@ -17,6 +17,7 @@ use crate::auth::api_key::PortalKey;
 use crate::auth::session::{ClienteAdmin, SuperAdmin};
 use crate::crypto::field;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::ids::{EmpresaId, RouterId};
 use crate::routeros::commands::UserProfile;
 use crate::routeros::messages::{Op, OpOutput};
 use crate::routeros::registry::FleetRouter;
@@ -42,13 +43,13 @@ fn local_timestamp() -> String {
 /// The caller's company's router, or `None`.
 async fn own_router(
     state: &AppState,
-    empresa_id: &str,
-    router_id: &str,
+    empresa_id: EmpresaId<'_>,
+    router_id: RouterId<'_>,
 ) -> ApiResult<Option<router::Model>> {
-    Ok(router::Entity::find_by_id(router_id.to_string())
+    Ok(router::Entity::find_by_id(router_id.as_str().to_string())
         .one(&state.db)
         .await?
-        .filter(|r| r.empresa_id == empresa_id))
+        .filter(|r| r.empresa_id == empresa_id.as_str()))
 }
 
 fn credentials_complete(state: &AppState, r: &router::Model) -> bool {
@@ -87,7 +88,7 @@ async fn mikrotik_profiles(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let router_id = path.into_inner();
-    let r = own_router(&state, &ca.empresa_id, &router_id)
+    let r = own_router(&state, EmpresaId(&ca.empresa_id), RouterId(&router_id))
         .await?
         .ok_or_else(|| ApiError::from(Problem::RouterNotOwned))?;
     if !r.activo {
@@ -122,7 +123,7 @@ async fn test_connection(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let router_id = path.into_inner();
-    let Some(r) = own_router(&state, &ca.empresa_id, &router_id).await? else {
+    let Some(r) = own_router(&state, EmpresaId(&ca.empresa_id), RouterId(&router_id)).await? else {
         return Ok(HttpResponse::Ok().json(json!({
             "success": false,
             "message": "Router no encontrado",
@@ -204,7 +205,7 @@ async fn router_status(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let router_id = path.into_inner();
-    let r = own_router(&state, &ca.empresa_id, &router_id)
+    let r = own_router(&state, EmpresaId(&ca.empresa_id), RouterId(&router_id))
         .await?
         .ok_or_else(|| ApiError::from(Problem::RouterNotOwned))?;
     let status = state.routers.status(&r.id).await.map_err(ApiError::from)?;

@@ -17,6 +17,7 @@ use crate::auth::session::SuperAdmin;
 use crate::db::routers::{create_router, insert_key, NewRouter};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::FieldAliases;
+use crate::ids::{EmpresaId, RouterId};
 use crate::state::AppState;
 use crate::validate;
 use crate::wire::{iso, iso_opt};
@@ -68,12 +69,12 @@ fn key_info(k: &IssuedKey) -> Value {
 /// belongs to another company).
 async fn find_router<C: ConnectionTrait>(
     db: &C,
-    empresa_id: &str,
-    router_id: &str,
+    empresa_id: EmpresaId<'_>,
+    router_id: RouterId<'_>,
 ) -> ApiResult<router::Model> {
-    find_empresa(db, empresa_id).await?;
-    router::Entity::find_by_id(router_id.to_string())
-        .filter(router::Column::EmpresaId.eq(empresa_id))
+    find_empresa(db, empresa_id.as_str()).await?;
+    router::Entity::find_by_id(router_id.as_str().to_string())
+        .filter(router::Column::EmpresaId.eq(empresa_id.as_str()))
         .one(db)
         .await?
         .ok_or_else(|| ApiError::from(Problem::RouterNotInEmpresa))
@@ -220,7 +221,7 @@ async fn get_one(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
-    let r = find_router(&state.db, &empresa_id, &router_id).await?;
+    let r = find_router(&state.db, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     Ok(HttpResponse::Ok().json(router_json(&r)))
 }
 
@@ -243,7 +244,7 @@ async fn toggle_activo(
         .filter(router::Column::EmpresaId.eq(empresa_id.clone()))
         .exec(&txn)
         .await?;
-    let r = find_router(&txn, &empresa_id, &router_id).await?;
+    let r = find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     if res.rows_affected != 1 {
         return Err(ApiError::from(Problem::RouterNotInEmpresa));
     }
@@ -290,7 +291,7 @@ async fn regenerate_api_key(
         .filter(router::Column::Activo.eq(true))
         .exec(&txn)
         .await?;
-    let r = find_router(&txn, &empresa_id, &router_id).await?;
+    let r = find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     if locked.rows_affected != 1 || !r.activo {
         return Err(ApiError::from(Problem::RegenerateInactiveRouter));
     }
@@ -360,7 +361,7 @@ async fn list_api_keys(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
-    find_router(&state.db, &empresa_id, &router_id).await?;
+    find_router(&state.db, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     let keys = api_key::Entity::find()
         .filter(api_key::Column::RouterId.eq(router_id))
         .order_by_desc(api_key::Column::IssuedAt)
@@ -379,7 +380,7 @@ async fn revoke_api_key(
     let (empresa_id, router_id, key_id) = path.into_inner();
     let now = Utc::now();
     let txn = begin_write(&state.db).await?;
-    find_router(&txn, &empresa_id, &router_id).await?;
+    find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     let key = api_key::Entity::find_by_id(key_id.clone())
         .filter(api_key::Column::RouterId.eq(router_id.clone()))
         .one(&txn)
@@ -459,7 +460,7 @@ async fn api_key_status(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
-    find_router(&state.db, &empresa_id, &router_id).await?;
+    find_router(&state.db, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     let key = api_key::Entity::find()
         .filter(api_key::Column::RouterId.eq(router_id.clone()))
         .filter(api_key::Column::Revoked.eq(false))
@@ -513,7 +514,7 @@ async fn delete_router(
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
     let txn = begin_write(&state.db).await?;
-    let r = find_router(&txn, &empresa_id, &router_id).await?;
+    let r = find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     let products = producto::Entity::find()
         .filter(producto::Column::RouterId.eq(router_id.clone()))
         .count(&txn)
