@@ -34,6 +34,7 @@ use entity::{empresa, producto};
 use crate::config::MasterKey;
 use crate::crypto::{field, SecretBox};
 use crate::db::routers::{create_router, NewRouter};
+use crate::error::Problem;
 use crate::routeros::BrokerError;
 use crate::sandbox::gateways::{SandboxConfig, SandboxGateways, SandboxHandle};
 use crate::sandbox::routeros_sim::{RouterSim, SimConfig};
@@ -648,7 +649,7 @@ impl Portal {
         let detail = v["detail"].as_str().unwrap_or("");
         if status == 503
             && detail
-                == (BrokerError::Busy {
+                == Problem::Router(BrokerError::Busy {
                     retry_after_secs: 1,
                 })
                 .detail()
@@ -667,25 +668,27 @@ impl Portal {
 fn error_kind(status: u16, detail: &str) -> String {
     let named = [
         (
-            BrokerError::Unavailable {
+            Problem::Router(BrokerError::Unavailable {
                 reason: String::new(),
-            },
+            }),
             "router_unavailable",
         ),
-        (BrokerError::OutcomeUnknown, "router_outcome_unknown"),
-        (BrokerError::AuthFailed, "router_auth_failed"),
+        (
+            Problem::Router(BrokerError::OutcomeUnknown),
+            "router_outcome_unknown",
+        ),
+        (
+            Problem::Router(BrokerError::AuthFailed),
+            "router_auth_failed",
+        ),
+        // Money moved but the user is not enabled yet (left to the reconciler).
+        (Problem::AccessActivating, "paid_access_pending"),
+        (Problem::PaymentConfirming, "paid_confirming"),
     ];
-    for (e, name) in named {
-        if detail == e.detail() {
+    for (p, name) in named {
+        if detail == p.detail() {
             return format!("{name}_{status}");
         }
-    }
-    // Money moved but the user is not enabled yet (left to the reconciler).
-    if detail == crate::purchase::saga::MSG_ACTIVATING {
-        return format!("paid_access_pending_{status}");
-    }
-    if detail == crate::purchase::saga::MSG_CONFIRMING {
-        return format!("paid_confirming_{status}");
     }
     format!("http_{status}")
 }
@@ -896,22 +899,22 @@ mod tests {
 
     #[test]
     fn broker_refusals_are_named() {
-        let busy = BrokerError::Busy {
+        let busy = Problem::Router(BrokerError::Busy {
             retry_after_secs: 3,
-        }
+        })
         .detail();
         assert_eq!(
             busy,
-            BrokerError::Busy {
+            Problem::Router(BrokerError::Busy {
                 retry_after_secs: 1
-            }
+            })
             .detail()
         );
-        let down = BrokerError::Unavailable { reason: "x".into() }.detail();
+        let down = Problem::Router(BrokerError::Unavailable { reason: "x".into() }).detail();
         assert_eq!(error_kind(503, &down), "router_unavailable_503");
         assert_eq!(error_kind(500, "boom"), "http_500");
         assert_eq!(
-            error_kind(503, crate::purchase::saga::MSG_ACTIVATING),
+            error_kind(503, &Problem::AccessActivating.detail()),
             "paid_access_pending_503"
         );
     }

@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, Problem};
 
 /// Largest JSON body accepted (bytes).
 pub const MAX_JSON_BODY: usize = 64 * 1024;
@@ -52,12 +52,9 @@ impl<T: DeserializeOwned + FieldAliases + 'static> FromRequest for JsonBody<T> {
         Box::pin(async move {
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| ApiError::bad_request("Cuerpo de la solicitud inválido"))?;
+                let chunk = chunk.map_err(|_| ApiError::from(Problem::InvalidBody))?;
                 if body.len() + chunk.len() > MAX_JSON_BODY {
-                    return Err(ApiError::payload_too_large(
-                        "El cuerpo de la solicitud es demasiado grande",
-                    ));
+                    return Err(ApiError::from(Problem::BodyTooLarge));
                 }
                 body.extend_from_slice(&chunk);
             }

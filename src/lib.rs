@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod gateways;
+pub mod ids;
 pub mod metrics;
 pub mod nul_guard;
 pub mod openapi;

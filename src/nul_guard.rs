@@ -18,11 +18,11 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::ResponseError;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::MAX_JSON_BODY;
 
 /// The middleware (`App::wrap(from_fn(reject_nul))`).
@@ -33,7 +33,7 @@ pub async fn reject_nul(
     if has_nul_percent_decoded(req.uri().path())
         || req.uri().query().is_some_and(has_nul_percent_decoded)
     {
-        let res = HttpResponse::NotFound().json(json!({ "detail": "Not Found" }));
+        let res = ApiError::from(Problem::NotFound).error_response();
         return Ok(req.into_response(res).map_into_right_body());
     }
     if reads_body(&req) {

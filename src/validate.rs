@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, BadField, Problem};
 
 /// Currencies a product may be priced in (the original's list).
 pub const CURRENCIES: [&str; 3] = ["MXN", "USD", "EUR"];
@@ -63,14 +63,7 @@ pub fn email(field: &str, value: &str) -> Result<(), ApiError> {
 /// A router address: an IPv4/IPv6 literal or a DNS hostname — no scheme, path, port or
 /// spaces, at most 255 characters.
 pub fn router_host(field: &str, value: &str) -> Result<(), ApiError> {
-    let bad = || {
-        ApiError::field(
-            field,
-            "value_error",
-            "Host inválido: use una dirección IP o un nombre de host",
-            json!(value),
-        )
-    };
+    let bad = || ApiError::from(Problem::InvalidHost(BadField::new(field, json!(value))));
     let v = value.trim();
     if v.is_empty() || v.len() > 255 || v != value {
         return Err(bad());
@@ -97,12 +90,7 @@ pub fn router_host(field: &str, value: &str) -> Result<(), ApiError> {
 /// A TCP port, 1–65535.
 pub fn port(field: &str, value: i64) -> Result<i32, ApiError> {
     if !(1..=65535).contains(&value) {
-        return Err(ApiError::field(
-            field,
-            "value_error",
-            "Puerto inválido: debe estar entre 1 y 65535",
-            json!(value),
-        ));
+        return Err(Problem::InvalidPort(BadField::new(field, json!(value))).into());
     }
     Ok(value as i32)
 }
@@ -111,14 +99,21 @@ pub fn port(field: &str, value: i64) -> Result<i32, ApiError> {
 pub fn price(field: &str, value: Decimal) -> Result<Decimal, ApiError> {
     let max = Decimal::new(9_999_999_999, 2);
     if value <= Decimal::ZERO || value > max || value.round_dp(2) != value {
-        return Err(ApiError::field(
-            field,
-            "value_error",
-            "El precio debe ser mayor que 0, con a lo más dos decimales",
-            json!(value.to_string()),
-        ));
+        return Err(Problem::InvalidPrice(BadField::new(field, json!(value.to_string()))).into());
     }
     Ok(value)
+}
+
+/// A SHA-256 certificate pin (`tls_fingerprint`): 64 hex digits, optionally colon-separated;
+/// returned lower-case without colons.
+pub fn tls_fingerprint(value: &str) -> Result<String, ApiError> {
+    let hex: String = value.trim().chars().filter(|c| *c != ':').collect();
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(
+            Problem::InvalidTlsFingerprint(BadField::new("tls_fingerprint", json!(value))).into(),
+        );
+    }
+    Ok(hex.to_ascii_lowercase())
 }
 
 /// One of [`CURRENCIES`], with the original's string `detail` on failure.
@@ -127,9 +122,7 @@ pub fn currency(value: &str) -> Result<String, ApiError> {
     if CURRENCIES.contains(&upper.as_str()) {
         Ok(upper)
     } else {
-        Err(ApiError::unprocessable(
-            "Moneda no válida. Valores permitidos: MXN, USD, EUR",
-        ))
+        Err(ApiError::from(Problem::InvalidCurrency))
     }
 }
 

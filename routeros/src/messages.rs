@@ -20,9 +20,6 @@ use crate::error::RouterError;
 /// `Unavailable` reason of a command dropped unrun because its actor was restarting.
 pub const NOT_RUN_RESTARTING: &str = "the router session was restarted before the command ran";
 
-/// Detail of a 400 for a router that is switched off (the original's text).
-pub const ROUTER_INACTIVO: &str = "El router está inactivo. Actívalo primero desde el panel.";
-
 /// One command for a router.
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -183,36 +180,6 @@ impl BrokerError {
             BrokerError::AuthFailed => "auth_failed",
             BrokerError::Router(_) => "trap",
             BrokerError::OutcomeUnknown => "unknown",
-        }
-    }
-
-    /// Spanish text for HTTP details.
-    pub fn detail(&self) -> String {
-        match self {
-            BrokerError::Busy { .. } => {
-                "El router está ocupado. Intente de nuevo en unos segundos.".into()
-            }
-            BrokerError::Disabled => ROUTER_INACTIVO.into(),
-            BrokerError::UnknownRouter => "Router no encontrado".into(),
-            BrokerError::Unavailable { .. } => {
-                "No hay conexión con el router en este momento. Intente de nuevo más tarde.".into()
-            }
-            BrokerError::AuthFailed => {
-                "El router rechazó el usuario o la contraseña configurados. Revise las credenciales del router."
-                    .into()
-            }
-            BrokerError::OutcomeUnknown => {
-                "El router no respondió a tiempo; no se sabe si la operación se aplicó.".into()
-            }
-            BrokerError::Router(e) => match e {
-                RouterError::NotFound(_) => "El elemento no existe en el router.".into(),
-                RouterError::AlreadyExists(_) => "El elemento ya existe en el router.".into(),
-                RouterError::InvalidValue(_) => "El router rechazó un valor de la solicitud.".into(),
-                RouterError::Permission(_) => {
-                    "El usuario del router no tiene permisos suficientes.".into()
-                }
-                _ => "El router rechazó la operación.".into(),
-            },
         }
     }
 }

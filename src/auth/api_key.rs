@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use entity::{api_key, empresa, router};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 pub const KEY_PREFIX: &str = "jwt_";
@@ -135,7 +135,7 @@ fn presented_key(req: &HttpRequest) -> Result<String, ApiError> {
     if let Some(v) = req.headers().get("x-api-key") {
         let v = v
             .to_str()
-            .map_err(|_| ApiError::unauthorized("Formato de API Key inválido"))?
+            .map_err(|_| ApiError::from(Problem::ApiKeyMalformed))?
             .trim();
         if !v.is_empty() {
             return Ok(v.to_string());
@@ -189,9 +189,9 @@ fn verify(req: &HttpRequest) -> Result<PortalClaims, ApiError> {
         Utc::now(),
     )
     .map_err(|e| match e {
-        KeyDecodeError::Format => ApiError::unauthorized("Formato de API Key inválido"),
-        KeyDecodeError::Expired => ApiError::unauthorized("API Key expirada"),
-        KeyDecodeError::Invalid => ApiError::unauthorized("API Key no válida o revocada"),
+        KeyDecodeError::Format => ApiError::from(Problem::ApiKeyMalformed),
+        KeyDecodeError::Expired => ApiError::from(Problem::ApiKeyExpired),
+        KeyDecodeError::Invalid => ApiError::from(Problem::ApiKeyInvalid),
     })?;
     Ok(PortalClaims {
         state,
@@ -205,7 +205,7 @@ async fn load(
     hash: String,
     claims: &ApiKeyClaims,
 ) -> Result<PortalKey, ApiError> {
-    let invalid = || ApiError::unauthorized("API Key no válida o revocada");
+    let invalid = || ApiError::from(Problem::ApiKeyInvalid);
     let key = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash))
         .filter(api_key::Column::Revoked.eq(false))
@@ -225,7 +225,7 @@ async fn load(
         .filter(|e| e.id == key.empresa_id)
         .ok_or_else(invalid)?;
     if !empresa.activa {
-        return Err(ApiError::unauthorized("Empresa no activa"));
+        return Err(ApiError::from(Problem::ApiKeyEmpresaInactive));
     }
     state.key_usage.record(&key.key_id);
     let span = tracing::Span::current();

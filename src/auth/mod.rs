@@ -8,29 +8,24 @@ pub mod session;
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
-use crate::error::ApiError;
-
-/// What FastAPI's `HTTPBearer` answered when the header was missing.
-pub const NOT_AUTHENTICATED: &str = "Not authenticated";
-/// What `HTTPBearer` answered for a scheme other than Bearer.
-pub const INVALID_CREDENTIALS: &str = "Invalid authentication credentials";
+use crate::error::{ApiError, Problem};
 
 /// Reads `Authorization: Bearer <credential>` with `HTTPBearer`'s 403 answers.
 pub fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Err(ApiError::forbidden(NOT_AUTHENTICATED));
+        return Err(ApiError::from(Problem::NotAuthenticated));
     };
     let value = value
         .to_str()
-        .map_err(|_| ApiError::forbidden(INVALID_CREDENTIALS))?
+        .map_err(|_| ApiError::from(Problem::InvalidAuthScheme))?
         .trim();
     let (scheme, credential) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::forbidden(INVALID_CREDENTIALS));
+        return Err(ApiError::from(Problem::InvalidAuthScheme));
     }
     let credential = credential.trim();
     if credential.is_empty() {
-        return Err(ApiError::forbidden(NOT_AUTHENTICATED));
+        return Err(ApiError::from(Problem::NotAuthenticated));
     }
     Ok(credential)
 }

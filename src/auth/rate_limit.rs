@@ -7,7 +7,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 
 type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
@@ -41,7 +41,9 @@ impl KeyedLimiter {
             Ok(()) => Ok(()),
             Err(not_until) => {
                 let wait: Duration = not_until.wait_time_from(self.clock.now());
-                Err(ApiError::too_many_requests(wait.as_secs() + 1))
+                Err(ApiError::from(Problem::TooManyRequests {
+                    retry_after_secs: wait.as_secs() + 1,
+                }))
             }
         }
     }
@@ -111,13 +113,9 @@ mod tests {
         assert!(l.check("a").is_ok());
         assert!(l.check("a").is_ok());
         match l.check("a") {
-            Err(ApiError::Detail {
-                status,
-                retry_after,
-                ..
-            }) => {
-                assert_eq!(status.as_u16(), 429);
-                assert!(retry_after.unwrap() >= 1);
+            Err(ApiError::Problem(p)) => {
+                assert_eq!(p.status().as_u16(), 429);
+                assert!(p.retry_after().unwrap() >= 1);
             }
             other => panic!("expected 429, got {other:?}"),
         }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use entity::{revoked_session, usuario};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 pub const ROLE_SUPER_ADMIN: &str = "super_admin";
@@ -101,8 +101,8 @@ pub fn decode(token: &str, secret: &str) -> Result<SessionClaims, ApiError> {
     )
     .map(|d| d.claims)
     .map_err(|e| match e.kind() {
-        ErrorKind::ExpiredSignature => ApiError::unauthorized("Token expirado"),
-        _ => ApiError::unauthorized("Token inválido"),
+        ErrorKind::ExpiredSignature => ApiError::from(Problem::SessionExpired),
+        _ => ApiError::from(Problem::SessionInvalid),
     })
 }
 
@@ -129,24 +129,24 @@ async fn authenticate(req: HttpRequest) -> Result<Session, ApiError> {
     let user_id: i32 = claims
         .sub
         .parse()
-        .map_err(|_| ApiError::unauthorized("Token inválido"))?;
+        .map_err(|_| ApiError::from(Problem::SessionInvalid))?;
     if let Some(jti) = &claims.jti {
         if revoked_session::Entity::find_by_id(jti.clone())
             .one(&state.db)
             .await?
             .is_some()
         {
-            return Err(ApiError::unauthorized("Token revocado"));
+            return Err(ApiError::from(Problem::SessionRevoked));
         }
     }
     let user = usuario::Entity::find_by_id(user_id)
         .one(&state.db)
         .await?
         .filter(|u| u.activo)
-        .ok_or_else(|| ApiError::unauthorized("Usuario no activo"))?;
+        .ok_or_else(|| ApiError::from(Problem::SessionUserInactive))?;
     if let Some(changed) = user.password_changed_at {
         if claims.issued_at_ms() < changed.timestamp_millis() {
-            return Err(ApiError::unauthorized("Token revocado"));
+            return Err(ApiError::from(Problem::SessionRevoked));
         }
     }
     tracing::Span::current().record("user_id", user.id);
@@ -175,7 +175,7 @@ impl FromRequest for SuperAdmin {
         Box::pin(async move {
             let s = authenticate(req).await?;
             if s.user.rol != ROLE_SUPER_ADMIN {
-                return Err(ApiError::forbidden("Se requiere rol SUPER_ADMIN"));
+                return Err(ApiError::from(Problem::SuperAdminRequired));
             }
             Ok(SuperAdmin(s))
         })
@@ -199,13 +199,13 @@ impl FromRequest for ClienteAdmin {
         Box::pin(async move {
             let s = authenticate(req).await?;
             if s.user.rol != ROLE_CLIENTE_ADMIN {
-                return Err(ApiError::forbidden("Se requiere rol CLIENTE_ADMIN"));
+                return Err(ApiError::from(Problem::ClienteAdminRequired));
             }
             let empresa_id = s
                 .user
                 .empresa_id
                 .clone()
-                .ok_or_else(|| ApiError::bad_request("Usuario sin empresa asociada"))?;
+                .ok_or_else(|| ApiError::from(Problem::UserWithoutEmpresa))?;
             tracing::Span::current().record("empresa_id", empresa_id.as_str());
             Ok(ClienteAdmin {
                 session: s,

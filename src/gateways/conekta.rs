@@ -128,7 +128,7 @@ impl ConektaClient {
         if req.card_token.trim().is_empty() {
             return Err(GatewayError::InvalidRequest {
                 code: "empty_token".into(),
-                message_es: messages::CONEKTA_BAD_TOKEN.into(),
+                message_es: crate::error::Problem::CardTokenInvalid.detail().into(),
                 http_status: 400,
             });
         }

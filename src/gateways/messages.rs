@@ -8,8 +8,6 @@ pub const CONEKTA_TIMEOUT: &str = "Tiempo de espera agotado. Intente nuevamente.
 pub const CONEKTA_INTERNAL: &str = "Error interno al procesar el pago.";
 /// Default Conekta error message.
 pub const CONEKTA_DEFAULT_ERROR: &str = "Error al procesar el pago. Intente nuevamente.";
-/// Empty or known-bad card token (original: HTTP 400).
-pub const CONEKTA_BAD_TOKEN: &str = "Token de tarjeta inválido o ya utilizado.";
 /// Mercado Pago SDK exception (original: HTTP 500).
 pub const MP_INTERNAL: &str = "Error interno al procesar el pago";
 /// Default Mercado Pago rejection message.

@@ -22,7 +22,7 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, BadField, Problem};
 
 /// Saga states (the `purchases.state` column).
 pub mod states {
@@ -85,18 +85,13 @@ pub fn parse_mac(v: &str) -> Option<String> {
     Some(parts.join(":").to_ascii_uppercase())
 }
 
-/// 422 for a field, Pydantic-like.
-pub(crate) fn field_error(field: &str, msg: &str, input: &str) -> ApiError {
-    ApiError::field(field, "value_error", msg, json!(input))
-}
-
 /// A strictly parsed MAC (422 naming the field otherwise).
 pub fn mac_field(field: &str, v: Option<&str>) -> Result<Option<String>, ApiError> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(m) => parse_mac(m)
             .map(Some)
-            .ok_or_else(|| field_error(field, "Dirección MAC inválida", m)),
+            .ok_or_else(|| Problem::InvalidMac(BadField::new(field, json!(m))).into()),
     }
 }
 
@@ -107,7 +102,7 @@ pub fn ip_field(field: &str, v: Option<&str>) -> Result<Option<IpAddr>, ApiError
         Some(s) => s
             .parse::<IpAddr>()
             .map(Some)
-            .map_err(|_| field_error(field, "Dirección IP inválida", s)),
+            .map_err(|_| Problem::InvalidIp(BadField::new(field, json!(s))).into()),
     }
 }
 

@@ -129,7 +129,7 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
         st::CREATED | st::CREATING_USER | st::USER_CREATED => {
             let p = saga::compensate(state, &empresa, p).await;
             if super::states::is_terminal(&p.state) {
-                let _ = store::release_key(&state.db, &p).await;
+                store::free_key(&state.db, &p).await;
             }
             p.state
         }
@@ -153,7 +153,13 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                         }
                         .into(),
                     );
-                    let Ok(p) = store::save(&state.db, am).await else {
+                    let Some(p) = store::best_effort(
+                        "save the gateway answer",
+                        &p.id,
+                        store::save(&state.db, am),
+                    )
+                    .await
+                    else {
                         return p.state;
                     };
                     match status {
@@ -166,12 +172,12 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                     // Nothing was charged under our reference: undo.
                     let p = saga::compensate(state, &empresa, p).await;
                     if super::states::is_terminal(&p.state) {
-                        let _ = store::release_key(&state.db, &p).await;
+                        store::free_key(&state.db, &p).await;
                     }
                     p.state
                 }
                 Ok(None) => {
-                    let _ = store::note_error(
+                    store::retry_later(
                         &state.db,
                         p.clone(),
                         "charge not found yet",
@@ -181,13 +187,8 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                     p.state
                 }
                 Err(e) => {
-                    let _ = store::note_error(
-                        &state.db,
-                        p.clone(),
-                        &e.to_string(),
-                        settings.retry_delay,
-                    )
-                    .await;
+                    store::retry_later(&state.db, p.clone(), &e.to_string(), settings.retry_delay)
+                        .await;
                     p.state
                 }
             }
@@ -208,15 +209,19 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
             match saga::gw_get(state, &p.gateway, &cred, &gid).await {
                 Ok(snap) => match snap.status {
                     PaymentStatus::Paid => {
-                        let p = store::set_state(&state.db, p.clone(), st::CHARGED)
-                            .await
-                            .unwrap_or(p);
+                        let p = store::best_effort(
+                            "move the state",
+                            &p.id,
+                            store::set_state(&state.db, p.clone(), st::CHARGED),
+                        )
+                        .await
+                        .unwrap_or(p);
                         finish(state, &empresa, p, &cred).await
                     }
                     PaymentStatus::Pending | PaymentStatus::Authorized
                         if !older_than(&p, settings.pending_deadline) =>
                     {
-                        let _ = store::note_error(
+                        store::retry_later(
                             &state.db,
                             p.clone(),
                             "payment still pending",
@@ -229,18 +234,15 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                         let mut am = sea_orm::IntoActiveModel::into_active_model(p.clone());
                         am.gateway_status =
                             sea_orm::Set(Some(snap.raw_status.chars().take(32).collect()));
-                        let p = store::save(&state.db, am).await.unwrap_or(p);
+                        let p = store::best_effort("save", &p.id, store::save(&state.db, am))
+                            .await
+                            .unwrap_or(p);
                         saga::compensate(state, &empresa, p).await.state
                     }
                 },
                 Err(e) => {
-                    let _ = store::note_error(
-                        &state.db,
-                        p.clone(),
-                        &e.to_string(),
-                        settings.retry_delay,
-                    )
-                    .await;
+                    store::retry_later(&state.db, p.clone(), &e.to_string(), settings.retry_delay)
+                        .await;
                     p.state
                 }
             }
@@ -261,7 +263,12 @@ async fn finish(
     match saga::finish_paid(state, empresa, p, cred, None, None).await {
         Finish::Done(p, snap) => {
             let body = saga::completed_body(state, &p, &snap).await;
-            let _ = store::save_response(&state.db, p.clone(), 200, &body).await;
+            store::best_effort(
+                "save the answer",
+                &p.id,
+                store::save_response(&state.db, p.clone(), 200, &body),
+            )
+            .await;
             p.state
         }
         Finish::Stopped(p, _) => {

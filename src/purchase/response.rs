@@ -7,13 +7,15 @@ use serde_json::{json, Map, Value};
 
 use entity::{producto, purchase};
 
+use crate::error::{ApiError, Problem};
 use crate::gateways::messages::MP_PENDING_WARNING;
 use crate::gateways::PaymentSnapshot;
 use crate::wire;
 
 use super::GW_MERCADO_PAGO;
 
-/// A status and JSON body (success or `{"detail": …}`), optionally with `Retry-After`.
+/// A status and JSON body (success, or a problem of the [`crate::error::catalogue`]),
+/// optionally with `Retry-After`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub status: u16,
@@ -29,17 +31,6 @@ impl Reply {
             retry_after: None,
         }
     }
-    pub fn error(status: u16, detail: impl Into<String>) -> Self {
-        Reply {
-            status,
-            body: json!({ "detail": detail.into() }),
-            retry_after: None,
-        }
-    }
-    pub fn retry_after(mut self, secs: u64) -> Self {
-        self.retry_after = Some(secs.max(1));
-        self
-    }
     pub fn into_http(self) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut b = HttpResponse::build(status);
@@ -47,6 +38,24 @@ impl Reply {
             b.insert_header(("Retry-After", s.to_string()));
         }
         b.json(self.body)
+    }
+}
+
+/// An error answer (its problem's code is logged here).
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Self {
+        let (status, body, retry_after) = e.answer();
+        Reply {
+            status: status.as_u16(),
+            body,
+            retry_after,
+        }
+    }
+}
+
+impl From<Problem> for Reply {
+    fn from(p: Problem) -> Self {
+        ApiError::Problem(p).into()
     }
 }
 

@@ -15,7 +15,7 @@ use entity::{empresa, producto, purchase, transaccion};
 
 use crate::auth::api_key::PortalKey;
 use crate::crypto::field;
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::gateways::messages::{conekta_status_message, mp_status_detail_message};
 use crate::gateways::telegram::{
     paid_message, rejected_message, HotspotAccess, Notification, PurchaseInfo,
@@ -38,18 +38,6 @@ use super::{sha256_hex, user_comment, GW_CONEKTA, GW_MERCADO_PAGO};
 
 /// Attempts at a fresh username when the router says it already exists.
 const NAME_ATTEMPTS: usize = 5;
-
-pub const MSG_IN_PROGRESS: &str = "La compra está en proceso. Intente de nuevo en unos segundos.";
-pub const MSG_IDEMPOTENCY_MISMATCH: &str =
-    "La clave Idempotency-Key ya se usó con una solicitud diferente.";
-pub const MSG_TOKEN_REUSED: &str = "Este token de tarjeta ya se usó en otra compra.";
-pub const MSG_CONFIRMING: &str =
-    "El pago fue recibido y se está confirmando. Intente de nuevo en unos segundos con la misma solicitud.";
-pub const MSG_ACTIVATING: &str =
-    "El pago fue recibido; el acceso a internet se activará en breve. Intente de nuevo en unos segundos con la misma solicitud.";
-pub const MSG_REFUNDED_NO_ACCESS: &str =
-    "No se pudo activar el acceso a internet; el pago fue reembolsado.";
-pub const MSG_USER_EXISTS: &str = "No se pudo crear el usuario: El usuario ya existe en el sistema";
 
 /// Mercado Pago specific inputs.
 #[derive(Debug, Clone)]
@@ -85,26 +73,7 @@ pub struct PurchaseInput {
 
 /// Turns an [`ApiError`] into a reply.
 pub fn reply_from_api(e: ApiError) -> Reply {
-    match e {
-        ApiError::Detail {
-            status,
-            detail,
-            retry_after,
-        } => Reply {
-            status: status.as_u16(),
-            body: json!({ "detail": detail }),
-            retry_after,
-        },
-        ApiError::Validation(items) => Reply {
-            status: 422,
-            body: json!({ "detail": items }),
-            retry_after: None,
-        },
-        ApiError::Internal(e) => {
-            tracing::error!(error = %format!("{e:#}"), "purchase: internal error");
-            Reply::error(500, crate::error::INTERNAL_DETAIL)
-        }
-    }
+    Reply::from(e)
 }
 
 fn db_reply(e: sea_orm::DbErr) -> Reply {
@@ -387,9 +356,9 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
         }) => {
             if request_hash != input.request_hash {
                 return if input.idempotency_key.is_some() {
-                    Reply::error(422, MSG_IDEMPOTENCY_MISMATCH)
+                    Reply::from(Problem::IdempotencyKeyMismatch)
                 } else {
-                    Reply::error(409, MSG_TOKEN_REUSED)
+                    Reply::from(Problem::CardTokenReused)
                 };
             }
             if let Some(id) = purchase_id.as_deref() {
@@ -435,13 +404,13 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
 /// A duplicate request: replay the first one's saved response, waiting (bounded) for it.
 async fn wait_for_response(state: &AppState, purchase_id: Option<&str>) -> Reply {
     let Some(id) = purchase_id else {
-        return Reply::error(409, MSG_IN_PROGRESS).retry_after(2);
+        return Reply::from(Problem::PurchaseInProgress);
     };
     let deadline = tokio::time::Instant::now() + state.config.purchase.idempotency_wait;
     loop {
         match store::find(&state.db, id).await {
             Err(e) => return db_reply(e),
-            Ok(None) => return Reply::error(409, MSG_IN_PROGRESS).retry_after(2),
+            Ok(None) => return Reply::from(Problem::PurchaseInProgress),
             Ok(Some(p)) => {
                 if let Some(r) = replay(state, &p) {
                     return r;
@@ -449,7 +418,7 @@ async fn wait_for_response(state: &AppState, purchase_id: Option<&str>) -> Reply
             }
         }
         if tokio::time::Instant::now() >= deadline {
-            return Reply::error(409, MSG_IN_PROGRESS).retry_after(2);
+            return Reply::from(Problem::PurchaseInProgress);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -526,27 +495,33 @@ async fn drive_new(
                 Some(o) => o,
                 None => {
                     // Left in `charging`: the reconciler asks the gateway again later.
-                    let _ = store::note_error(
+                    store::retry_later(
                         &state.db,
                         p,
                         &e.to_string(),
                         state.config.purchase.retry_delay,
                     )
                     .await;
-                    return (Reply::error(e.http_status(), e.message_es()), None);
+                    return (Reply::from(Problem::Gateway(e)), None);
                 }
             }
         }
         Err(e) => {
             // Refused before charging: nothing moved.
             tracing::info!(purchase_id = %p.id, error = %e, "charge refused by the gateway");
-            let reply = Reply::error(e.http_status(), e.message_es());
+            let reply = Reply::from(Problem::Gateway(e.clone()));
             let keep = matches!(e, GatewayError::InvalidRequest { .. });
             let p = compensate(state, &key.empresa, p).await;
             if keep {
-                let _ = store::save_response(&state.db, p, reply.status, &reply.body).await;
+                let id = p.id.clone();
+                store::best_effort(
+                    "save the refusal",
+                    &id,
+                    store::save_response(&state.db, p, reply.status, &reply.body),
+                )
+                .await;
             } else {
-                let _ = store::release_key(&state.db, &p).await;
+                store::free_key(&state.db, &p).await;
             }
             return (reply, None);
         }
@@ -625,8 +600,8 @@ async fn create_user(
                     Err(_) => {
                         // Unknown whether it exists: leave `creating_user` for the reconciler to
                         // clean up; nothing was charged, so the portal may retry.
-                        let _ = store::release_key(&state.db, &p).await;
-                        let _ = store::note_error(
+                        store::free_key(&state.db, &p).await;
+                        store::retry_later(
                             &state.db,
                             p,
                             "create user: outcome unknown",
@@ -639,22 +614,32 @@ async fn create_user(
             }
             Err(e) => {
                 let reply = create_user_error(state, &p.router_id, &input.producto, e).await;
-                let _ = store::release_key(&state.db, &p).await;
-                let _ = store::set_state(&state.db, p, st::FAILED).await;
+                fail_before_charge(state, p).await;
                 return Err(reply);
             }
         };
         let Some(router_user_id) = router_id else {
-            let _ = store::release_key(&state.db, &p).await;
-            let _ = store::set_state(&state.db, p, st::FAILED).await;
+            fail_before_charge(state, p).await;
             return Err(reply_from_api(BrokerError::OutcomeUnknown.into()));
         };
         // Not saved here: the caller writes the id together with the next state.
         return Ok((p, password, router_user_id));
     }
-    let _ = store::release_key(&state.db, &p).await;
-    let _ = store::set_state(&state.db, p, st::FAILED).await;
-    Err(Reply::error(500, MSG_USER_EXISTS))
+    fail_before_charge(state, p).await;
+    Err(Reply::from(Problem::HotspotUserExists))
+}
+
+/// Ends a purchase that failed before any charge: frees its idempotency key (the portal may
+/// retry) and marks it `failed`, both best effort.
+async fn fail_before_charge(state: &AppState, p: purchase::Model) {
+    store::free_key(&state.db, &p).await;
+    let id = p.id.clone();
+    store::best_effort(
+        "mark failed",
+        &id,
+        store::set_state(&state.db, p, st::FAILED),
+    )
+    .await;
 }
 
 /// The original's answers for a failed user creation.
@@ -671,14 +656,10 @@ async fn create_user_error(
                 if let Ok(profiles) = state.routers.list_profiles(router_id).await {
                     let names: Vec<String> = profiles.into_iter().map(|p| p.name).collect();
                     if !names.contains(&producto.perfil_mikrotik_nombre) {
-                        return Reply::error(
-                            500,
-                            format!(
-                                "No se pudo crear el usuario: Perfil '{}' no encontrado. Disponibles: {}",
-                                producto.perfil_mikrotik_nombre,
-                                names.join(", ")
-                            ),
-                        );
+                        return Reply::from(Problem::HotspotProfileMissing {
+                            profile: producto.perfil_mikrotik_nombre.clone(),
+                            available: names,
+                        });
                     }
                 }
             }
@@ -689,10 +670,7 @@ async fn create_user_error(
                 | RouterError::Trap { message: m, .. } => m,
                 other => other.to_string(),
             };
-            Reply::error(
-                500,
-                format!("No se pudo crear el usuario: Error en MikroTik: {detail}"),
-            )
+            Reply::from(Problem::HotspotUserCreateFailed { detail })
         }
         other => reply_from_api(other.into()),
     }
@@ -860,8 +838,14 @@ async fn handle_outcome(
                 },
             );
             let body = with_pending_status(body);
-            let p = store::finish_response(&state.db, p, 200, &body).await;
-            (Reply::ok(body), p.ok())
+            let id = p.id.clone();
+            let p = store::best_effort(
+                "save the pending answer",
+                &id,
+                store::finish_response(&state.db, p, 200, &body),
+            )
+            .await;
+            (Reply::ok(body), p)
         }
         other => {
             // Declined, Authorized (never asked for) or a Conekta pending order: not paid.
@@ -896,11 +880,19 @@ async fn handle_outcome(
                 Ok(p) => p,
                 Err(e) => return (db_reply(e), None),
             };
-            let reply = Reply::error(402, message.clone());
+            let reply = Reply::from(Problem::PaymentNotApproved {
+                message: message.clone(),
+            });
             let p = compensate(state, empresa, p).await;
             notify_rejected(state, empresa, &p, &input.producto.nombre_venta, &message);
-            let p = store::finish_response(&state.db, p, reply.status, &reply.body).await;
-            (reply, p.ok())
+            let id = p.id.clone();
+            let p = store::best_effort(
+                "save the refusal",
+                &id,
+                store::finish_response(&state.db, p, reply.status, &reply.body),
+            )
+            .await;
+            (reply, p)
         }
     }
 }
@@ -944,7 +936,7 @@ async fn confirm_and_enable(
     cred: &str,
 ) -> Result<(purchase::Model, PaymentSnapshot), (purchase::Model, Reply)> {
     let Some(gid) = p.gateway_payment_id.clone() else {
-        let r = Reply::error(500, crate::error::INTERNAL_DETAIL);
+        let r = Reply::from(Problem::Internal);
         return Err((p, r));
     };
     // Confirm: a second, independent read.
@@ -952,15 +944,14 @@ async fn confirm_and_enable(
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(purchase_id = %p.id, error = %e, "could not confirm the charge");
-            let p = store::note_error(
+            let p = store::retry_later(
                 &state.db,
                 p.clone(),
                 &e.to_string(),
                 state.config.purchase.retry_delay,
             )
-            .await
-            .unwrap_or(p);
-            return Err((p, Reply::error(503, MSG_CONFIRMING).retry_after(5)));
+            .await;
+            return Err((p, Reply::from(Problem::PaymentConfirming)));
         }
     };
     let reference_ok = snap.our_reference.as_deref().is_none_or(|r| r == p.id);
@@ -979,7 +970,7 @@ async fn confirm_and_enable(
                 Ok(p) => p,
                 Err(e) => return Err((p, db_reply(e))),
             };
-            return Err((p, Reply::error(503, MSG_CONFIRMING).retry_after(5)));
+            return Err((p, Reply::from(Problem::PaymentConfirming)));
         }
         _ => {
             tracing::warn!(purchase_id = %p.id, status = %snap.raw_status, reference_ok, amount_ok, "charge not confirmed; compensating");
@@ -989,10 +980,14 @@ async fn confirm_and_enable(
                 mp_status_detail_message(snap.status_detail.as_deref().unwrap_or("")).to_string()
             };
             let p = compensate(state, empresa, p).await;
-            let reply = Reply::error(402, message);
-            let p = store::save_response(&state.db, p.clone(), reply.status, &reply.body)
-                .await
-                .unwrap_or(p);
+            let reply = Reply::from(Problem::PaymentNotApproved { message });
+            let p = store::best_effort(
+                "save the answer",
+                &p.id,
+                store::save_response(&state.db, p.clone(), reply.status, &reply.body),
+            )
+            .await
+            .unwrap_or(p);
             return Err((p, reply));
         }
     }
@@ -1001,15 +996,14 @@ async fn confirm_and_enable(
     // Enable.
     if let Err(e) = enable_user(state, &p).await {
         tracing::warn!(purchase_id = %p.id, error = %e, "paid but the user could not be enabled yet");
-        let p = store::note_error(
+        let p = store::retry_later(
             &state.db,
             p.clone(),
             &format!("enable: {e}"),
             state.config.purchase.retry_delay,
         )
-        .await
-        .unwrap_or(p);
-        return Err((p, Reply::error(503, MSG_ACTIVATING).retry_after(5)));
+        .await;
+        return Err((p, Reply::from(Problem::AccessActivating)));
     }
     Ok((p, snap))
 }
@@ -1035,15 +1029,14 @@ async fn complete(
             Finish::Done(p, snap)
         }
         Err(e) => {
-            let p = store::note_error(
+            let p = store::retry_later(
                 &state.db,
                 p.clone(),
                 &format!("record: {e}"),
                 state.config.purchase.retry_delay,
             )
-            .await
-            .unwrap_or(p);
-            Finish::Stopped(p, Reply::error(503, MSG_ACTIVATING).retry_after(5))
+            .await;
+            Finish::Stopped(p, Reply::from(Problem::AccessActivating))
         }
     }
 }
@@ -1184,33 +1177,34 @@ pub(crate) async fn compensate(
     empresa: &empresa::Model,
     p: purchase::Model,
 ) -> purchase::Model {
-    let mut p = match store::set_state(&state.db, p.clone(), st::COMPENSATING).await {
-        Ok(p) => p,
-        Err(_) => p,
-    };
+    let mut p = store::best_effort(
+        "move the state",
+        &p.id,
+        store::set_state(&state.db, p.clone(), st::COMPENSATING),
+    )
+    .await
+    .unwrap_or(p);
     let mut refunded = p.gateway_status.as_deref() == Some("refunded");
     if let Some(gid) = p.gateway_payment_id.clone() {
         let Some(cred) = gateway_credential(state, empresa, &p.gateway) else {
-            return store::note_error(
+            return store::retry_later(
                 &state.db,
                 p.clone(),
                 "no gateway credential",
                 state.config.purchase.retry_delay,
             )
-            .await
-            .unwrap_or(p);
+            .await;
         };
         let snap = match gw_get(state, &p.gateway, &cred, &gid).await {
             Ok(s) => s,
             Err(e) => {
-                return store::note_error(
+                return store::retry_later(
                     &state.db,
                     p.clone(),
                     &format!("compensate: {e}"),
                     state.config.purchase.retry_delay,
                 )
                 .await
-                .unwrap_or(p)
             }
         };
         let result = match snap.status {
@@ -1238,14 +1232,13 @@ pub(crate) async fn compensate(
             Some(Ok(s)) => s.raw_status.clone(),
             Some(Err(e)) => {
                 tracing::warn!(purchase_id = %p.id, error = %e, "refund/cancel failed");
-                return store::note_error(
+                return store::retry_later(
                     &state.db,
                     p.clone(),
                     &format!("refund: {e}"),
                     state.config.purchase.retry_delay,
                 )
-                .await
-                .unwrap_or(p);
+                .await;
             }
         };
         if matches!(
@@ -1261,19 +1254,20 @@ pub(crate) async fn compensate(
         } else {
             status.chars().take(32).collect()
         }));
-        p = store::save(&state.db, am).await.unwrap_or(p);
+        p = store::best_effort("save", &p.id, store::save(&state.db, am))
+            .await
+            .unwrap_or(p);
     }
     // Remove the user.
     if let Err(e) = remove_user(state, &p).await {
         tracing::warn!(purchase_id = %p.id, error = %e, "could not remove the hotspot user yet");
-        return store::note_error(
+        return store::retry_later(
             &state.db,
             p.clone(),
             &format!("remove user: {e}"),
             state.config.purchase.retry_delay,
         )
-        .await
-        .unwrap_or(p);
+        .await;
     }
     let final_state = if refunded {
         st::REFUNDED
@@ -1298,19 +1292,27 @@ pub(crate) async fn compensate(
     am.state = Set(final_state.into());
     am.router_user_id = Set(None);
     am.next_attempt_at = Set(None);
-    let p = store::save(&state.db, am).await.unwrap_or(p);
+    let p = store::best_effort("save", &p.id, store::save(&state.db, am))
+        .await
+        .unwrap_or(p);
     // A portal retry of a purchase finished in the background learns how it ended.
     let saved = match (final_state, p.response_status) {
-        (st::REFUNDED, None) => Some(MSG_REFUNDED_NO_ACCESS),
-        (st::DECLINED, None) => Some(conekta_status_message("other")),
+        (st::REFUNDED, None) => Some(Problem::RefundedNoAccess),
+        (st::DECLINED, None) => Some(Problem::PaymentNotApproved {
+            message: conekta_status_message("other").to_string(),
+        }),
         _ => None,
     };
     match saved {
-        Some(msg) => {
-            let r = Reply::error(402, msg);
-            store::save_response(&state.db, p.clone(), r.status, &r.body)
-                .await
-                .unwrap_or(p)
+        Some(problem) => {
+            let r = Reply::from(problem);
+            store::best_effort(
+                "save the answer",
+                &p.id,
+                store::save_response(&state.db, p.clone(), r.status, &r.body),
+            )
+            .await
+            .unwrap_or(p)
         }
         None => p,
     }
@@ -1338,9 +1340,13 @@ async fn remove_user(state: &AppState, p: &purchase::Model) -> Result<(), Broker
 
 /// Disables the user of a completed purchase whose payment was refunded or charged back.
 pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Model {
-    let p = store::set_state(&state.db, p.clone(), st::REVOKING)
-        .await
-        .unwrap_or(p);
+    let p = store::best_effort(
+        "move the state",
+        &p.id,
+        store::set_state(&state.db, p.clone(), st::REVOKING),
+    )
+    .await
+    .unwrap_or(p);
     let id = match &p.router_user_id {
         Some(id) => Ok(Some(id.clone())),
         None => find_own_user(state, &p).await,
@@ -1370,30 +1376,37 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
         Err(e) => Err(e),
     };
     if let Err(e) = res {
-        return store::note_error(
+        return store::retry_later(
             &state.db,
             p.clone(),
             &format!("disable user: {e}"),
             state.config.purchase.retry_delay,
         )
-        .await
-        .unwrap_or(p);
-    }
-    let _ = transaccion::Entity::update_many()
-        .col_expr(
-            transaccion::Column::EstadoHotspot,
-            sea_orm::sea_query::Expr::value("revoked"),
-        )
-        .filter(ColumnTrait::eq(
-            &transaccion::Column::PurchaseId,
-            p.id.clone(),
-        ))
-        .exec(&state.db)
         .await;
+    }
+    store::best_effort(
+        "mark the transaction revoked",
+        &p.id,
+        transaccion::Entity::update_many()
+            .col_expr(
+                transaccion::Column::EstadoHotspot,
+                sea_orm::sea_query::Expr::value("revoked"),
+            )
+            .filter(ColumnTrait::eq(
+                &transaccion::Column::PurchaseId,
+                p.id.clone(),
+            ))
+            .exec(&state.db),
+    )
+    .await;
     tracing::info!(purchase_id = %p.id, "access revoked after a refund or chargeback");
-    store::set_state(&state.db, p.clone(), st::REVOKED)
-        .await
-        .unwrap_or(p)
+    store::best_effort(
+        "move the state",
+        &p.id,
+        store::set_state(&state.db, p.clone(), st::REVOKED),
+    )
+    .await
+    .unwrap_or(p)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1606,9 +1619,7 @@ pub async fn on_gateway_update(
     let snap = match gw_get(state, gateway, &cred, payment_id).await {
         Ok(s) => s,
         Err(GatewayError::NotFound { .. }) => return Ok(UpdateOutcome::UnknownPayment),
-        Err(e) => {
-            return Err(ApiError::unavailable(e.message_es().to_string(), 30));
-        }
+        Err(e) => return Err(Problem::GatewayUpdateUnavailable(e).into()),
     };
     let mut p =
         store::by_gateway_payment(&state.db, &empresa.id, gateway, &snap.gateway_id).await?;
@@ -1640,7 +1651,7 @@ pub async fn on_gateway_update(
             Ok(s) => s,
             Err(e) => {
                 store::unlock(&state.db, &p.id).await?;
-                return Err(ApiError::unavailable(e.message_es().to_string(), 30));
+                return Err(Problem::GatewayUpdateUnavailable(e).into());
             }
         }
     };
@@ -1677,25 +1688,38 @@ async fn apply_update(
 ) -> UpdateOutcome {
     match (p.state.as_str(), &snap.status) {
         (st::PENDING | st::CHARGING | st::CHARGED | st::CONFIRMED, PaymentStatus::Paid) => {
+            let id = p.id.clone();
             let mut am = p.into_active_model();
             am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
-            let Ok(p) = store::save(&state.db, am).await else {
+            let Some(p) =
+                store::best_effort("save the payment id", &id, store::save(&state.db, am)).await
+            else {
                 return UpdateOutcome::NoChange;
             };
             match finish_paid(state, empresa, p, cred, None, None).await {
                 Finish::Done(p, snap) => {
                     let body = completed_body(state, &p, &snap).await;
-                    let _ = store::save_response(&state.db, p, 200, &body).await;
+                    let id = p.id.clone();
+                    store::best_effort(
+                        "save the answer",
+                        &id,
+                        store::save_response(&state.db, p, 200, &body),
+                    )
+                    .await;
                     UpdateOutcome::Completed
                 }
                 Finish::Stopped(..) => UpdateOutcome::NoChange,
             }
         }
         (st::PENDING | st::CHARGING, PaymentStatus::Declined | PaymentStatus::Cancelled) => {
+            let id = p.id.clone();
             let mut am = p.into_active_model();
             am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
             am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
-            let Ok(p) = store::save(&state.db, am).await else {
+            let Some(p) =
+                store::best_effort("save the gateway status", &id, store::save(&state.db, am))
+                    .await
+            else {
                 return UpdateOutcome::NoChange;
             };
             compensate(state, empresa, p).await;
@@ -1705,9 +1729,13 @@ async fn apply_update(
             st::COMPLETED | st::REVOKING,
             PaymentStatus::Refunded | PaymentStatus::ChargedBack | PaymentStatus::Cancelled,
         ) => {
+            let id = p.id.clone();
             let mut am = p.into_active_model();
             am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
-            let Ok(p) = store::save(&state.db, am).await else {
+            let Some(p) =
+                store::best_effort("save the gateway status", &id, store::save(&state.db, am))
+                    .await
+            else {
                 return UpdateOutcome::NoChange;
             };
             let p = revoke(state, p).await;

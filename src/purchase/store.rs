@@ -17,6 +17,45 @@ fn chrono_dur(d: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
+/// Awaits a write whose failure must not stop the caller (the purchase stays where it was and
+/// the reconciler retries it): a database error is logged with `what` and the purchase id, and
+/// `None` is returned.
+pub async fn best_effort<T>(
+    what: &str,
+    purchase_id: &str,
+    write: impl std::future::Future<Output = Result<T, DbErr>>,
+) -> Option<T> {
+    match write.await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(purchase_id, what, error = %e, "purchase write failed; continuing");
+            None
+        }
+    }
+}
+
+/// [`note_error`], best effort: the purchase as saved, or as it was if the write failed.
+pub async fn retry_later<C: ConnectionTrait>(
+    db: &C,
+    p: purchase::Model,
+    error: &str,
+    retry_in: std::time::Duration,
+) -> purchase::Model {
+    let id = p.id.clone();
+    best_effort(
+        "note the error",
+        &id,
+        note_error(db, p.clone(), error, retry_in),
+    )
+    .await
+    .unwrap_or(p)
+}
+
+/// [`release_key`], best effort.
+pub async fn free_key<C: ConnectionTrait>(db: &C, p: &purchase::Model) {
+    best_effort("release the idempotency key", &p.id, release_key(db, p)).await;
+}
+
 /// The result of trying to register a new purchase under an idempotency key.
 pub enum Registered {
     /// The row was inserted; the caller runs the saga.

@@ -13,12 +13,11 @@ use entity::{revoked_session, usuario};
 use crate::auth::client_ip;
 use crate::auth::password::{hash_password, verify_dummy, verify_password, Verification};
 use crate::auth::session::{self, Session};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
 use crate::wire::iso;
 
-const BAD_CREDENTIALS: &str = "Credenciales incorrectas";
 pub const MIN_PASSWORD_LEN: usize = 8;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -99,7 +98,7 @@ async fn login(
         (Some(u), Verification::Valid { rehash }) if u.activo => (u, rehash),
         _ => {
             tracing::info!("admin login refused");
-            return Err(ApiError::unauthorized(BAD_CREDENTIALS));
+            return Err(ApiError::from(Problem::LoginFailed));
         }
     };
     let mut active = user.clone().into_active_model();
@@ -191,12 +190,10 @@ async fn change_password(
     )
     .await?;
     if verdict == Verification::Invalid {
-        return Err(ApiError::bad_request("Contraseña actual incorrecta"));
+        return Err(ApiError::from(Problem::WrongCurrentPassword));
     }
     if body.new_password.chars().count() < MIN_PASSWORD_LEN || body.new_password.len() > 256 {
-        return Err(ApiError::bad_request(format!(
-            "La nueva contraseña debe tener entre {MIN_PASSWORD_LEN} y 256 caracteres"
-        )));
+        return Err(Problem::NewPasswordLength.into());
     }
     let password = body.new_password.clone();
     let hash = web::block(move || hash_password(&password))

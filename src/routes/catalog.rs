@@ -17,7 +17,7 @@ use entity::producto;
 
 use crate::auth::api_key::PortalKey;
 use crate::auth::session::ClienteAdmin;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 use crate::wire;
 
@@ -27,8 +27,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(catalog_list)
         .service(catalog_item);
 }
-
-const NOT_AVAILABLE: &str = "Producto no encontrado o no disponible";
 
 /// Python's `str()` of a JSON scalar, as the original's fallback produced it.
 fn py_str(v: &Value) -> String {
@@ -120,15 +118,15 @@ async fn catalog_item(
     // A non-numeric id cannot name a product: same 404 as a missing one.
     let id: i32 = path
         .parse()
-        .map_err(|_| ApiError::not_found(NOT_AVAILABLE))?;
+        .map_err(|_| ApiError::from(Problem::ProductNotAvailable))?;
     if !key.router.activo {
-        return Err(ApiError::not_found(NOT_AVAILABLE));
+        return Err(ApiError::from(Problem::ProductNotAvailable));
     }
     let product = for_sale(&key)
         .filter(producto::Column::Id.eq(id))
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found(NOT_AVAILABLE))?;
+        .ok_or_else(|| ApiError::from(Problem::ProductNotAvailable))?;
     Ok(HttpResponse::Ok().json(venta_json(&product)))
 }
 
@@ -141,7 +139,7 @@ async fn catalog_item(
 )]
 #[get("/api/v1/catalogo_perfiles_venta/debug")]
 async fn catalog_debug(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let hidden = || ApiError::not_found("Not Found");
+    let hidden = || ApiError::from(Problem::NotFound);
     let key = PortalKey::extract(&req).await.map_err(|_| hidden())?;
     let admin = ClienteAdmin::extract(&req).await.map_err(|_| hidden())?;
     if admin.empresa_id != key.empresa.id {

@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(openapi_json)
@@ -89,7 +89,7 @@ async fn docs_asset(path: web::Path<String>) -> ApiResult<HttpResponse> {
             include_bytes!("../../assets/swagger-ui/NOTICE"),
             "text/plain; charset=utf-8",
         ),
-        _ => return Err(ApiError::not_found("Not Found")),
+        _ => return Err(ApiError::from(Problem::NotFound)),
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)

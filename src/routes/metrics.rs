@@ -8,7 +8,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::metrics::CONTENT_TYPE;
 use crate::state::AppState;
 
@@ -38,7 +38,7 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
 #[get("/metrics")]
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     if state.config.metrics_token.is_none() {
-        return Err(ApiError::not_found("Not Found"));
+        return Err(ApiError::from(Problem::NotFound));
     }
     exposition(&req, &state)
 }
@@ -53,7 +53,7 @@ fn exposition(req: &HttpRequest, state: &AppState) -> ApiResult<HttpResponse> {
             bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes()))
         });
         if !ok {
-            return Err(ApiError::unauthorized("Not authenticated"));
+            return Err(ApiError::from(Problem::MetricsNotAuthenticated));
         }
     }
     let body = state.metrics.render().map_err(ApiError::internal)?;

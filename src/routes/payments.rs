@@ -13,9 +13,8 @@ use entity::producto;
 
 use crate::auth::api_key::{PortalClaims, PortalKey};
 use crate::auth::client_ip;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
-use crate::gateways::messages::CONEKTA_BAD_TOKEN;
 use crate::gateways::{GatewayError, PaymentStatus};
 use crate::purchase::credentials::UserType;
 use crate::purchase::saga::{self, MpExtra, PurchaseInput};
@@ -24,9 +23,6 @@ use crate::routeros::BrokerError;
 use crate::state::AppState;
 use crate::validate;
 
-pub const PRODUCTO_NO_ENCONTRADO: &str = "Producto no encontrado";
-pub const MP_NO_CONFIGURADO: &str = "La empresa no tiene configurado Mercado Pago";
-pub const CONEKTA_NO_CONFIGURADO: &str = "La empresa no tiene configurado Conekta";
 /// Longest `Idempotency-Key` accepted (the column's length).
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// Longest card token accepted.
@@ -158,12 +154,10 @@ fn validate_common(
         Some(v) => {
             let v = v
                 .to_str()
-                .map_err(|_| ApiError::unprocessable("Idempotency-Key inválida"))?;
+                .map_err(|_| ApiError::from(Problem::IdempotencyKeyInvalid))?;
             let v = v.trim();
             if v.chars().count() > MAX_IDEMPOTENCY_KEY {
-                return Err(ApiError::unprocessable(format!(
-                    "Idempotency-Key demasiado larga (máximo {MAX_IDEMPOTENCY_KEY} caracteres)"
-                )));
+                return Err(Problem::IdempotencyKeyTooLong.into());
             }
             (!v.is_empty()).then(|| v.to_string())
         }
@@ -219,7 +213,7 @@ async fn load_product(state: &AppState, key: &PortalKey, id: i32) -> ApiResult<p
         .one(&state.db)
         .await?
         .filter(|p| p.empresa_id == key.empresa.id && p.router_id == key.router.id && p.activo)
-        .ok_or_else(|| ApiError::not_found(PRODUCTO_NO_ENCONTRADO))
+        .ok_or_else(|| ApiError::from(Problem::ProductNotFound))
 }
 
 fn request_hash(parts: &Value) -> String {
@@ -265,14 +259,14 @@ async fn pagar_conekta(
     )?;
     let token = b.card_token.trim().to_string();
     if token.is_empty() {
-        return Err(ApiError::bad_request(CONEKTA_BAD_TOKEN));
+        return Err(ApiError::from(Problem::CardTokenInvalid));
     }
     let key = match admit(&state, claims, c.idempotency_key.as_deref(), &token).await? {
         Ok(key) => key,
         Err(busy) => return Ok(busy),
     };
     let credential = saga::gateway_credential(&state, &key.empresa, GW_CONEKTA)
-        .ok_or_else(|| ApiError::bad_request(CONEKTA_NO_CONFIGURADO))?;
+        .ok_or_else(|| ApiError::from(Problem::ConektaNotConfigured))?;
     let producto = load_product(&state, &key, b.product_id).await?;
     let hash = request_hash(&json!([
         GW_CONEKTA,
@@ -347,36 +341,28 @@ async fn pagar_mercado_pago(
     )?;
     let installments = b.installments.unwrap_or(1);
     if !(1..=48).contains(&installments) {
-        return Err(ApiError::field(
-            "cuotas",
-            "value_error",
-            "Número de cuotas inválido",
-            json!(installments),
-        ));
+        return Err(
+            Problem::InvalidInstallments(BadField::new("cuotas", json!(installments))).into(),
+        );
     }
     let key = match admit(&state, claims, c.idempotency_key.as_deref(), b.token.trim()).await? {
         Ok(key) => key,
         Err(busy) => return Ok(busy),
     };
     let credential = saga::gateway_credential(&state, &key.empresa, GW_MERCADO_PAGO)
-        .ok_or_else(|| ApiError::bad_request(MP_NO_CONFIGURADO))?;
+        .ok_or_else(|| ApiError::from(Problem::MercadoPagoNotConfigured))?;
     let producto = load_product(&state, &key, b.product_id).await?;
     let monto = Decimal::from_f64(b.transaction_amount)
         .filter(|_| b.transaction_amount.is_finite())
         .ok_or_else(|| {
-            ApiError::field(
-                "monto",
-                "value_error",
-                "Monto inválido",
-                json!(b.transaction_amount),
-            )
+            Problem::InvalidAmount(BadField::new("monto", json!(b.transaction_amount)))
         })?;
     if (monto - producto.precio).abs() > Decimal::new(1, 2) {
-        return Err(ApiError::bad_request(format!(
-            "El monto (${:.2}) no coincide con el producto (${:.2})",
-            b.transaction_amount,
-            producto.precio.round_dp(2)
-        )));
+        return Err(Problem::AmountMismatch {
+            sent: b.transaction_amount,
+            expected: producto.precio.round_dp(2),
+        }
+        .into());
     }
     let token = b.token.trim().to_string();
     if token.is_empty() {
@@ -447,8 +433,8 @@ async fn estado_pago(
 ) -> ApiResult<HttpResponse> {
     let payment_id = path.into_inner();
     let credential = saga::gateway_credential(&state, &key.empresa, GW_MERCADO_PAGO)
-        .ok_or_else(|| ApiError::bad_request(MP_NO_CONFIGURADO))?;
-    let not_found = || ApiError::not_found("Pago no encontrado");
+        .ok_or_else(|| ApiError::from(Problem::MercadoPagoNotConfigured))?;
+    let not_found = || ApiError::from(Problem::PaymentNotFound);
     let id = payment_id.to_string();
     let purchase = store::by_gateway_payment(&state.db, &key.empresa.id, GW_MERCADO_PAGO, &id)
         .await?
@@ -457,13 +443,7 @@ async fn estado_pago(
     let snap = match saga::gw_get(&state, GW_MERCADO_PAGO, &credential, &id).await {
         Ok(s) => s,
         Err(GatewayError::NotFound { .. }) => return Err(not_found()),
-        Err(e) => {
-            return Err(ApiError::new(
-                actix_web::http::StatusCode::from_u16(e.http_status())
-                    .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
-                format!("Error al consultar estado del pago: {}", e.message_es()),
-            ))
-        }
+        Err(e) => return Err(Problem::PaymentLookupFailed(e).into()),
     };
     if purchase.state == crate::purchase::states::PENDING && snap.status == PaymentStatus::Paid {
         if let Err(e) = saga::on_gateway_update(&state, &key.empresa, GW_MERCADO_PAGO, &id).await {

@@ -21,7 +21,7 @@ use entity::{producto, router};
 
 use crate::audit;
 use crate::auth::session::ClienteAdmin;
-use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::error::{is_unique_violation, ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
 use crate::validate;
@@ -34,10 +34,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update_product)
         .service(delete_product);
 }
-
-const ROUTER_NOT_OURS: &str = "Router no encontrado o no pertenece a esta empresa";
-const PRODUCT_NOT_FOUND: &str = "Producto no encontrado";
-const PRODUCT_NOT_OURS: &str = "Producto no encontrado o no pertenece a esta empresa";
 
 /// `ProductoCreateRequest`.
 #[derive(Debug, Deserialize)]
@@ -127,12 +123,7 @@ pub fn parse_price(field: &str, value: &Value) -> ApiResult<Decimal> {
 }
 
 fn null_refused(field: &str) -> ApiError {
-    ApiError::field(
-        field,
-        "value_error",
-        "El campo no puede ser nulo",
-        Value::Null,
-    )
+    Problem::NullField(BadField::new(field, Value::Null)).into()
 }
 
 fn check_optional_text(field: &str, value: Option<&str>, max: Option<usize>) -> ApiResult<()> {
@@ -233,19 +224,19 @@ async fn create_product(
     // The router must be one of the caller's company (same answer whether it is missing or
     // belongs to another company).
     if req.router_id.chars().count() > 50 {
-        return Err(ApiError::not_found(ROUTER_NOT_OURS));
+        return Err(ApiError::from(Problem::RouterNotOursForProducts));
     }
     let router = router::Entity::find_by_id(req.router_id.clone())
         .filter(router::Column::EmpresaId.eq(admin.empresa_id.as_str()))
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found(ROUTER_NOT_OURS))?;
+        .ok_or_else(|| ApiError::from(Problem::RouterNotOursForProducts))?;
 
     let duplicate = || {
-        ApiError::conflict(format!(
-            "Ya existe un producto con el perfil '{}' para este router ({})",
-            req.perfil_mikrotik_id, router.id
-        ))
+        ApiError::from(Problem::ProductDuplicate {
+            perfil: req.perfil_mikrotik_id.to_string(),
+            router_id: router.id.clone(),
+        })
     };
     let exists = producto::Entity::find()
         .filter(producto::Column::EmpresaId.eq(admin.empresa_id.as_str()))
@@ -319,7 +310,7 @@ async fn list_products(
             .one(&state.db)
             .await?;
         if found.is_none() {
-            return Err(ApiError::not_found("Router no encontrado"));
+            return Err(ApiError::from(Problem::RouterNotFound));
         }
         select = select.filter(producto::Column::RouterId.eq(router_id));
     }
@@ -346,7 +337,7 @@ async fn get_product(
 ) -> ApiResult<HttpResponse> {
     let product = own_product(&state, &admin.empresa_id, path.into_inner())
         .await?
-        .ok_or_else(|| ApiError::not_found(PRODUCT_NOT_FOUND))?;
+        .ok_or_else(|| ApiError::from(Problem::ProductNotFound))?;
     Ok(HttpResponse::Ok().json(product_json(&product)))
 }
 
@@ -400,7 +391,7 @@ async fn update_product(
 
     let existing = own_product(&state, &admin.empresa_id, producto_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(PRODUCT_NOT_OURS))?;
+        .ok_or_else(|| ApiError::from(Problem::ProductNotOwned))?;
 
     let mut changed: Vec<&str> = Vec::new();
     let mut active = existing.clone().into_active_model();
@@ -478,7 +469,7 @@ async fn delete_product(
 ) -> ApiResult<HttpResponse> {
     let existing = own_product(&state, &admin.empresa_id, path.into_inner())
         .await?
-        .ok_or_else(|| ApiError::not_found(PRODUCT_NOT_FOUND))?;
+        .ok_or_else(|| ApiError::from(Problem::ProductNotFound))?;
     let txn = crate::db::begin_write(&state.db).await?;
     let mut active = existing.into_active_model();
     active.activo = Set(false);

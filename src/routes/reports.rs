@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use entity::{audit_log, empresa, router, transaccion};
 
 use crate::auth::session::{ClienteAdmin, SuperAdmin};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::state::AppState;
 use crate::wire;
 
@@ -376,7 +376,7 @@ async fn dashboard(state: web::Data<AppState>, admin: ClienteAdmin) -> ApiResult
     let empresa = empresa::Entity::find_by_id(admin.empresa_id.clone())
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found("Empresa no encontrada"))?;
+        .ok_or_else(|| ApiError::from(Problem::EmpresaNotFound))?;
     let rows: Vec<(Decimal, String)> = transaccion::Entity::find()
         .select_only()
         .column(transaccion::Column::Monto)

@@ -16,16 +16,13 @@ use entity::router;
 use crate::auth::api_key::PortalKey;
 use crate::auth::session::{ClienteAdmin, SuperAdmin};
 use crate::crypto::field;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::ids::{EmpresaId, RouterId};
 use crate::routeros::commands::UserProfile;
-use crate::routeros::messages::{Op, OpOutput, ROUTER_INACTIVO};
+use crate::routeros::messages::{Op, OpOutput};
 use crate::routeros::registry::FleetRouter;
 use crate::routeros::{BrokerError, DirectRouter, RouterState};
 use crate::state::AppState;
-
-const ROUTER_NO_ENCONTRADO: &str = "Router no encontrado o no pertenece a tu empresa";
-const SIN_CREDENCIALES: &str =
-    "El router no tiene credenciales configuradas completas (host, usuario, contraseña)";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(mikrotik_profiles)
@@ -46,13 +43,13 @@ fn local_timestamp() -> String {
 /// The caller's company's router, or `None`.
 async fn own_router(
     state: &AppState,
-    empresa_id: &str,
-    router_id: &str,
+    empresa_id: EmpresaId<'_>,
+    router_id: RouterId<'_>,
 ) -> ApiResult<Option<router::Model>> {
-    Ok(router::Entity::find_by_id(router_id.to_string())
+    Ok(router::Entity::find_by_id(router_id.as_str().to_string())
         .one(&state.db)
         .await?
-        .filter(|r| r.empresa_id == empresa_id))
+        .filter(|r| r.empresa_id == empresa_id.as_str()))
 }
 
 fn credentials_complete(state: &AppState, r: &router::Model) -> bool {
@@ -81,15 +78,7 @@ fn profile_json(p: &UserProfile) -> Value {
 
 /// A broker error with the original's `"Error al obtener perfiles: "` prefix.
 fn profiles_error(e: BrokerError) -> ApiError {
-    let prefix = "Error al obtener perfiles: Error obteniendo perfiles: ";
-    match e {
-        BrokerError::Busy { .. } | BrokerError::Disabled | BrokerError::UnknownRouter => e.into(),
-        BrokerError::Router(_) => ApiError::new(
-            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("{prefix}{}", e.detail()),
-        ),
-        other => ApiError::unavailable(format!("{prefix}{}", other.detail()), 5),
-    }
+    Problem::RouterProfiles(e).into()
 }
 
 #[utoipa::path(
@@ -105,14 +94,14 @@ async fn mikrotik_profiles(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let router_id = path.into_inner();
-    let r = own_router(&state, &ca.empresa_id, &router_id)
+    let r = own_router(&state, EmpresaId(&ca.empresa_id), RouterId(&router_id))
         .await?
-        .ok_or_else(|| ApiError::not_found(ROUTER_NO_ENCONTRADO))?;
+        .ok_or_else(|| ApiError::from(Problem::RouterNotOwned))?;
     if !r.activo {
-        return Err(ApiError::bad_request(ROUTER_INACTIVO));
+        return Err(ApiError::from(Problem::RouterInactive));
     }
     if !credentials_complete(&state, &r) {
-        return Err(ApiError::bad_request(SIN_CREDENCIALES));
+        return Err(ApiError::from(Problem::RouterCredentialsMissing));
     }
     let profiles = state
         .routers
@@ -126,8 +115,10 @@ async fn mikrotik_profiles(
 /// A broker error as the test-connection `error` text.
 fn error_text(e: &BrokerError) -> String {
     match e {
-        BrokerError::Unavailable { reason } => format!("{} ({reason})", e.detail()),
-        other => other.detail(),
+        BrokerError::Unavailable { reason } => {
+            format!("{} ({reason})", Problem::Router(e.clone()).detail())
+        }
+        other => Problem::Router(other.clone()).detail().into_owned(),
     }
 }
 
@@ -144,11 +135,11 @@ async fn test_connection(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let router_id = path.into_inner();
-    let Some(r) = own_router(&state, &ca.empresa_id, &router_id).await? else {
+    let Some(r) = own_router(&state, EmpresaId(&ca.empresa_id), RouterId(&router_id)).await? else {
         return Ok(HttpResponse::Ok().json(json!({
             "success": false,
             "message": "Router no encontrado",
-            "error": ROUTER_NO_ENCONTRADO,
+            "error": Problem::RouterNotOwned.detail(),
         })));
     };
     let router_json = json!({
@@ -232,9 +223,9 @@ async fn router_status(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let router_id = path.into_inner();
-    let r = own_router(&state, &ca.empresa_id, &router_id)
+    let r = own_router(&state, EmpresaId(&ca.empresa_id), RouterId(&router_id))
         .await?
-        .ok_or_else(|| ApiError::not_found(ROUTER_NO_ENCONTRADO))?;
+        .ok_or_else(|| ApiError::from(Problem::RouterNotOwned))?;
     let status = state.routers.status(&r.id).await.map_err(ApiError::from)?;
     let f = FleetRouter {
         empresa_id: r.empresa_id,

@@ -16,15 +16,13 @@ use serde_json::{json, Value};
 use entity::{empresa, webhook_event};
 
 use crate::crypto::field;
-use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::error::{is_unique_violation, ApiError, ApiResult, Problem};
 use crate::gateways::{webhook, GatewayKind};
 use crate::metrics::{PaymentOutcome, WebhookOutcome};
 use crate::purchase::saga::{self, UpdateOutcome};
 use crate::purchase::{sha256_hex, GW_CONEKTA, GW_MERCADO_PAGO};
 use crate::state::AppState;
 use crate::wire;
-
-pub const FIRMA_INVALIDA: &str = "Firma del webhook inválida";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(mercado_pago).service(conekta);
@@ -45,7 +43,7 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 }
 
 fn unauthorized() -> ApiError {
-    ApiError::unauthorized(FIRMA_INVALIDA)
+    ApiError::from(Problem::WebhookSignatureInvalid)
 }
 
 async fn load_empresa(state: &AppState, id: Option<&str>) -> ApiResult<empresa::Model> {
@@ -73,9 +71,6 @@ fn received(extra: Value) -> HttpResponse {
     }
     HttpResponse::Ok().json(body)
 }
-
-/// The answer to a notification whose purchase stayed busy (the gateway sends it again).
-const WEBHOOK_BUSY: &str = "El pago se está procesando; reintente más tarde.";
 
 /// Records the event; `false` when it was already processed.
 async fn record_event(
@@ -113,7 +108,7 @@ async fn apply(
         // The purchase stayed held by someone else: not applied, answered 503.
         Ok(UpdateOutcome::Busy) => Err((
             WebhookOutcome::Ignored,
-            ApiError::unavailable(WEBHOOK_BUSY, 30),
+            ApiError::from(Problem::WebhookBusy),
         )),
         Ok(outcome) => Ok(outcome),
         Err(e) => Err((WebhookOutcome::Error, e)),
@@ -270,8 +265,8 @@ async fn conekta(
             .record_webhook(GatewayKind::Conekta, WebhookOutcome::InvalidSignature);
         unauthorized()
     })?;
-    let event: Value = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::bad_request("Cuerpo del webhook inválido"))?;
+    let event: Value =
+        serde_json::from_slice(&body).map_err(|_| ApiError::from(Problem::WebhookBodyInvalid))?;
     // Stale events (a replay of an old, validly signed body) are refused.
     let created = event.get("created_at").and_then(Value::as_i64).unwrap_or(0);
     let tolerance = i64::try_from(state.config.purchase.webhook_tolerance.as_secs()).unwrap_or(300);

@@ -17,7 +17,7 @@ use super::{blank_to_none, gateway_mode, load_empresa};
 use crate::audit;
 use crate::auth::session::ClienteAdmin;
 use crate::crypto::{field, mask};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
 use crate::validate;
@@ -203,12 +203,9 @@ async fn conekta_webhook_key(
     if let Some(p) = &pem {
         validate::max_len("public_key_pem", p, MAX_PEM)?;
         if parse_rsa_public_key(p).is_none() {
-            return Err(ApiError::field(
-                "public_key_pem",
-                "value_error",
-                "La clave pública debe ser una clave RSA en formato PEM",
-                json!(p),
-            ));
+            return Err(
+                Problem::InvalidPublicKey(BadField::new("public_key_pem", json!(p))).into(),
+            );
         }
     }
     let configured = pem.is_some();
@@ -327,7 +324,7 @@ async fn configurar_credenciales(
     let txn = crate::db::begin_write(&state.db).await?;
     let current = load_empresa(&txn, &ca.empresa_id).await?;
     if !current.activa {
-        return Err(ApiError::bad_request("Empresa inactiva"));
+        return Err(ApiError::from(Problem::EmpresaInactive));
     }
     let empresa_json = json!({"id": current.id, "nombre": current.nombre});
     let mut m = current.into_active_model();

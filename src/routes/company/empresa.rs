@@ -11,13 +11,11 @@ use super::{blank_to_none, load_empresa, non_null};
 use crate::audit;
 use crate::auth::session::ClienteAdmin;
 use crate::crypto::{field, mask_tail};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
 use crate::validate;
 
-const TELEGRAM_ERROR: &str =
-    "Error de Telegram. Verifica que el Token sea válido y que hayas iniciado chat con el bot.";
 /// Longest bot token / chat id accepted.
 pub(super) const MAX_BOT_TOKEN: usize = 255;
 pub(super) const MAX_CHAT_ID: usize = 50;
@@ -46,12 +44,7 @@ pub(super) fn bot_token(field_name: &str, value: &str) -> ApiResult<()> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-'))
     {
-        return Err(ApiError::field(
-            field_name,
-            "value_error",
-            "Token de Telegram inválido",
-            json!(value),
-        ));
+        return Err(Problem::InvalidTelegramToken(BadField::new(field_name, json!(value))).into());
     }
     Ok(())
 }
@@ -241,18 +234,11 @@ async fn test_telegram(
         None => blank_to_none(e.telegram_chat_id.clone()),
     };
     let (Some(token), Some(chat_id)) = (token.filter(|t| !t.is_empty()), chat_id) else {
-        return Err(ApiError::bad_request(
-            "Faltan credenciales (Token o Chat ID)",
-        ));
+        return Err(ApiError::from(Problem::TelegramCredentialsMissing));
     };
     send_test(&state, &token, &chat_id, &e.nombre)
         .await
-        .map_err(|()| {
-            ApiError::new(
-                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-                TELEGRAM_ERROR,
-            )
-        })?;
+        .map_err(|()| ApiError::from(Problem::TelegramFailed))?;
     Ok(HttpResponse::Ok().json(json!({"message": "Mensaje de prueba enviado con éxito"})))
 }
 

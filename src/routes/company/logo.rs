@@ -15,15 +15,13 @@ use serde_json::json;
 use super::load_empresa;
 use crate::audit;
 use crate::auth::session::ClienteAdmin;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 /// Largest logo accepted: 2 MiB.
 pub const MAX_LOGO_BYTES: usize = 2 * 1024 * 1024;
 /// Bytes of non-file form fields tolerated (and discarded).
 const MAX_OTHER_FIELDS: usize = 16 * 1024;
-const FORMATO_NO_PERMITIDO: &str = "Formato de imagen no permitido";
-const DEMASIADO_GRANDE: &str = "El archivo es demasiado grande. Tamaño máximo permitido: 2 MB";
 const LOGO_PREFIX: &str = "/static/logos/";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -73,7 +71,7 @@ fn extension(filename: &str) -> Option<String> {
 
 fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
     tracing::debug!(error = %e, "bad multipart body");
-    ApiError::bad_request("Cuerpo multipart inválido")
+    ApiError::from(Problem::MultipartInvalid)
 }
 
 /// Reads the `file` field (name and bytes), enforcing the size cap while streaming.
@@ -92,13 +90,13 @@ async fn read_file_field(mut mp: Multipart) -> ApiResult<(Option<String>, Vec<u8
             let chunk = chunk.map_err(multipart_error)?;
             if is_file {
                 if data.len() + chunk.len() > MAX_LOGO_BYTES {
-                    return Err(ApiError::payload_too_large(DEMASIADO_GRANDE));
+                    return Err(ApiError::from(Problem::LogoTooLarge));
                 }
                 data.extend_from_slice(&chunk);
             } else {
                 other += chunk.len();
                 if other > MAX_OTHER_FIELDS {
-                    return Err(ApiError::payload_too_large(DEMASIADO_GRANDE));
+                    return Err(ApiError::from(Problem::LogoTooLarge));
                 }
             }
         }
@@ -143,11 +141,11 @@ async fn upload_logo(
     let ext = filename
         .as_deref()
         .and_then(extension)
-        .ok_or_else(|| ApiError::bad_request(FORMATO_NO_PERMITIDO))?;
+        .ok_or_else(|| ApiError::from(Problem::LogoFormatNotAllowed))?;
     let promised =
-        kind_of_extension(&ext).ok_or_else(|| ApiError::bad_request(FORMATO_NO_PERMITIDO))?;
+        kind_of_extension(&ext).ok_or_else(|| ApiError::from(Problem::LogoFormatNotAllowed))?;
     if sniff_image(&data) != Some(promised) {
-        return Err(ApiError::bad_request(FORMATO_NO_PERMITIDO));
+        return Err(ApiError::from(Problem::LogoFormatNotAllowed));
     }
     if !ca
         .empresa_id
@@ -169,10 +167,7 @@ async fn upload_logo(
     .await;
     if let Err(e) = written {
         tracing::error!(error = %e, "could not store a logo");
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "Error al guardar el archivo",
-        ));
+        return Err(ApiError::from(Problem::LogoSaveFailed));
     }
 
     let url = format!("{LOGO_PREFIX}{name}");
@@ -244,7 +239,7 @@ async fn static_file(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let not_found = || ApiError::not_found("Not Found");
+    let not_found = || ApiError::from(Problem::NotFound);
     let rel = safe_relative(&path).ok_or_else(not_found)?;
     let full = state.config.static_dir.join(rel);
     match tokio::fs::metadata(&full).await {

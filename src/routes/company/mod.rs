@@ -18,7 +18,7 @@ use serde_json::json;
 
 use entity::empresa as empresa_entity;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
 pub use empresa::send_test;
@@ -40,8 +40,6 @@ pub async fn router_changed(state: &AppState, router_id: &str) {
     state.routers.router_changed(router_id).await;
 }
 
-pub(crate) const EMPRESA_NO_ENCONTRADA: &str = "Empresa no encontrada";
-
 /// The session's company, or 404 `"Empresa no encontrada"`.
 pub(crate) async fn load_empresa<C: ConnectionTrait>(
     db: &C,
@@ -50,7 +48,7 @@ pub(crate) async fn load_empresa<C: ConnectionTrait>(
     empresa_entity::Entity::find_by_id(empresa_id.to_string())
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found(EMPRESA_NO_ENCONTRADA))
+        .ok_or_else(|| ApiError::from(Problem::EmpresaNotFound))
 }
 
 /// A nullable-in-the-body field whose column is NOT NULL: `null` is a 422, absent is `None`.
@@ -102,9 +100,9 @@ mod tests {
         let t = crate::db::testing::fresh_database().await;
         let err = load_empresa(&t.db, "EMP_0000000000").await.unwrap_err();
         match err {
-            ApiError::Detail { status, detail, .. } => {
-                assert_eq!(status.as_u16(), 404);
-                assert_eq!(detail, EMPRESA_NO_ENCONTRADA);
+            ApiError::Problem(p) => {
+                assert_eq!(p.status().as_u16(), 404);
+                assert_eq!(p.detail(), "Empresa no encontrada");
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -14,13 +14,12 @@ use super::{non_null, router_changed};
 use crate::audit;
 use crate::auth::session::ClienteAdmin;
 use crate::crypto::field;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
 use crate::validate;
 use crate::wire::iso;
 
-const ROUTER_NO_ENCONTRADO: &str = "Router no encontrado o no pertenece a tu empresa";
 /// Longest RouterOS API password accepted.
 const MAX_ROUTER_PASSWORD: usize = 255;
 
@@ -83,20 +82,6 @@ struct RouterUpdate {
 }
 impl FieldAliases for RouterUpdate {}
 
-/// A SHA-256 certificate pin: 64 hex digits, optionally colon-separated; stored lower-case.
-fn fingerprint(value: &str) -> ApiResult<String> {
-    let hexed: String = value.trim().chars().filter(|c| *c != ':').collect();
-    if hexed.len() != 64 || !hexed.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(ApiError::field(
-            "tls_fingerprint",
-            "value_error",
-            "Huella TLS inválida: SHA-256 en hexadecimal (64 dígitos)",
-            json!(value),
-        ));
-    }
-    Ok(hexed.to_ascii_lowercase())
-}
-
 #[utoipa::path(
     tag = "cliente_admin",
     summary = "Edit my router",
@@ -149,7 +134,7 @@ async fn update_router(
     let tls_fingerprint = match b.tls_fingerprint.map(super::blank_to_none) {
         None => None,
         Some(None) => Some(None),
-        Some(Some(f)) => Some(Some(fingerprint(&f)?)),
+        Some(Some(f)) => Some(Some(validate::tls_fingerprint(&f)?)),
     };
 
     let txn = crate::db::begin_write(&state.db).await?;
@@ -157,7 +142,7 @@ async fn update_router(
         .filter(router::Column::EmpresaId.eq(ca.empresa_id.as_str()))
         .one(&txn)
         .await?
-        .ok_or_else(|| ApiError::not_found(ROUTER_NO_ENCONTRADO))?;
+        .ok_or_else(|| ApiError::from(Problem::RouterNotOwned))?;
     let unchanged = current.clone();
     let mut m = current.into_active_model();
     let mut campos: Vec<&str> = vec![];

@@ -12,11 +12,11 @@ use serde_json::json;
 
 use entity::transaccion;
 
-use super::{load_empresa, EMPRESA_NO_ENCONTRADA};
+use super::load_empresa;
 use crate::audit;
 use crate::auth::session::ClienteAdmin;
 use crate::crypto::field;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
 use crate::validate;
@@ -50,7 +50,7 @@ fn same_company(ca: &ClienteAdmin, empresa_id: &str) -> ApiResult<()> {
     if ca.empresa_id == empresa_id {
         Ok(())
     } else {
-        Err(ApiError::not_found(EMPRESA_NO_ENCONTRADA))
+        Err(ApiError::from(Problem::EmpresaNotFound))
     }
 }
 
@@ -82,7 +82,7 @@ async fn configurar_webhook(
         .webhook_secret
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::bad_request("webhook_secret es requerido"))?;
+        .ok_or_else(|| ApiError::from(Problem::WebhookSecretRequired))?;
     validate::max_len("webhook_secret", &secret, MAX_WEBHOOK_SECRET)?;
 
     let txn = crate::db::begin_write(&state.db).await?;
@@ -205,7 +205,7 @@ async fn transaccion_por_referencia(
         .filter(transaccion::Column::EmpresaId.eq(ca.empresa_id.as_str()))
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found("Transaction not found"))?;
+        .ok_or_else(|| ApiError::from(Problem::TransactionNotFound))?;
     let e = load_empresa(&state.db, &ca.empresa_id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "transaction": {

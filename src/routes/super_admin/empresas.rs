@@ -14,7 +14,7 @@ use super::{begin_write, find_empresa, json_body, router_changed};
 use crate::audit;
 use crate::auth::session::SuperAdmin;
 use crate::crypto::field;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiResult, BadField, Problem};
 use crate::extract::FieldAliases;
 use crate::state::AppState;
 use crate::validate;
@@ -66,12 +66,7 @@ fn check_conekta_mode(mode: &str) -> ApiResult<()> {
     if CONEKTA_MODES.contains(&mode) {
         Ok(())
     } else {
-        Err(ApiError::field(
-            "conekta_mode",
-            "value_error",
-            "conekta_mode debe ser 'test' o 'live'",
-            json!(mode),
-        ))
+        Err(Problem::InvalidConektaMode(BadField::new("conekta_mode", json!(mode))).into())
     }
 }
 

@@ -13,11 +13,9 @@ use serde::de::DeserializeOwned;
 
 use entity::empresa;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
-
-pub const EMPRESA_NOT_FOUND: &str = "Empresa no encontrada";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     empresas::configure(cfg);
@@ -42,7 +40,7 @@ pub(crate) async fn find_empresa<C: ConnectionTrait>(
     empresa::Entity::find_by_id(empresa_id.to_string())
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found(EMPRESA_NOT_FOUND))
+        .ok_or_else(|| ApiError::from(Problem::EmpresaNotFound))
 }
 
 /// Reads the JSON body only after the handler's other extractors (the session) succeeded, so

@@ -15,16 +15,13 @@ use crate::audit;
 use crate::auth::api_key::{IssuedKey, KEY_TYPE};
 use crate::auth::session::SuperAdmin;
 use crate::db::routers::{create_router, insert_key, NewRouter};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::FieldAliases;
+use crate::ids::{EmpresaId, RouterId};
 use crate::state::AppState;
 use crate::validate;
 use crate::wire::{iso, iso_opt};
 
-pub const ROUTER_NOT_FOUND: &str = "Router no encontrado o no pertenece a la empresa";
-pub const KEY_NOT_FOUND: &str = "API Key no encontrada";
-pub const KEY_ALREADY_REVOKED: &str = "La API Key ya está revocada";
-pub const REGENERATE_INACTIVE: &str = "No se puede regenerar API key de un router inactivo";
 /// Default RouterOS API ports (plain and TLS).
 pub const DEFAULT_PORT: i64 = 8728;
 pub const DEFAULT_TLS_PORT: i64 = 8729;
@@ -72,29 +69,15 @@ fn key_info(k: &IssuedKey) -> Value {
 /// belongs to another company).
 async fn find_router<C: ConnectionTrait>(
     db: &C,
-    empresa_id: &str,
-    router_id: &str,
+    empresa_id: EmpresaId<'_>,
+    router_id: RouterId<'_>,
 ) -> ApiResult<router::Model> {
-    find_empresa(db, empresa_id).await?;
-    router::Entity::find_by_id(router_id.to_string())
-        .filter(router::Column::EmpresaId.eq(empresa_id))
+    find_empresa(db, empresa_id.as_str()).await?;
+    router::Entity::find_by_id(router_id.as_str().to_string())
+        .filter(router::Column::EmpresaId.eq(empresa_id.as_str()))
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::not_found(ROUTER_NOT_FOUND))
-}
-
-/// A SHA-256 certificate fingerprint: 64 hex characters (colons allowed), stored lowercase.
-fn fingerprint(value: &str) -> ApiResult<String> {
-    let hex: String = value.trim().chars().filter(|c| *c != ':').collect();
-    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(ApiError::field(
-            "tls_fingerprint",
-            "value_error",
-            "La huella TLS debe ser un SHA-256 de 64 caracteres hexadecimales",
-            json!(value),
-        ));
-    }
-    Ok(hex.to_ascii_lowercase())
+        .ok_or_else(|| ApiError::from(Problem::RouterNotInEmpresa))
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,7 +155,7 @@ async fn create(
     let tls_fingerprint = b
         .tls_fingerprint
         .filter(|f| !f.trim().is_empty())
-        .map(|f| fingerprint(&f))
+        .map(|f| validate::tls_fingerprint(&f))
         .transpose()?;
 
     let empresa_id = path.into_inner();
@@ -257,7 +240,7 @@ async fn get_one(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
-    let r = find_router(&state.db, &empresa_id, &router_id).await?;
+    let r = find_router(&state.db, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     Ok(HttpResponse::Ok().json(router_json(&r)))
 }
 
@@ -286,9 +269,9 @@ async fn toggle_activo(
         .filter(router::Column::EmpresaId.eq(empresa_id.clone()))
         .exec(&txn)
         .await?;
-    let r = find_router(&txn, &empresa_id, &router_id).await?;
+    let r = find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     if res.rows_affected != 1 {
-        return Err(ApiError::not_found(ROUTER_NOT_FOUND));
+        return Err(ApiError::from(Problem::RouterNotInEmpresa));
     }
     let activo = r.activo;
     audit::record(
@@ -339,9 +322,9 @@ async fn regenerate_api_key(
         .filter(router::Column::Activo.eq(true))
         .exec(&txn)
         .await?;
-    let r = find_router(&txn, &empresa_id, &router_id).await?;
+    let r = find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     if locked.rows_affected != 1 || !r.activo {
-        return Err(ApiError::bad_request(REGENERATE_INACTIVE));
+        return Err(ApiError::from(Problem::RegenerateInactiveRouter));
     }
     let revoked = api_key::Entity::update_many()
         .col_expr(api_key::Column::Revoked, Expr::value(true))
@@ -415,7 +398,7 @@ async fn list_api_keys(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
-    find_router(&state.db, &empresa_id, &router_id).await?;
+    find_router(&state.db, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     let keys = api_key::Entity::find()
         .filter(api_key::Column::RouterId.eq(router_id))
         .order_by_desc(api_key::Column::IssuedAt)
@@ -440,14 +423,14 @@ async fn revoke_api_key(
     let (empresa_id, router_id, key_id) = path.into_inner();
     let now = Utc::now();
     let txn = begin_write(&state.db).await?;
-    find_router(&txn, &empresa_id, &router_id).await?;
+    find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     let key = api_key::Entity::find_by_id(key_id.clone())
         .filter(api_key::Column::RouterId.eq(router_id.clone()))
         .one(&txn)
         .await?
-        .ok_or_else(|| ApiError::not_found(KEY_NOT_FOUND))?;
+        .ok_or_else(|| ApiError::from(Problem::ApiKeyNotFound))?;
     if key.revoked {
-        return Err(ApiError::bad_request(KEY_ALREADY_REVOKED));
+        return Err(ApiError::from(Problem::ApiKeyAlreadyRevoked));
     }
     let res = api_key::Entity::update_many()
         .col_expr(api_key::Column::Revoked, Expr::value(true))
@@ -457,7 +440,7 @@ async fn revoke_api_key(
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(ApiError::bad_request(KEY_ALREADY_REVOKED));
+        return Err(ApiError::from(Problem::ApiKeyAlreadyRevoked));
     }
     audit::record(
         &txn,
@@ -526,7 +509,7 @@ async fn api_key_status(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
-    find_router(&state.db, &empresa_id, &router_id).await?;
+    find_router(&state.db, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     let key = api_key::Entity::find()
         .filter(api_key::Column::RouterId.eq(router_id.clone()))
         .filter(api_key::Column::Revoked.eq(false))
@@ -567,9 +550,7 @@ async fn api_key_status(
 }
 
 fn products_error(n: u64) -> ApiError {
-    ApiError::bad_request(format!(
-        "No se puede eliminar el router porque tiene {n} producto(s) asociado(s)"
-    ))
+    ApiError::from(Problem::RouterHasProducts { count: n })
 }
 
 /// Deletes a router without products, with its API keys, in one transaction. Its payment
@@ -588,7 +569,7 @@ async fn delete_router(
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
     let txn = begin_write(&state.db).await?;
-    let r = find_router(&txn, &empresa_id, &router_id).await?;
+    let r = find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
     let products = producto::Entity::find()
         .filter(producto::Column::RouterId.eq(router_id.clone()))
         .count(&txn)

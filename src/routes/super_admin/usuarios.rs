@@ -15,15 +15,13 @@ use super::{begin_write, find_empresa, json_body};
 use crate::audit;
 use crate::auth::password::hash_password;
 use crate::auth::session::{SuperAdmin, ROLE_CLIENTE_ADMIN, ROLE_SUPER_ADMIN};
-use crate::error::{is_unique_violation, ApiError, ApiResult};
+use crate::error::{is_unique_violation, ApiError, ApiResult, Problem};
 use crate::extract::FieldAliases;
 use crate::routes::auth::MIN_PASSWORD_LEN;
 use crate::state::AppState;
 use crate::validate;
 use crate::wire::{iso, iso_opt};
 
-pub const USER_NOT_FOUND: &str = "Usuario no encontrado";
-pub const EMAIL_TAKEN: &str = "El email ya está registrado";
 const MAX_PASSWORD_LEN: usize = 256;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -79,29 +77,26 @@ async fn create(
 
     // The original's checks, in its order.
     if b.rol != ROLE_SUPER_ADMIN && b.rol != ROLE_CLIENTE_ADMIN {
-        return Err(ApiError::bad_request(
-            "Rol inválido. Debe ser 'super_admin' o 'cliente_admin'",
-        ));
+        return Err(ApiError::from(Problem::InvalidRole));
     }
     if b.rol == ROLE_CLIENTE_ADMIN && empresa_id.is_none() {
-        return Err(ApiError::bad_request("cliente_admin requiere empresa_id"));
+        return Err(ApiError::from(Problem::ClienteAdminNeedsEmpresa));
     }
     if let Some(id) = &empresa_id {
         find_empresa(&state.db, id).await?;
     }
     if b.rol == ROLE_SUPER_ADMIN && empresa_id.is_some() {
-        return Err(ApiError::bad_request(
-            "super_admin no debe tener empresa_id",
-        ));
+        return Err(ApiError::from(Problem::SuperAdminWithEmpresa));
     }
     if email_taken(&state.db, &email).await? {
-        return Err(ApiError::bad_request(EMAIL_TAKEN));
+        return Err(ApiError::from(Problem::EmailTaken));
     }
     let len = b.password.chars().count();
     if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
-        return Err(ApiError::bad_request(format!(
-            "La contraseña debe tener entre {MIN_PASSWORD_LEN} y {MAX_PASSWORD_LEN} caracteres"
-        )));
+        return Err(Problem::PasswordLength {
+            max: MAX_PASSWORD_LEN,
+        }
+        .into());
     }
     // Hash outside the transaction: on SQLite it holds the write lock.
     let password = b.password;
@@ -111,7 +106,7 @@ async fn create(
     let txn = begin_write(&state.db).await?;
     // Checked again under the write lock (the unique index is case-sensitive).
     if email_taken(&txn, &email).await? {
-        return Err(ApiError::bad_request(EMAIL_TAKEN));
+        return Err(ApiError::from(Problem::EmailTaken));
     }
     let inserted = usuario::ActiveModel {
         rol: Set(b.rol.clone()),
@@ -127,7 +122,7 @@ async fn create(
     .await;
     let user = match inserted {
         Ok(u) => u,
-        Err(e) if is_unique_violation(&e) => return Err(ApiError::bad_request(EMAIL_TAKEN)),
+        Err(e) if is_unique_violation(&e) => return Err(ApiError::from(Problem::EmailTaken)),
         Err(e) => return Err(e.into()),
     };
     let target = user.id.to_string();
@@ -212,7 +207,7 @@ async fn get_one(
     let u = usuario::Entity::find_by_id(path.into_inner())
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+        .ok_or_else(|| ApiError::from(Problem::UserNotFound))?;
     Ok(HttpResponse::Ok().json(usuario_json(&u)))
 }
 
@@ -231,9 +226,7 @@ async fn toggle_activo(
     let id = path.into_inner();
     if id == admin.0.user.id {
         // The caller exists (its session was just checked): the original's 400.
-        return Err(ApiError::bad_request(
-            "No puedes desactivar tu propio usuario",
-        ));
+        return Err(ApiError::from(Problem::CannotDeactivateSelf));
     }
     let txn = begin_write(&state.db).await?;
     // Flip in one statement, so concurrent toggles each take effect in turn.
@@ -246,12 +239,12 @@ async fn toggle_activo(
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {
-        return Err(ApiError::not_found(USER_NOT_FOUND));
+        return Err(ApiError::from(Problem::UserNotFound));
     }
     let u = usuario::Entity::find_by_id(id)
         .one(&txn)
         .await?
-        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+        .ok_or_else(|| ApiError::from(Problem::UserNotFound))?;
     let activo = u.activo;
     let target = id.to_string();
     audit::record(
