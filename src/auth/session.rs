@@ -12,7 +12,7 @@ use sea_orm::EntityTrait;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use entity::{revoked_session, usuario};
+use entity::{empresa, revoked_session, usuario};
 
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -139,11 +139,18 @@ async fn authenticate(req: HttpRequest) -> Result<Session, ApiError> {
             return Err(ApiError::from(Problem::SessionRevoked));
         }
     }
-    let user = usuario::Entity::find_by_id(user_id)
+    // The user and its company in one query.
+    let (user, empresa) = usuario::Entity::find_by_id(user_id)
+        .find_also_related(empresa::Entity)
         .one(&state.db)
         .await?
-        .filter(|u| u.activo)
+        .filter(|(u, _)| u.activo)
         .ok_or_else(|| ApiError::from(Problem::SessionUserInactive))?;
+    // A deactivated company's admins are cut at once (their sessions work again if it is
+    // reactivated); an operator has no company.
+    if user.empresa_id.is_some() && !empresa.is_some_and(|e| e.activa) {
+        return Err(ApiError::from(Problem::SessionEmpresaInactive));
+    }
     if let Some(changed) = user.password_changed_at {
         if claims.issued_at_ms() < changed.timestamp_millis() {
             return Err(ApiError::from(Problem::SessionRevoked));

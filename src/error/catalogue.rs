@@ -67,6 +67,8 @@ pub enum Problem {
     SessionInvalid,
     SessionRevoked,
     SessionUserInactive,
+    /// A company admin's session or login while an operator has deactivated the company.
+    SessionEmpresaInactive,
     SuperAdminRequired,
     ClienteAdminRequired,
     UserWithoutEmpresa,
@@ -230,6 +232,7 @@ impl Problem {
             P::SessionInvalid => s(S::UNAUTHORIZED, "session_invalid", "Token inválido"),
             P::SessionRevoked => s(S::UNAUTHORIZED, "session_revoked", "Token revocado"),
             P::SessionUserInactive => s(S::UNAUTHORIZED, "session_user_inactive", "Usuario no activo"),
+            P::SessionEmpresaInactive => s(S::UNAUTHORIZED, "session_empresa_inactive", "Empresa no activa"),
             P::SuperAdminRequired => s(S::FORBIDDEN, "super_admin_required", "Se requiere rol SUPER_ADMIN"),
             P::ClienteAdminRequired => {
                 s(S::FORBIDDEN, "cliente_admin_required", "Se requiere rol CLIENTE_ADMIN")

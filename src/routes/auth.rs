@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 
-use entity::{revoked_session, usuario};
+use entity::{empresa, revoked_session, usuario};
 
 use crate::auth::client_ip;
 use crate::auth::password::{hash_password, verify_dummy, verify_password, Verification};
@@ -84,18 +84,22 @@ async fn login(
         .login_email
         .check(&body.email.trim().to_lowercase())?;
 
-    let user = usuario::Entity::find()
+    let found = usuario::Entity::find()
         .filter(usuario::Column::Email.eq(body.email.trim()))
+        .find_also_related(empresa::Entity)
         .one(&state.db)
         .await?;
     let verdict = check_password(
-        user.as_ref().map(|u| u.password_hash.clone()),
+        found.as_ref().map(|(u, _)| u.password_hash.clone()),
         body.password.clone(),
     )
     .await?;
-    // Unknown account, inactive account and wrong password all look the same.
-    let (user, rehash) = match (user, verdict) {
-        (Some(u), Verification::Valid { rehash }) if u.activo => (u, rehash),
+    // Unknown account, inactive account (or company) and wrong password all look the same.
+    let may_log_in = |u: &usuario::Model, e: &Option<empresa::Model>| {
+        u.activo && (u.empresa_id.is_none() || e.as_ref().is_some_and(|e| e.activa))
+    };
+    let (user, rehash) = match (found, verdict) {
+        (Some((u, e)), Verification::Valid { rehash }) if may_log_in(&u, &e) => (u, rehash),
         _ => {
             tracing::info!("admin login refused");
             return Err(ApiError::from(Problem::LoginFailed));

@@ -2,6 +2,7 @@ mod admin_company;
 mod admin_super;
 mod auth;
 mod cors;
+mod deactivation;
 mod nul_bytes;
 mod openapi;
 mod products_catalog;
