@@ -751,9 +751,11 @@ async fn mercado_pago_credentials_share_one_encrypting_implementation() {
         Some(json!({"access_token": "new"})),
     )
     .await;
+    // Its admin's session is refused before the route runs (the original, which kept such
+    // sessions alive, answered this route 400 "Empresa inactiva").
     assert_eq!(
         (status, body["detail"].as_str()),
-        (400, Some("Empresa inactiva"))
+        (401, Some("Empresa no activa"))
     );
     assert_eq!(
         empresa_row(&app, &a.empresa.id)
