@@ -93,6 +93,8 @@ pub enum Problem {
     EmpresaInactive,
     TelegramCredentialsMissing,
     TelegramFailed,
+    /// The Telegram test message could not reach Telegram (timeout, network, Telegram's 5xx).
+    TelegramUnreachable,
     WebhookSecretRequired,
     TransactionNotFound,
     LogoFormatNotAllowed,
@@ -284,8 +286,13 @@ impl Problem {
                 "Faltan credenciales (Token o Chat ID)",
             ),
             P::TelegramFailed => s(
-                S::INTERNAL_SERVER_ERROR,
+                S::BAD_REQUEST,
                 "telegram_failed",
+                "Error de Telegram. Verifica que el Token sea válido y que hayas iniciado chat con el bot.",
+            ),
+            P::TelegramUnreachable => s(
+                S::BAD_GATEWAY,
+                "telegram_unreachable",
                 "Error de Telegram. Verifica que el Token sea válido y que hayas iniciado chat con el bot.",
             ),
             P::WebhookSecretRequired => {

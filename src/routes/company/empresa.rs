@@ -13,6 +13,7 @@ use crate::auth::session::ClienteAdmin;
 use crate::crypto::{field, mask_tail};
 use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
+use crate::gateways::telegram::TelegramError;
 use crate::state::AppState;
 use crate::validate;
 
@@ -238,21 +239,23 @@ async fn test_telegram(
     };
     send_test(&state, &token, &chat_id, &e.nombre)
         .await
-        .map_err(|()| ApiError::from(Problem::TelegramFailed))?;
+        .map_err(ApiError::from)?;
     Ok(HttpResponse::Ok().json(json!({"message": "Mensaje de prueba enviado con éxito"})))
 }
 
 /// Sends the Telegram test message through the shared client (which never logs the token).
+/// Telegram refusing the token or the chat is the caller's problem (400); Telegram out of
+/// reach is not (502).
 pub async fn send_test(
     state: &AppState,
     token: &str,
     chat_id: &str,
     empresa_nombre: &str,
-) -> Result<(), ()> {
+) -> Result<(), Problem> {
     // The token becomes part of the URL path: refuse anything a real token cannot contain.
     if token.is_empty() || bot_token("token", token).is_err() {
         tracing::warn!("telegram test refused: malformed bot token");
-        return Err(());
+        return Err(Problem::TelegramFailed);
     }
     match state
         .telegram
@@ -262,7 +265,13 @@ pub async fn send_test(
         Ok(()) => Ok(()),
         Err(e) => {
             tracing::warn!(error = %e, "telegram test message failed");
-            Err(())
+            Err(match e {
+                TelegramError::Api { code, .. } if code < 500 && code != 429 => {
+                    Problem::TelegramFailed
+                }
+                TelegramError::NotConfigured => Problem::TelegramFailed,
+                _ => Problem::TelegramUnreachable,
+            })
         }
     }
 }

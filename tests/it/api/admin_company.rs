@@ -851,7 +851,8 @@ async fn test_telegram_uses_the_given_or_stored_credentials() {
         assert_eq!(seen[2].1["chat_id"].to_string().trim_matches('"'), "100");
     }
 
-    // Telegram refusing → 500 with the original's detail.
+    // Telegram refusing (a bad token or chat) → 400 with the original's detail (the original
+    // answered 500).
     let (status, body) = call(
         &app,
         "POST",
@@ -860,7 +861,7 @@ async fn test_telegram_uses_the_given_or_stored_credentials() {
         Some(json!({"chat_id": "fail"})),
     )
     .await;
-    assert_eq!(status, 500);
+    assert_eq!(status, 400);
     assert_eq!(
         body["detail"],
         "Error de Telegram. Verifica que el Token sea válido y que hayas iniciado chat con el bot."
@@ -889,7 +890,7 @@ async fn test_telegram_uses_the_given_or_stored_credentials() {
 }
 
 #[actix_web::test]
-async fn test_telegram_unreachable_api_is_a_500() {
+async fn test_telegram_unreachable_api_is_a_502() {
     // Port 9 on loopback: nothing listens there.
     let app = spawn_app_with(|c| c.telegram_api_base = "http://127.0.0.1:9".into()).await;
     let a = app.tenant("A").await;
@@ -901,7 +902,7 @@ async fn test_telegram_unreachable_api_is_a_500() {
         Some(json!({"token": "1:x", "chat_id": "2"})),
     )
     .await;
-    assert_eq!(status, 500);
+    assert_eq!(status, 502);
     assert!(body["detail"]
         .as_str()
         .unwrap()
