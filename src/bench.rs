@@ -336,6 +336,8 @@ async fn start_service(
         .env("RATE_LIMITS", "off")
         // Several services may run at once (the bench's smoke tests): no fixed metrics port.
         .env("METRICS_ADDR", "off")
+        // The simulated routers listen on 127.0.0.1.
+        .env("ROUTER_ALLOW_LOOPBACK", "true")
         .env("BACKGROUND_JOBS", "false")
         .env("RUST_LOG", "warn")
         .env(

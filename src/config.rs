@@ -252,6 +252,7 @@ impl Config {
         );
         router.connect_concurrency =
             parsed("ROUTER_CONNECT_CONCURRENCY", router.connect_concurrency)?.max(1);
+        router.allow_loopback = parsed("ROUTER_ALLOW_LOOPBACK", router.allow_loopback)?;
         router.pipeline_depth = parsed("ROUTER_PIPELINE_DEPTH", router.pipeline_depth)?;
         if !(1..=MAX_PIPELINE_DEPTH).contains(&router.pipeline_depth) {
             return Err(ConfigError::new(
@@ -365,6 +366,8 @@ impl Config {
             router: RouterSettings {
                 command_timeout: Duration::from_secs(3),
                 connect_timeout: Duration::from_secs(2),
+                // Tests and the demo run their router simulators on 127.0.0.1.
+                allow_loopback: true,
                 ..RouterSettings::default()
             },
             rate_limits: true,

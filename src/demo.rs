@@ -190,7 +190,11 @@ fn demo_config(
     config.log_format = "pretty".into();
     config.background_jobs = true;
     config.http_workers = Some(2);
-    config.router = RouterSettings::default();
+    config.router = RouterSettings {
+        // The simulated router listens on 127.0.0.1.
+        allow_loopback: true,
+        ..RouterSettings::default()
+    };
     Ok(config)
 }
 

@@ -61,15 +61,26 @@ pub fn email(field: &str, value: &str) -> Result<(), ApiError> {
 }
 
 /// A router address: an IPv4/IPv6 literal or a DNS hostname — no scheme, path, port or
-/// spaces, at most 255 characters.
-pub fn router_host(field: &str, value: &str) -> Result<(), ApiError> {
+/// spaces, at most 255 characters — that the broker may connect to: not loopback (unless
+/// `allow_loopback`, `ROUTER_ALLOW_LOOPBACK`), link-local, unspecified or multicast, and not
+/// `localhost`. Names are checked again, resolved, every time the broker connects.
+pub fn router_host(field: &str, value: &str, allow_loopback: bool) -> Result<(), ApiError> {
     let bad = || ApiError::from(Problem::InvalidHost(BadField::new(field, json!(value))));
     let v = value.trim();
     if v.is_empty() || v.len() > 255 || v != value {
         return Err(bad());
     }
-    if v.parse::<std::net::IpAddr>().is_ok() {
-        return Ok(());
+    let policy = crate::routeros::AddressPolicy { allow_loopback };
+    if let Ok(ip) = v.parse::<std::net::IpAddr>() {
+        return if policy.permits(ip) {
+            Ok(())
+        } else {
+            Err(bad())
+        };
+    }
+    let lower = v.trim_end_matches('.').to_ascii_lowercase();
+    if !allow_loopback && (lower == "localhost" || lower.ends_with(".localhost")) {
+        return Err(bad());
     }
     let label_ok = |l: &str| {
         !l.is_empty()
@@ -132,8 +143,44 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for ok in ["192.168.88.1", "::1", "router.example.com", "r1", "a-b.c."] {
-            assert!(router_host("host", ok).is_ok(), "{ok}");
+        for ok in [
+            "192.168.88.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "100.64.0.1",
+            "fd00::1",
+            "router.example.com",
+            "r1",
+            "a-b.c.",
+        ] {
+            assert!(router_host("host", ok, false).is_ok(), "{ok}");
+        }
+        // Addresses nobody's router has, or that reach this machine or its cloud's metadata.
+        for refused in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "::ffff:127.0.0.1",
+            "169.254.169.254",
+            "fe80::1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "::",
+            "224.0.0.1",
+            "ff02::1",
+            "255.255.255.255",
+            "localhost",
+            "LOCALHOST.",
+            "db.localhost",
+        ] {
+            assert!(router_host("host", refused, false).is_err(), "{refused}");
+        }
+        // Loopback only when allowed (simulators); the rest never.
+        for ok in ["127.0.0.1", "::1", "localhost"] {
+            assert!(router_host("host", ok, true).is_ok(), "{ok}");
+        }
+        for refused in ["169.254.169.254", "0.0.0.0", "224.0.0.1"] {
+            assert!(router_host("host", refused, true).is_err(), "{refused}");
         }
         for bad in [
             "",
@@ -146,7 +193,7 @@ mod tests {
             "x:8728",
             "a..b",
         ] {
-            assert!(router_host("host", bad).is_err(), "{bad}");
+            assert!(router_host("host", bad, true).is_err(), "{bad}");
         }
     }
 

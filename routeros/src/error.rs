@@ -49,6 +49,10 @@ pub enum RouterError {
     /// The session is broken (after a fatal error); reconnect.
     #[error("session closed")]
     Closed,
+    /// The host is (or resolves to) an address the connection policy refuses: loopback,
+    /// link-local, unspecified, multicast.
+    #[error("address not allowed")]
+    AddressNotAllowed,
 }
 
 impl RouterError {
@@ -92,15 +96,27 @@ impl RouterError {
 }
 
 impl From<std::io::Error> for RouterError {
+    /// One of a few opaque classes, never the operating system's own text (which told a closed
+    /// port from an open one to whoever could read it); the cause goes to the debug log.
     fn from(e: std::io::Error) -> Self {
-        RouterError::Io(e.to_string())
+        use std::io::ErrorKind as K;
+        tracing::debug!(error = %e, "router connection i/o error");
+        let class = match e.kind() {
+            K::ConnectionRefused => "connection refused",
+            K::TimedOut => "timed out",
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                "connection closed by the router"
+            }
+            _ => "unreachable",
+        };
+        RouterError::Io(class.into())
     }
 }
 
 impl From<super::codec::CodecError> for RouterError {
     fn from(e: super::codec::CodecError) -> Self {
         match e {
-            super::codec::CodecError::Io(io) => RouterError::Io(io.to_string()),
+            super::codec::CodecError::Io(io) => RouterError::from(io),
             super::codec::CodecError::Truncated => {
                 RouterError::Io("connection closed in the middle of a sentence".into())
             }

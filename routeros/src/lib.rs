@@ -23,7 +23,8 @@ pub mod settings;
 
 pub use actor::{NoopObserver, RouterObserver};
 pub use client::{
-    legacy_login_response, ConnectOptions, LoginMethod, Reply, RouterClient, TlsMode, Transport,
+    legacy_login_response, AddressPolicy, ConnectOptions, LoginMethod, Reply, RouterClient,
+    TlsMode, Transport,
 };
 pub use codec::{ApiCodec, CodecError, Sentence};
 pub use commands::{

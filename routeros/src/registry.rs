@@ -30,7 +30,7 @@ use entity::router;
 use crate::actor::{
     outcome_label, ActorDeps, ConnectGate, NoopObserver, RouterActor, RouterObserver, StatusCell,
 };
-use crate::client::{ConnectOptions, LoginMethod, RouterClient, TlsMode};
+use crate::client::{AddressPolicy, ConnectOptions, LoginMethod, RouterClient, TlsMode};
 use crate::commands::{
     ActiveLogin, Host, HotspotUser, IpBinding, NewHotspotUser, NewIpBinding, SystemResource,
     UserProfile,
@@ -711,6 +711,9 @@ pub fn connect_options(
     o.connect_timeout = settings.connect_timeout;
     o.command_timeout = settings.command_timeout;
     o.max_consecutive_timeouts = 2;
+    o.address_policy = Some(AddressPolicy {
+        allow_loopback: settings.allow_loopback,
+    });
     if row.use_tls {
         o.tls = match row
             .tls_fingerprint

@@ -35,6 +35,10 @@ pub struct RouterSettings {
     /// 1 (the default) runs them strictly one at a time; more pipelines tagged commands, never
     /// two on the same hotspot user at once.
     pub pipeline_depth: usize,
+    /// Whether router hosts may be loopback addresses (`ROUTER_ALLOW_LOOPBACK`; the demo, the
+    /// bench and the tests reach their simulators on 127.0.0.1). Link-local, unspecified and
+    /// multicast addresses are refused regardless.
+    pub allow_loopback: bool,
 }
 
 /// How the router broker talks to routers.
@@ -65,6 +69,7 @@ impl Default for RouterSettings {
             connect_concurrency: 8,
             mode: BrokerMode::Persistent,
             pipeline_depth: 1,
+            allow_loopback: false,
         }
     }
 }

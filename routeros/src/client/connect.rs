@@ -1,5 +1,6 @@
 //! Where and how to connect: options, TCP (and TLS), and the login (plain or legacy challenge).
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use md5::{Digest, Md5};
@@ -86,6 +87,66 @@ pub struct ConnectOptions {
     pub command_timeout: Duration,
     /// Timeouts in a row after which the session is marked broken.
     pub max_consecutive_timeouts: u32,
+    /// Which addresses the host may resolve to; `None` checks nothing (a tool talking to a
+    /// router it was told to). The broker always sets one: tenants choose the hosts.
+    pub address_policy: Option<AddressPolicy>,
+}
+
+/// The addresses a tenant-configured router host may reach. Loopback (unless allowed, for
+/// simulators), link-local (169.254/16, fe80::/10 — cloud metadata lives there), unspecified
+/// (0.0.0.0/8, ::), multicast and broadcast are refused, including as IPv4-mapped IPv6. Private
+/// ranges are allowed: routers sit on VPNs and LANs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AddressPolicy {
+    pub allow_loopback: bool,
+}
+
+impl AddressPolicy {
+    /// Whether a connection to `ip` is allowed.
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(v4) => {
+                if v4.is_loopback() {
+                    return self.allow_loopback;
+                }
+                !(v4.is_link_local()
+                    || v4.octets()[0] == 0
+                    || v4.is_multicast()
+                    || v4.is_broadcast())
+            }
+            IpAddr::V6(v6) => {
+                if let Some(v4) = v6.to_ipv4_mapped() {
+                    return self.permits(IpAddr::V4(v4));
+                }
+                if v6.is_loopback() {
+                    return self.allow_loopback;
+                }
+                let link_local = (v6.segments()[0] & 0xffc0) == 0xfe80;
+                !(link_local || v6.is_unspecified() || v6.is_multicast())
+            }
+        }
+    }
+}
+
+/// Resolves `host:port`; with a policy, refuses the whole name when any of its addresses is not
+/// allowed (so a name cannot alternate between a router and a forbidden address), and the
+/// connection then goes to the addresses checked, not to a second resolution.
+async fn resolve(
+    host: &str,
+    port: u16,
+    policy: Option<AddressPolicy>,
+) -> Result<Vec<SocketAddr>, RouterError> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+    if addrs.is_empty() {
+        return Err(RouterError::Io("host not found".into()));
+    }
+    if let Some(policy) = policy {
+        if let Some(bad) = addrs.iter().find(|a| !policy.permits(a.ip())) {
+            tracing::warn!(host, address = %bad.ip(), "router host refused by the address policy");
+            return Err(RouterError::AddressNotAllowed);
+        }
+    }
+    Ok(addrs)
 }
 
 impl ConnectOptions {
@@ -106,6 +167,7 @@ impl ConnectOptions {
             connect_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(15),
             max_consecutive_timeouts: 2,
+            address_policy: None,
         }
     }
 }
@@ -121,6 +183,7 @@ impl std::fmt::Debug for ConnectOptions {
             .field("login", &self.login)
             .field("connect_timeout", &self.connect_timeout)
             .field("command_timeout", &self.command_timeout)
+            .field("address_policy", &self.address_policy)
             .finish()
     }
 }
@@ -140,7 +203,8 @@ impl RouterClient {
     /// Connects (TCP, optional TLS) and logs in, all within `opts.connect_timeout`.
     pub async fn connect(opts: &ConnectOptions) -> Result<Self, RouterError> {
         let fut = async {
-            let tcp = TcpStream::connect((opts.host.as_str(), opts.port)).await?;
+            let addrs = resolve(&opts.host, opts.port, opts.address_policy).await?;
+            let tcp = TcpStream::connect(&addrs[..]).await?;
             tune_socket(&tcp);
             let io: Box<dyn Transport> = match &opts.tls {
                 TlsMode::Plain => Box::new(tcp),

@@ -25,7 +25,7 @@ mod connect;
 mod hotspot;
 mod tls;
 
-pub use connect::{legacy_login_response, ConnectOptions, LoginMethod, TlsMode};
+pub use connect::{legacy_login_response, AddressPolicy, ConnectOptions, LoginMethod, TlsMode};
 
 /// The result of one command: `!re` rows, the `!done` attributes (e.g. `ret`) and whether the
 /// router said `!empty`.

@@ -104,7 +104,7 @@ async fn update_router(
     }
     let host = non_null("host", b.host, "string")?;
     if let Some(h) = &host {
-        validate::router_host("host", h)?;
+        validate::router_host("host", h, state.config.router.allow_loopback)?;
     }
     let puerto = match non_null("puerto", b.puerto, "int")? {
         Some(p) => Some(validate::port("puerto", p)?),

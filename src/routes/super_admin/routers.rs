@@ -118,7 +118,7 @@ async fn create(
     let b: CreateRouter = json_body(&req, payload).await?;
     let nombre = b.nombre.trim().to_string();
     validate::required_text("nombre", &nombre, 100)?;
-    validate::router_host("host", &b.host)?;
+    validate::router_host("host", &b.host, state.config.router.allow_loopback)?;
     let use_tls = b.use_tls.unwrap_or(false);
     let default_port = if use_tls {
         DEFAULT_TLS_PORT

@@ -1,3 +1,4 @@
+mod address_policy;
 mod live;
 mod pipeline;
 mod scale;

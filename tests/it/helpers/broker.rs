@@ -36,6 +36,8 @@ pub fn fast() -> RouterSettings {
         connect_concurrency: 8,
         mode: BrokerMode::Persistent,
         pipeline_depth: 1,
+        // The simulator listens on 127.0.0.1.
+        allow_loopback: true,
     }
 }
 
