@@ -253,6 +253,10 @@ impl Config {
         router.connect_concurrency =
             parsed("ROUTER_CONNECT_CONCURRENCY", router.connect_concurrency)?.max(1);
         router.allow_loopback = parsed("ROUTER_ALLOW_LOOPBACK", router.allow_loopback)?;
+        router.reply_limits.max_rows =
+            parsed("ROUTER_MAX_REPLY_ROWS", router.reply_limits.max_rows)?.max(1);
+        router.reply_limits.max_bytes =
+            parsed("ROUTER_MAX_REPLY_BYTES", router.reply_limits.max_bytes)?.max(1024);
         router.pipeline_depth = parsed("ROUTER_PIPELINE_DEPTH", router.pipeline_depth)?;
         if !(1..=MAX_PIPELINE_DEPTH).contains(&router.pipeline_depth) {
             return Err(ConfigError::new(

@@ -119,6 +119,8 @@ pub enum RouterOutcome {
     ConnectionLost,
     /// Refused at once because the router's queue was full (`RouterBusy`).
     Busy,
+    /// The reply passed the limits (`ROUTER_MAX_REPLY_ROWS`/`_BYTES`); the session was dropped.
+    ReplyTooLarge,
     /// Anything else (bad credentials, internal error).
     Error,
 }
@@ -131,6 +133,7 @@ impl RouterOutcome {
             RouterOutcome::Timeout => "timeout",
             RouterOutcome::ConnectionLost => "connection_lost",
             RouterOutcome::Busy => "busy",
+            RouterOutcome::ReplyTooLarge => "reply_too_large",
             RouterOutcome::Error => "error",
         }
     }
@@ -887,6 +890,7 @@ impl routeros::RouterObserver for Metrics {
             "timeout" => RouterOutcome::Timeout,
             "connection_lost" => RouterOutcome::ConnectionLost,
             "busy" => RouterOutcome::Busy,
+            "reply_too_large" => RouterOutcome::ReplyTooLarge,
             _ => RouterOutcome::Error,
         };
         self.observe_router_command(command, outcome, elapsed);

@@ -53,6 +53,9 @@ pub enum RouterError {
     /// link-local, unspecified, multicast.
     #[error("address not allowed")]
     AddressNotAllowed,
+    /// A command's reply went past [`crate::client::ReplyLimits`]; the session is dropped.
+    #[error("reply too large")]
+    ReplyTooLarge,
 }
 
 impl RouterError {
@@ -79,6 +82,7 @@ impl RouterError {
                 | RouterError::Tls(_)
                 | RouterError::Closed
                 | RouterError::AuthFailed(_)
+                | RouterError::ReplyTooLarge
         )
     }
 

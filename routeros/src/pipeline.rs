@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 use tokio::time::{timeout, timeout_at, Instant};
 use tokio_util::codec::Framed;
 
-use crate::client::{traps_to_error, Reply, RouterClient, Transport};
+use crate::client::{traps_to_error, Reply, ReplyLimits, ReplySize, RouterClient, Transport};
 use crate::codec::{ApiCodec, Sentence};
 use crate::commands::{self as cmds, HotspotUser, SystemResource};
 use crate::error::RouterError;
@@ -51,6 +51,7 @@ struct Slot {
     /// `None` once the caller gave up (timed out and cancelled): late replies are dropped.
     tx: Option<oneshot::Sender<ReplyResult>>,
     reply: Reply,
+    size: ReplySize,
     traps: Vec<(Option<u32>, String)>,
 }
 
@@ -63,6 +64,7 @@ struct Slots {
 
 struct Shared {
     slots: Mutex<Slots>,
+    reply_limits: ReplyLimits,
     /// Mirror of `slots.broken.is_some()`, readable without the lock.
     broken: AtomicBool,
 }
@@ -135,6 +137,7 @@ impl Pipeline {
             slots.broken = Some(RouterError::Closed);
         }
         let shared = Arc::new(Shared {
+            reply_limits: parts.reply_limits,
             broken: AtomicBool::new(parts.broken),
             slots: Mutex::new(slots),
         });
@@ -433,6 +436,9 @@ fn route(shared: &Shared, r: Response) -> Result<(), RouterError> {
     };
     match r {
         Response::Re { attrs, .. } => {
+            // Counted even for a caller that gave up: the session reads it all the same.
+            // Over the limit the whole session ends (its reader returns the error).
+            slot.size.add(&attrs, &shared.reply_limits)?;
             if slot.tx.is_some() {
                 slot.reply.rows.push(attrs);
             }

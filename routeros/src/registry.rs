@@ -711,6 +711,7 @@ pub fn connect_options(
     o.connect_timeout = settings.connect_timeout;
     o.command_timeout = settings.command_timeout;
     o.max_consecutive_timeouts = 2;
+    o.reply_limits = settings.reply_limits;
     o.address_policy = Some(AddressPolicy {
         allow_loopback: settings.allow_loopback,
     });

@@ -39,6 +39,8 @@ pub struct RouterSettings {
     /// bench and the tests reach their simulators on 127.0.0.1). Link-local, unspecified and
     /// multicast addresses are refused regardless.
     pub allow_loopback: bool,
+    /// The most one command's reply may hold (`ROUTER_MAX_REPLY_ROWS`, `ROUTER_MAX_REPLY_BYTES`).
+    pub reply_limits: crate::client::ReplyLimits,
 }
 
 /// How the router broker talks to routers.
@@ -70,6 +72,7 @@ impl Default for RouterSettings {
             mode: BrokerMode::Persistent,
             pipeline_depth: 1,
             allow_loopback: false,
+            reply_limits: crate::client::ReplyLimits::default(),
         }
     }
 }

@@ -48,6 +48,7 @@ pub fn router_error_label(e: &RouterError) -> &'static str {
         match e {
             RouterError::Timeout => "timeout",
             RouterError::AuthFailed(_) => "error",
+            RouterError::ReplyTooLarge => "reply_too_large",
             _ => "connection_lost",
         }
     }

@@ -90,6 +90,60 @@ pub struct ConnectOptions {
     /// Which addresses the host may resolve to; `None` checks nothing (a tool talking to a
     /// router it was told to). The broker always sets one: tenants choose the hosts.
     pub address_policy: Option<AddressPolicy>,
+    /// The most one command's reply may hold.
+    pub reply_limits: ReplyLimits,
+}
+
+/// The most one command's reply may hold before the command fails with
+/// [`RouterError::ReplyTooLarge`] and the session is dropped: a hostile or broken "router" must
+/// not be able to fill the service's memory. The defaults hold a `/ip/hotspot/user/print` of
+/// 50,000 users with room to spare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyLimits {
+    /// `!re` rows.
+    pub max_rows: usize,
+    /// Bytes of the rows' attribute names and values.
+    pub max_bytes: usize,
+}
+
+impl Default for ReplyLimits {
+    fn default() -> Self {
+        Self {
+            max_rows: 200_000,
+            max_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Counts a reply's rows and bytes against its limits.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ReplySize {
+    rows: usize,
+    bytes: usize,
+}
+
+impl ReplySize {
+    /// Adds one row; `Err` once the reply is past `limits`.
+    pub(crate) fn add(
+        &mut self,
+        row: &crate::proto::Attrs,
+        limits: &ReplyLimits,
+    ) -> Result<(), RouterError> {
+        self.rows += 1;
+        self.bytes += row
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 2)
+            .sum::<usize>();
+        if self.rows > limits.max_rows || self.bytes > limits.max_bytes {
+            tracing::warn!(
+                rows = self.rows,
+                bytes = self.bytes,
+                "router reply over the limit; dropping the session"
+            );
+            return Err(RouterError::ReplyTooLarge);
+        }
+        Ok(())
+    }
 }
 
 /// The addresses a tenant-configured router host may reach. Loopback (unless allowed, for
@@ -168,6 +222,7 @@ impl ConnectOptions {
             command_timeout: Duration::from_secs(15),
             max_consecutive_timeouts: 2,
             address_policy: None,
+            reply_limits: ReplyLimits::default(),
         }
     }
 }

@@ -25,7 +25,10 @@ mod connect;
 mod hotspot;
 mod tls;
 
-pub use connect::{legacy_login_response, AddressPolicy, ConnectOptions, LoginMethod, TlsMode};
+pub(crate) use connect::ReplySize;
+pub use connect::{
+    legacy_login_response, AddressPolicy, ConnectOptions, LoginMethod, ReplyLimits, TlsMode,
+};
 
 /// The result of one command: `!re` rows, the `!done` attributes (e.g. `ret`) and whether the
 /// router said `!empty`.
@@ -59,6 +62,7 @@ pub(crate) struct ClientParts {
     pub max_consecutive_timeouts: u32,
     pub command_timeout: Duration,
     pub broken: bool,
+    pub reply_limits: ReplyLimits,
 }
 
 /// Folds a command's `!trap`s into one classified error (every message kept, classified by
@@ -86,6 +90,7 @@ pub struct RouterClient {
     max_consecutive_timeouts: u32,
     broken: bool,
     command_timeout: Duration,
+    reply_limits: ReplyLimits,
 }
 
 impl std::fmt::Debug for RouterClient {
@@ -113,6 +118,7 @@ impl RouterClient {
             max_consecutive_timeouts: opts.max_consecutive_timeouts.max(1),
             broken: false,
             command_timeout: opts.command_timeout,
+            reply_limits: opts.reply_limits,
         }
     }
 
@@ -125,6 +131,7 @@ impl RouterClient {
             max_consecutive_timeouts: self.max_consecutive_timeouts,
             command_timeout: self.command_timeout,
             broken: self.broken,
+            reply_limits: self.reply_limits,
         }
     }
 
@@ -259,6 +266,7 @@ impl RouterClient {
     async fn exchange(&mut self, sentence: Sentence, tag: &str) -> Result<Reply, RouterError> {
         self.framed.send(sentence).await?;
         let mut reply = Reply::default();
+        let mut size = ReplySize::default();
         let mut traps: Vec<(Option<u32>, String)> = Vec::new();
         loop {
             let r = self.read_response().await?;
@@ -275,7 +283,14 @@ impl RouterClient {
                 )));
             }
             match r {
-                Response::Re { attrs, .. } => reply.rows.push(attrs),
+                Response::Re { attrs, .. } => {
+                    if let Err(e) = size.add(&attrs, &self.reply_limits) {
+                        // The rest of the reply would still arrive: the session is unusable.
+                        self.broken = true;
+                        return Err(e);
+                    }
+                    reply.rows.push(attrs);
+                }
                 Response::Empty { .. } => reply.empty = true,
                 Response::Trap {
                     category, message, ..

@@ -1,4 +1,5 @@
 mod address_policy;
+mod hostile_router;
 mod live;
 mod pipeline;
 mod scale;

@@ -38,6 +38,7 @@ pub fn fast() -> RouterSettings {
         pipeline_depth: 1,
         // The simulator listens on 127.0.0.1.
         allow_loopback: true,
+        reply_limits: Default::default(),
     }
 }
 
