@@ -66,9 +66,9 @@ pub const DEMO_DEVICES: [(&str, &str); 3] = [
 /// A Mercado Pago test card (Mastercard) for card tokens.
 pub const MP_TEST_CARD: &str = "5031755734530604";
 
-const INDEX_HTML: &str = include_str!("../portal/index.html");
-const PORTAL_JS: &str = include_str!("../portal/portal.js");
-const PORTAL_CSS: &str = include_str!("../portal/portal.css");
+const INDEX_HTML: &str = include_str!("../../../portal/index.html");
+const PORTAL_JS: &str = include_str!("../../../portal/portal.js");
+const PORTAL_CSS: &str = include_str!("../../../portal/portal.css");
 
 /// Everything the demo keeps between runs (0600 JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]
