@@ -37,9 +37,9 @@ pub enum Command {
     RouterosSim(crate::sandbox::routeros_sim::SimArgs),
     /// Everything in one process on an SQLite file (simulated router, sandbox gateways, seed
     /// data, sample portal at /portal/); prints the admin login, the API key and `curl` commands.
-    Demo(crate::demo::DemoArgs),
+    Demo(crate::tools::demo::DemoArgs),
     /// Load benchmark: purchases over HTTP against simulated routers and sandbox gateways.
-    Bench(crate::bench::BenchArgs),
+    Bench(crate::tools::bench::BenchArgs),
 }
 
 /// Runs the parsed command; the exit status follows `sysexits`-like conventions
@@ -57,11 +57,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Demo(args) => {
             crate::telemetry::init_stderr();
-            report(crate::demo::run(args).await)
+            report(crate::tools::demo::run(args).await)
         }
         Command::Bench(args) => {
             crate::telemetry::init_stderr();
-            report(crate::bench::run(args).await)
+            report(crate::tools::bench::run(args).await)
         }
         Command::SandboxGateways(args) => {
             crate::telemetry::init_stderr();

@@ -1,0 +1,281 @@
+//! Compensation: undo what a failed purchase did (refund, cancel, remove the user).
+
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+
+use entity::{empresa, purchase, transaccion};
+
+use crate::error::Problem;
+use crate::gateways::messages::conekta_status_message;
+use crate::gateways::PaymentStatus;
+use crate::metrics::CompensationKind;
+use crate::routeros::BrokerError;
+use crate::routeros::RouterError;
+use crate::state::AppState;
+
+use super::completion::find_own_user;
+use super::gateway::{gw_cancel, gw_get, gw_refund};
+use super::gateway_credential;
+use crate::purchase::response::Reply;
+use crate::purchase::states as st;
+use crate::purchase::store;
+
+/// Undoes a purchase: returns money that moved (refund, or cancel of an authorization), then
+/// removes the hotspot user. Ends in `refunded`, `declined` or `failed`; stays `compensating`
+/// (for the reconciler) when a step fails.
+pub(crate) async fn compensate(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: purchase::Model,
+) -> purchase::Model {
+    let p = store::best_effort(
+        "move the state",
+        &p.id,
+        store::set_state(&state.db, p.clone(), st::COMPENSATING),
+    )
+    .await
+    .unwrap_or(p);
+    let (p, refunded) = match return_money(state, empresa, p).await {
+        Ok(v) => v,
+        Err(p) => return p,
+    };
+    // Remove the user.
+    if let Err(e) = remove_user(state, &p).await {
+        tracing::warn!(purchase_id = %p.id, error = %e, "could not remove the hotspot user yet");
+        return store::retry_later(
+            &state.db,
+            p.clone(),
+            &format!("remove user: {e}"),
+            state.config.purchase.retry_delay,
+        )
+        .await;
+    }
+    let final_state = end_state(refunded, p.gateway_status.as_deref());
+    let mut am = p.clone().into_active_model();
+    am.state = Set(final_state.into());
+    am.router_user_id = Set(None);
+    am.next_attempt_at = Set(None);
+    let p = store::best_effort("save", &p.id, store::save(&state.db, am))
+        .await
+        .unwrap_or(p);
+    // A portal retry of a purchase finished in the background learns how it ended.
+    let saved = match (final_state, p.response_status) {
+        (st::REFUNDED, None) => Some(Problem::RefundedNoAccess),
+        (st::DECLINED, None) => Some(Problem::PaymentNotApproved {
+            message: conekta_status_message("other").to_string(),
+        }),
+        _ => None,
+    };
+    match saved {
+        Some(problem) => {
+            let r = Reply::from(problem);
+            store::best_effort(
+                "save the answer",
+                &p.id,
+                store::save_response(&state.db, p.clone(), r.status, &r.body),
+            )
+            .await
+            .unwrap_or(p)
+        }
+        None => p,
+    }
+}
+
+/// Returns money that moved (refund, or cancel of an authorization) and says whether it was
+/// refunded. `Err` is the purchase as left for a later retry.
+async fn return_money(
+    state: &AppState,
+    empresa: &empresa::Model,
+    mut p: purchase::Model,
+) -> Result<(purchase::Model, bool), purchase::Model> {
+    let mut refunded = p.gateway_status.as_deref() == Some("refunded");
+    let Some(gid) = p.gateway_payment_id.clone() else {
+        return Ok((p, refunded));
+    };
+    let Some(cred) = gateway_credential(state, empresa, &p.gateway) else {
+        return Err(store::retry_later(
+            &state.db,
+            p.clone(),
+            "no gateway credential",
+            state.config.purchase.retry_delay,
+        )
+        .await);
+    };
+    let snap = match gw_get(state, &p.gateway, &cred, &gid).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Err(store::retry_later(
+                &state.db,
+                p.clone(),
+                &format!("compensate: {e}"),
+                state.config.purchase.retry_delay,
+            )
+            .await);
+        }
+    };
+    let result = match snap.status {
+        PaymentStatus::Paid | PaymentStatus::PartiallyRefunded => {
+            let left = snap.amount - snap.amount_refunded;
+            Some(
+                gw_refund(
+                    state,
+                    &p.gateway,
+                    &cred,
+                    &gid,
+                    left,
+                    &format!("refund-{}", p.id),
+                )
+                .await,
+            )
+        }
+        PaymentStatus::Authorized | PaymentStatus::Pending => {
+            Some(gw_cancel(state, &p.gateway, &cred, &gid).await)
+        }
+        _ => None,
+    };
+    let status = match result {
+        None => snap.raw_status.clone(),
+        Some(Ok(s)) => s.raw_status.clone(),
+        Some(Err(e)) => {
+            tracing::warn!(purchase_id = %p.id, error = %e, "refund/cancel failed");
+            return Err(store::retry_later(
+                &state.db,
+                p.clone(),
+                &format!("refund: {e}"),
+                state.config.purchase.retry_delay,
+            )
+            .await);
+        }
+    };
+    if matches!(
+        snap.status,
+        PaymentStatus::Paid | PaymentStatus::PartiallyRefunded
+    ) || status == "refunded"
+    {
+        refunded = true;
+    }
+    let mut am = p.clone().into_active_model();
+    am.gateway_status = Set(Some(if refunded {
+        "refunded".to_string()
+    } else {
+        status.chars().take(32).collect()
+    }));
+    p = store::best_effort("save", &p.id, store::save(&state.db, am))
+        .await
+        .unwrap_or(p);
+    Ok((p, refunded))
+}
+
+/// Where a compensated purchase ends: `refunded`, `declined` (the gateway refused or the
+/// payment never happened) or `failed`.
+fn end_state(refunded: bool, gateway_status: Option<&str>) -> &'static str {
+    if refunded {
+        st::REFUNDED
+    } else if matches!(
+        gateway_status,
+        Some(
+            "declined"
+                | "rejected"
+                | "cancelled"
+                | "canceled"
+                | "voided"
+                | "expired"
+                | "pre_authorized"
+                | "pending_payment"
+        )
+    ) {
+        st::DECLINED
+    } else {
+        st::FAILED
+    }
+}
+
+pub(super) async fn remove_user(state: &AppState, p: &purchase::Model) -> Result<(), BrokerError> {
+    let id = match &p.router_user_id {
+        Some(id) => Some(id.clone()),
+        None => find_own_user(state, p).await?,
+    };
+    let Some(id) = id else { return Ok(()) };
+    let r = state.routers.remove_user(&p.router_id, &id).await;
+    state
+        .metrics
+        .record_compensation(CompensationKind::RemoveUser, r.is_ok());
+    match r {
+        Ok(()) | Err(BrokerError::Router(RouterError::NotFound(_))) => Ok(()),
+        Err(BrokerError::OutcomeUnknown) => match find_own_user(state, p).await? {
+            None => Ok(()),
+            Some(_) => Err(BrokerError::OutcomeUnknown),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// Disables the user of a completed purchase whose payment was refunded or charged back.
+pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Model {
+    let p = store::best_effort(
+        "move the state",
+        &p.id,
+        store::set_state(&state.db, p.clone(), st::REVOKING),
+    )
+    .await
+    .unwrap_or(p);
+    let id = match &p.router_user_id {
+        Some(id) => Ok(Some(id.clone())),
+        None => find_own_user(state, &p).await,
+    };
+    let res = match id {
+        Ok(Some(id)) => match state
+            .routers
+            .disable_user(&p.router_id, &id)
+            .await
+            .inspect(|_| {
+                state
+                    .metrics
+                    .record_compensation(CompensationKind::DisableUser, true)
+            }) {
+            Err(BrokerError::Router(RouterError::NotFound(_))) => Ok(()),
+            Err(BrokerError::OutcomeUnknown) => {
+                let name = p.hotspot_username.clone().unwrap_or_default();
+                match state.routers.find_user(&p.router_id, &name).await {
+                    Ok(Some(u)) if !u.disabled => Err(BrokerError::OutcomeUnknown),
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            other => other,
+        },
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = res {
+        return store::retry_later(
+            &state.db,
+            p.clone(),
+            &format!("disable user: {e}"),
+            state.config.purchase.retry_delay,
+        )
+        .await;
+    }
+    store::best_effort(
+        "mark the transaction revoked",
+        &p.id,
+        transaccion::Entity::update_many()
+            .col_expr(
+                transaccion::Column::EstadoHotspot,
+                sea_orm::sea_query::Expr::value("revoked"),
+            )
+            .filter(ColumnTrait::eq(
+                &transaccion::Column::PurchaseId,
+                p.id.clone(),
+            ))
+            .exec(&state.db),
+    )
+    .await;
+    tracing::info!(purchase_id = %p.id, "access revoked after a refund or chargeback");
+    store::best_effort(
+        "move the state",
+        &p.id,
+        store::set_state(&state.db, p.clone(), st::REVOKED),
+    )
+    .await
+    .unwrap_or(p)
+}

@@ -1,0 +1,333 @@
+//! A paid purchase: confirm, enable the user, record the sale, auto-connect.
+
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{EntityTrait, IntoActiveModel, Set};
+use serde_json::{json, Value};
+
+use entity::{empresa, producto, purchase, transaccion};
+
+use crate::error::Problem;
+use crate::gateways::messages::{conekta_status_message, mp_status_detail_message};
+use crate::gateways::{PaymentSnapshot, PaymentStatus};
+use crate::routeros::commands::ActiveLogin;
+use crate::routeros::BrokerError;
+use crate::routeros::RouterError;
+use crate::state::AppState;
+
+use super::compensation::compensate;
+use super::db_reply;
+use super::gateway::{gw_get, kind_of};
+use super::notify::notify_paid;
+use crate::purchase::response::{self, Reply};
+use crate::purchase::states as st;
+use crate::purchase::store;
+use crate::purchase::{user_comment, GW_CONEKTA, GW_MERCADO_PAGO};
+
+/// Where [`finish_paid`] ended.
+pub(crate) enum Finish {
+    /// Confirmed, enabled, recorded: `completed`.
+    Done(purchase::Model, PaymentSnapshot),
+    /// Stopped before completion (left for the reconciler, or compensated), with the reply.
+    Stopped(purchase::Model, Reply),
+}
+
+/// From `charged`/`confirmed`: confirm with an independent read, enable, record, complete.
+pub(crate) async fn finish_paid(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: purchase::Model,
+    cred: &str,
+    key_id: Option<&str>,
+    plan: Option<&str>,
+) -> Finish {
+    match confirm_and_enable(state, empresa, p, cred).await {
+        Ok((p, snap)) => complete(state, empresa, p, snap, key_id, plan, None).await,
+        Err((p, r)) => Finish::Stopped(p, r),
+    }
+}
+
+/// The first half of [`finish_paid`]: confirm with an independent read, then enable the user.
+/// `Err` is where it stopped (left for the reconciler, or compensated), with the reply.
+pub(super) async fn confirm_and_enable(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: purchase::Model,
+    cred: &str,
+) -> Result<(purchase::Model, PaymentSnapshot), (purchase::Model, Reply)> {
+    let Some(gid) = p.gateway_payment_id.clone() else {
+        let r = Reply::from(Problem::Internal);
+        return Err((p, r));
+    };
+    // Confirm: a second, independent read.
+    let snap = match gw_get(state, &p.gateway, cred, &gid).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(purchase_id = %p.id, error = %e, "could not confirm the charge");
+            let p = store::retry_later(
+                &state.db,
+                p.clone(),
+                &e.to_string(),
+                state.config.purchase.retry_delay,
+            )
+            .await;
+            return Err((p, Reply::from(Problem::PaymentConfirming)));
+        }
+    };
+    let reference_ok = snap.our_reference.as_deref().is_none_or(|r| r == p.id);
+    // Mercado Pago takes no currency (the account's is used), so only Conekta's is compared.
+    let amount_ok = snap.amount == p.amount
+        && (p.gateway != GW_CONEKTA
+            || snap.currency.is_empty()
+            || snap.currency.eq_ignore_ascii_case(&p.currency));
+    match snap.status {
+        PaymentStatus::Paid if reference_ok && amount_ok => {}
+        PaymentStatus::Pending | PaymentStatus::Authorized if p.gateway == GW_MERCADO_PAGO => {
+            let mut am = p.clone().into_active_model();
+            am.gateway_status = Set(Some(snap.raw_status.clone()));
+            am.state = Set(st::PENDING.into());
+            let p = match store::save(&state.db, am).await {
+                Ok(p) => p,
+                Err(e) => return Err((p, db_reply(e))),
+            };
+            return Err((p, Reply::from(Problem::PaymentConfirming)));
+        }
+        _ => {
+            tracing::warn!(purchase_id = %p.id, status = %snap.raw_status, reference_ok, amount_ok, "charge not confirmed; compensating");
+            let message = if p.gateway == GW_CONEKTA {
+                conekta_status_message(&snap.raw_status).to_string()
+            } else {
+                mp_status_detail_message(snap.status_detail.as_deref().unwrap_or("")).to_string()
+            };
+            let p = compensate(state, empresa, p).await;
+            let reply = Reply::from(Problem::PaymentNotApproved { message });
+            let p = store::best_effort(
+                "save the answer",
+                &p.id,
+                store::save_response(&state.db, p.clone(), reply.status, &reply.body),
+            )
+            .await
+            .unwrap_or(p);
+            return Err((p, reply));
+        }
+    }
+    // The confirmation is not written on its own: the next write is `completed`, and a crash in
+    // between leaves `charged`, which the reconciler confirms again before enabling.
+    // Enable.
+    if let Err(e) = enable_user(state, &p).await {
+        tracing::warn!(purchase_id = %p.id, error = %e, "paid but the user could not be enabled yet");
+        let p = store::retry_later(
+            &state.db,
+            p.clone(),
+            &format!("enable: {e}"),
+            state.config.purchase.retry_delay,
+        )
+        .await;
+        return Err((p, Reply::from(Problem::AccessActivating)));
+    }
+    Ok((p, snap))
+}
+
+/// The second half of [`finish_paid`]: record the transaction and complete. With `response`, the
+/// saved answer is written (and the lease released) in the same statement as `completed`.
+pub(super) async fn complete(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: purchase::Model,
+    snap: PaymentSnapshot,
+    key_id: Option<&str>,
+    plan: Option<&str>,
+    response: Option<(u16, &Value)>,
+) -> Finish {
+    match record(state, empresa, p.clone(), &snap, key_id, response).await {
+        Ok(p) => {
+            state
+                .metrics
+                .add_revenue(kind_of(&p.gateway), &p.currency, p.amount);
+            notify_paid(state, empresa, &p, plan);
+            tracing::info!(purchase_id = %p.id, "purchase completed");
+            Finish::Done(p, snap)
+        }
+        Err(e) => {
+            let p = store::retry_later(
+                &state.db,
+                p.clone(),
+                &format!("record: {e}"),
+                state.config.purchase.retry_delay,
+            )
+            .await;
+            Finish::Stopped(p, Reply::from(Problem::AccessActivating))
+        }
+    }
+}
+
+/// Enables the purchase's user; an unknown outcome is checked with a lookup.
+pub(super) async fn enable_user(state: &AppState, p: &purchase::Model) -> Result<(), BrokerError> {
+    let id = match &p.router_user_id {
+        Some(id) => id.clone(),
+        None => find_own_user(state, p)
+            .await?
+            .ok_or(BrokerError::Router(RouterError::NotFound("user".into())))?,
+    };
+    match state.routers.enable_user(&p.router_id, &id).await {
+        Ok(()) => Ok(()),
+        Err(BrokerError::OutcomeUnknown) => {
+            let name = p.hotspot_username.clone().unwrap_or_default();
+            match state.routers.find_user(&p.router_id, &name).await? {
+                Some(u) if !u.disabled => Ok(()),
+                _ => Err(BrokerError::OutcomeUnknown),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The `.id` of the purchase's user, found by name and checked by its comment.
+pub(super) async fn find_own_user(
+    state: &AppState,
+    p: &purchase::Model,
+) -> Result<Option<String>, BrokerError> {
+    let Some(name) = p.hotspot_username.as_deref() else {
+        return Ok(None);
+    };
+    Ok(state
+        .routers
+        .find_user(&p.router_id, name)
+        .await?
+        .filter(|u| u.comment.as_deref() == Some(user_comment(&p.id).as_str()))
+        .map(|u| u.id))
+}
+
+/// Inserts the `transacciones` row and moves the purchase to `completed`.
+///
+/// Two statements and no transaction: the insert is idempotent (`purchase_id` is unique, a
+/// second insert does nothing), so a crash between them leaves the purchase `charged` with its
+/// row already written, and the reconciler's next `finish_paid` only completes it.
+pub(super) async fn record(
+    state: &AppState,
+    _empresa: &empresa::Model,
+    p: purchase::Model,
+    snap: &PaymentSnapshot,
+    key_id: Option<&str>,
+    response: Option<(u16, &Value)>,
+) -> Result<purchase::Model, sea_orm::DbErr> {
+    let now = Utc::now();
+    let installments = snap.raw.get("installments").cloned();
+    let row = transaccion::ActiveModel {
+        transaccion_id: Set(p.gateway_payment_id.clone()),
+        external_reference: Set((p.gateway == GW_MERCADO_PAGO).then(|| p.id.clone())),
+        empresa_id: Set(p.empresa_id.clone()),
+        router_id: Set(p.router_id.clone()),
+        producto_id: Set(Some(p.producto_id)),
+        purchase_id: Set(Some(p.id.clone())),
+        gateway: Set(Some(p.gateway.clone())),
+        monto: Set(p.amount),
+        moneda: Set(p.currency.clone()),
+        cliente_nombre: Set(Some(p.customer_name.clone())),
+        cliente_email: Set(Some(p.customer_email.clone())),
+        cliente_telefono: Set(p.customer_phone.clone()),
+        usuario_hotspot: Set(p.hotspot_username.clone()),
+        password_hotspot: Set(p.hotspot_password.clone()),
+        expiracion_hotspot: Set(None),
+        estado_pago: Set(snap.raw_status.chars().take(20).collect()),
+        estado_hotspot: Set("active".into()),
+        notification_id: Set(None),
+        webhook_processed: Set(false),
+        metadata_json: Set(json!({
+            "gateway": p.gateway,
+            "purchase_id": p.id,
+            "status_detail": snap.status_detail,
+            "installments": installments,
+        })),
+        api_key_usada: Set(key_id.map(str::to_string)),
+        creada_en: Set(p.created_at),
+        pagada_en: Set(Some(now)),
+        usuario_creado_en: Set(Some(p.created_at)),
+        webhook_received_at: Set(None),
+        ..Default::default()
+    };
+    transaccion::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(transaccion::Column::PurchaseId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&state.db)
+        .await?;
+    let mut am = p.into_active_model();
+    am.state = Set(st::COMPLETED.into());
+    am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
+    am.last_error = Set(None);
+    am.next_attempt_at = Set(None);
+    if let Some((status, body)) = response {
+        store::set_response(&mut am, status, body);
+        am.locked_until = Set(None);
+    }
+    store::save(&state.db, am).await
+}
+
+/// The completed purchase's 200 body (used by the reconciler and webhooks, without auto-connect).
+pub(crate) async fn completed_body(
+    state: &AppState,
+    p: &purchase::Model,
+    snap: &PaymentSnapshot,
+) -> Value {
+    let producto = producto::Entity::find_by_id(p.producto_id)
+        .one(&state.db)
+        .await
+        .ok()
+        .flatten();
+    response::success_body(
+        p,
+        producto.as_ref(),
+        "",
+        Some(snap),
+        response::auto_not_requested(),
+    )
+}
+
+/// Logs the device in (`/ip/hotspot/active/login` API words, never a script); the result is the
+/// `auto_conexion` object of the payment response.
+pub(super) async fn auto_connect(
+    state: &AppState,
+    p: &purchase::Model,
+    password: &str,
+    requested: bool,
+) -> Value {
+    if !requested {
+        return response::auto_not_requested();
+    }
+    let Some(mac) = p.mac_address.clone() else {
+        return response::auto_no_mac();
+    };
+    let canonical_mac = crate::purchase::parse_mac(&mac).unwrap_or_else(|| mac.clone());
+    // Without the portal's `$(ip)`, ask the hotspot which address it sees for this MAC.
+    let ip = match p.ip_address.clone() {
+        Some(ip) => ip,
+        None => match state.routers.find_host(&p.router_id, &canonical_mac).await {
+            Ok(Some(host)) => match host.to_address.or(host.address) {
+                Some(ip) if ip.parse::<std::net::IpAddr>().is_ok() => ip,
+                _ => return response::auto_failed(&mac, "", false),
+            },
+            Ok(None) => return response::auto_failed(&mac, "", false),
+            Err(e) => {
+                tracing::info!(purchase_id = %p.id, error = %e, "host lookup for auto-connect failed");
+                return response::auto_failed(&mac, "", false);
+            }
+        },
+    };
+    let login = ActiveLogin {
+        user: p.hotspot_username.clone().unwrap_or_default(),
+        password: password.to_string(),
+        ip: ip.clone(),
+        mac_address: Some(canonical_mac),
+    };
+    match state.routers.active_login(&p.router_id, login).await {
+        Ok(()) => response::auto_connected(&mac, &ip),
+        Err(BrokerError::OutcomeUnknown) => response::auto_failed(&mac, &ip, true),
+        Err(e) => {
+            tracing::info!(purchase_id = %p.id, error = %e, "auto-connect failed");
+            response::auto_failed(&mac, &ip, false)
+        }
+    }
+}

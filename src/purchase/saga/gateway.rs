@@ -1,0 +1,159 @@
+//! Gateway dispatch: every call timed in `gateway_request_duration_seconds`.
+
+use rust_decimal::Decimal;
+
+use crate::gateways::messages::{conekta_status_message, mp_status_detail_message};
+use crate::gateways::{
+    ChargeOutcome, GatewayError, GatewayKind, PaymentGateway, PaymentSnapshot, PaymentStatus,
+};
+use crate::metrics::{CompensationKind, GatewayOperation, PaymentOutcome};
+use crate::state::AppState;
+
+use crate::purchase::GW_CONEKTA;
+
+pub(crate) fn kind_of(gateway: &str) -> GatewayKind {
+    if gateway == GW_CONEKTA {
+        GatewayKind::Conekta
+    } else {
+        GatewayKind::MercadoPago
+    }
+}
+
+pub(crate) async fn gw_get(
+    state: &AppState,
+    gateway: &str,
+    cred: &str,
+    id: &str,
+) -> Result<PaymentSnapshot, GatewayError> {
+    let call = async {
+        if gateway == GW_CONEKTA {
+            state.gateways.conekta.get(cred, id).await
+        } else {
+            state.gateways.mercado_pago.get(cred, id).await
+        }
+    };
+    state
+        .metrics
+        .time_gateway(kind_of(gateway), GatewayOperation::Get, call)
+        .await
+}
+
+pub(crate) async fn gw_find(
+    state: &AppState,
+    gateway: &str,
+    cred: &str,
+    reference: &str,
+) -> Result<Option<PaymentSnapshot>, GatewayError> {
+    let call = async {
+        if gateway == GW_CONEKTA {
+            state
+                .gateways
+                .conekta
+                .find_by_reference(cred, reference)
+                .await
+        } else {
+            state
+                .gateways
+                .mercado_pago
+                .find_by_reference(cred, reference)
+                .await
+        }
+    };
+    state
+        .metrics
+        .time_gateway(kind_of(gateway), GatewayOperation::FindByReference, call)
+        .await
+}
+
+pub(super) async fn gw_refund(
+    state: &AppState,
+    gateway: &str,
+    cred: &str,
+    id: &str,
+    amount: Decimal,
+    idem: &str,
+) -> Result<PaymentSnapshot, GatewayError> {
+    let call = async {
+        if gateway == GW_CONEKTA {
+            PaymentGateway::refund(&state.gateways.conekta, cred, id, amount, idem).await
+        } else {
+            PaymentGateway::refund(&state.gateways.mercado_pago, cred, id, amount, idem).await
+        }
+    };
+    let r = state
+        .metrics
+        .time_gateway(kind_of(gateway), GatewayOperation::Refund, call)
+        .await;
+    state
+        .metrics
+        .record_compensation(CompensationKind::Refund, r.is_ok());
+    if r.is_ok() {
+        state
+            .metrics
+            .record_payment(kind_of(gateway), PaymentOutcome::Refunded);
+    }
+    r
+}
+
+pub(super) async fn gw_cancel(
+    state: &AppState,
+    gateway: &str,
+    cred: &str,
+    id: &str,
+) -> Result<PaymentSnapshot, GatewayError> {
+    let call = async {
+        if gateway == GW_CONEKTA {
+            PaymentGateway::cancel(&state.gateways.conekta, cred, id).await
+        } else {
+            PaymentGateway::cancel(&state.gateways.mercado_pago, cred, id).await
+        }
+    };
+    let r = state
+        .metrics
+        .time_gateway(kind_of(gateway), GatewayOperation::Cancel, call)
+        .await;
+    state
+        .metrics
+        .record_compensation(CompensationKind::CancelCharge, r.is_ok());
+    r
+}
+
+pub(super) fn outcome_from_snapshot(s: PaymentSnapshot) -> ChargeOutcome {
+    let is_mp = s.gateway == crate::gateways::GatewayKind::MercadoPago;
+    let detail = s.status_detail.clone().unwrap_or_default();
+    let message = |raw: &str| {
+        if is_mp {
+            mp_status_detail_message(&detail).to_string()
+        } else {
+            conekta_status_message(raw).to_string()
+        }
+    };
+    match s.status {
+        PaymentStatus::Paid => ChargeOutcome::Paid {
+            gateway_id: s.gateway_id,
+            amount: s.amount,
+            currency: s.currency,
+            raw: s.raw,
+        },
+        PaymentStatus::Authorized => ChargeOutcome::Authorized {
+            gateway_id: s.gateway_id,
+            amount: s.amount,
+            currency: s.currency,
+            raw: s.raw,
+        },
+        PaymentStatus::Pending => ChargeOutcome::Pending {
+            message_es: message(&s.raw_status),
+            gateway_id: s.gateway_id,
+            status: s.raw_status,
+            status_detail: detail,
+            raw: s.raw,
+        },
+        _ => ChargeOutcome::Declined {
+            message_es: message(&s.raw_status),
+            gateway_id: Some(s.gateway_id),
+            code: s.raw_status,
+            http_status: 402,
+            raw: s.raw,
+        },
+    }
+}

@@ -1,0 +1,251 @@
+//! The steps of a new purchase up to the charge: the user on the router.
+
+use sea_orm::{IntoActiveModel, Set};
+
+use entity::{producto, purchase};
+
+use crate::auth::api_key::PortalKey;
+use crate::crypto::field;
+use crate::error::Problem;
+use crate::gateways::{ChargeOutcome, GatewayError};
+use crate::metrics::{GatewayOperation, PaymentOutcome};
+use crate::routeros::commands::NewHotspotUser;
+use crate::routeros::BrokerError;
+use crate::routeros::RouterError;
+use crate::state::AppState;
+
+use super::charge::{charge, charge_mp, handle_outcome};
+use super::compensation::compensate;
+use super::gateway::{gw_find, kind_of, outcome_from_snapshot};
+use super::{db_reply, reply_from_api, PurchaseInput, NAME_ATTEMPTS};
+use crate::purchase::credentials::{self};
+use crate::purchase::response::Reply;
+use crate::purchase::states as st;
+use crate::purchase::store;
+use crate::purchase::{user_comment, GW_MERCADO_PAGO};
+
+/// A step's reply, with the purchase as last written when that write also released the lease.
+pub(super) type Ended = (Reply, Option<purchase::Model>);
+
+pub(super) async fn drive_new(
+    state: &AppState,
+    key: &PortalKey,
+    input: &PurchaseInput,
+    p: purchase::Model,
+    password: String,
+) -> Ended {
+    // 1. the hotspot user, disabled
+    let (p, password, router_user_id) = match create_user(state, input, p, password).await {
+        Ok(v) => v,
+        Err(r) => return (r, None),
+    };
+    // 2. charge, our purchase id as the reference. The user's router id and `charging` are
+    // written together, before the charge is sent (a crash before this write leaves
+    // `creating_user`, which the reconciler undoes by name and comment).
+    let mut am = p.into_active_model();
+    am.router_user_id = Set(Some(router_user_id));
+    am.state = Set(st::CHARGING.into());
+    am.gateway_reference = Set(Some(am.id.as_ref().clone()));
+    let p = match store::save(&state.db, am).await {
+        Ok(p) => p,
+        Err(e) => return (db_reply(e), None),
+    };
+    let charged = state
+        .metrics
+        .time_gateway(
+            kind_of(&p.gateway),
+            GatewayOperation::Charge,
+            charge(state, key, input, &p),
+        )
+        .await;
+    state
+        .metrics
+        .record_payment(kind_of(&p.gateway), PaymentOutcome::of_charge(&charged));
+    let outcome = match charged {
+        Ok(o) => o,
+        Err(e) if e.outcome_unknown() => {
+            tracing::warn!(purchase_id = %p.id, error = %e, "charge outcome unknown; looking it up by our reference");
+            match resolve_unknown_charge(state, input, &p).await {
+                Some(o) => o,
+                None => {
+                    // Left in `charging`: the reconciler asks the gateway again later.
+                    store::retry_later(
+                        &state.db,
+                        p,
+                        &e.to_string(),
+                        state.config.purchase.retry_delay,
+                    )
+                    .await;
+                    return (Reply::from(Problem::Gateway(e)), None);
+                }
+            }
+        }
+        Err(e) => {
+            // Refused before charging: nothing moved.
+            tracing::info!(purchase_id = %p.id, error = %e, "charge refused by the gateway");
+            let reply = Reply::from(Problem::Gateway(e.clone()));
+            let keep = matches!(e, GatewayError::InvalidRequest { .. });
+            let p = compensate(state, &key.empresa, p).await;
+            if keep {
+                let id = p.id.clone();
+                store::best_effort(
+                    "save the refusal",
+                    &id,
+                    store::save_response(&state.db, p, reply.status, &reply.body),
+                )
+                .await;
+            } else {
+                store::free_key(&state.db, &p).await;
+            }
+            return (reply, None);
+        }
+    };
+    handle_outcome(
+        state,
+        &key.empresa,
+        input,
+        p,
+        outcome,
+        Some(&key.key_id),
+        password,
+    )
+    .await
+}
+
+pub(super) async fn resolve_unknown_charge(
+    state: &AppState,
+    input: &PurchaseInput,
+    p: &purchase::Model,
+) -> Option<ChargeOutcome> {
+    match gw_find(state, &p.gateway, &input.credential, &p.id).await {
+        Ok(Some(snap)) => return Some(outcome_from_snapshot(snap)),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(purchase_id = %p.id, error = %e, "lookup by reference failed");
+            return None;
+        }
+    }
+    if p.gateway == GW_MERCADO_PAGO {
+        // Same X-Idempotency-Key: Mercado Pago answers with the payment it already made, if any.
+        if let Ok(o) = charge_mp(state, input, p).await {
+            return Some(o);
+        }
+    }
+    None
+}
+
+pub(super) async fn create_user(
+    state: &AppState,
+    input: &PurchaseInput,
+    mut p: purchase::Model,
+    mut password: String,
+) -> Result<(purchase::Model, String, String), Reply> {
+    for attempt in 0..NAME_ATTEMPTS {
+        if attempt > 0 {
+            let c = credentials::generate(input.user_type);
+            password = c.password;
+            let mut am = p.into_active_model();
+            am.hotspot_username = Set(Some(c.username));
+            am.hotspot_password = Set(Some(
+                state.secrets.encrypt(field::HOTSPOT_PASSWORD, &password),
+            ));
+            p = store::save(&state.db, am).await.map_err(db_reply)?;
+        }
+        let name = p.hotspot_username.clone().unwrap_or_default();
+        let user = NewHotspotUser {
+            name: name.clone(),
+            password: (!password.is_empty()).then(|| password.clone()),
+            profile: Some(input.producto.perfil_mikrotik_nombre.clone()),
+            comment: Some(user_comment(&p.id)),
+            disabled: Some(true),
+            ..Default::default()
+        };
+        let created = state.routers.create_user(&p.router_id, user).await;
+        let router_id = match created {
+            Ok(id) => Some(id),
+            Err(BrokerError::Router(RouterError::AlreadyExists(_))) => continue,
+            Err(BrokerError::OutcomeUnknown) => {
+                match state.routers.find_user(&p.router_id, &name).await {
+                    Ok(Some(u)) if u.comment.as_deref() == Some(user_comment(&p.id).as_str()) => {
+                        Some(u.id)
+                    }
+                    Ok(Some(_)) => continue,
+                    Ok(None) => None,
+                    Err(_) => {
+                        // Unknown whether it exists: leave `creating_user` for the reconciler to
+                        // clean up; nothing was charged, so the portal may retry.
+                        store::free_key(&state.db, &p).await;
+                        store::retry_later(
+                            &state.db,
+                            p,
+                            "create user: outcome unknown",
+                            state.config.purchase.retry_delay,
+                        )
+                        .await;
+                        return Err(reply_from_api(BrokerError::OutcomeUnknown.into()));
+                    }
+                }
+            }
+            Err(e) => {
+                let reply = create_user_error(state, &p.router_id, &input.producto, e).await;
+                fail_before_charge(state, p).await;
+                return Err(reply);
+            }
+        };
+        let Some(router_user_id) = router_id else {
+            fail_before_charge(state, p).await;
+            return Err(reply_from_api(BrokerError::OutcomeUnknown.into()));
+        };
+        // Not saved here: the caller writes the id together with the next state.
+        return Ok((p, password, router_user_id));
+    }
+    fail_before_charge(state, p).await;
+    Err(Reply::from(Problem::HotspotUserExists))
+}
+
+/// Ends a purchase that failed before any charge: frees its idempotency key (the portal may
+/// retry) and marks it `failed`, both best effort.
+pub(super) async fn fail_before_charge(state: &AppState, p: purchase::Model) {
+    store::free_key(&state.db, &p).await;
+    let id = p.id.clone();
+    store::best_effort(
+        "mark failed",
+        &id,
+        store::set_state(&state.db, p, st::FAILED),
+    )
+    .await;
+}
+
+/// The original's answers for a failed user creation.
+pub(super) async fn create_user_error(
+    state: &AppState,
+    router_id: &str,
+    producto: &producto::Model,
+    e: BrokerError,
+) -> Reply {
+    match e {
+        BrokerError::Router(re) => {
+            let msg = re.to_string();
+            if msg.to_lowercase().contains("profile") {
+                if let Ok(profiles) = state.routers.list_profiles(router_id).await {
+                    let names: Vec<String> = profiles.into_iter().map(|p| p.name).collect();
+                    if !names.contains(&producto.perfil_mikrotik_nombre) {
+                        return Reply::from(Problem::HotspotProfileMissing {
+                            profile: producto.perfil_mikrotik_nombre.clone(),
+                            available: names,
+                        });
+                    }
+                }
+            }
+            let detail = match re {
+                RouterError::NotFound(m)
+                | RouterError::InvalidValue(m)
+                | RouterError::Permission(m)
+                | RouterError::Trap { message: m, .. } => m,
+                other => other.to_string(),
+            };
+            Reply::from(Problem::HotspotUserCreateFailed { detail })
+        }
+        other => reply_from_api(other.into()),
+    }
+}

@@ -1,0 +1,204 @@
+//! Gateway updates (webhooks, polling) applied to a waiting purchase.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+
+use entity::{empresa, purchase, transaccion};
+
+use crate::error::{ApiError, Problem};
+use crate::gateways::{GatewayError, PaymentSnapshot, PaymentStatus};
+use crate::state::AppState;
+
+use super::compensation::{compensate, revoke};
+use super::completion::{completed_body, finish_paid, Finish};
+use super::gateway::gw_get;
+use super::gateway_credential;
+use crate::purchase::states as st;
+use crate::purchase::store;
+
+/// What a gateway update did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// No purchase of this company carries that payment.
+    UnknownPayment,
+    /// Nothing to do in the purchase's state.
+    NoChange,
+    /// The purchase stayed leased by someone else (a saga, the reconciler, another
+    /// notification) for `webhook_lease_wait`: not applied; a webhook is answered 503 so the
+    /// gateway sends it again.
+    Busy,
+    Completed,
+    Declined,
+    Revoked,
+}
+
+/// Takes the purchase's lease, polling until `wait` has passed; `false` if it stayed taken.
+pub(super) async fn claim_within(
+    state: &AppState,
+    id: &str,
+    wait: Duration,
+) -> Result<bool, sea_orm::DbErr> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if store::claim(
+            &state.db,
+            id,
+            Utc::now(),
+            state.config.purchase.reconcile_lease,
+        )
+        .await?
+        {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Re-reads a payment from the gateway and drives its purchase: an approval completes a pending
+/// purchase; a refund or chargeback revokes a completed one.
+pub async fn on_gateway_update(
+    state: &AppState,
+    empresa: &empresa::Model,
+    gateway: &str,
+    payment_id: &str,
+) -> Result<UpdateOutcome, ApiError> {
+    let Some(cred) = gateway_credential(state, empresa, gateway) else {
+        return Ok(UpdateOutcome::UnknownPayment);
+    };
+    let snap = match gw_get(state, gateway, &cred, payment_id).await {
+        Ok(s) => s,
+        Err(GatewayError::NotFound { .. }) => return Ok(UpdateOutcome::UnknownPayment),
+        Err(e) => return Err(Problem::GatewayUpdateUnavailable(e).into()),
+    };
+    let mut p =
+        store::by_gateway_payment(&state.db, &empresa.id, gateway, &snap.gateway_id).await?;
+    if p.is_none() {
+        if let Some(r) = snap.our_reference.as_deref() {
+            p = store::find(&state.db, r)
+                .await?
+                .filter(|p| p.empresa_id == empresa.id && p.gateway == gateway);
+        }
+    }
+    let Some(p) = p else {
+        return Ok(UpdateOutcome::UnknownPayment);
+    };
+    let span = tracing::Span::current();
+    span.record("purchase_id", p.id.as_str());
+    span.record("router_id", p.router_id.as_str());
+    let now = Utc::now();
+    let lease = state.config.purchase.reconcile_lease;
+    let snap = if store::claim(&state.db, &p.id, now, lease).await? {
+        snap
+    } else {
+        // A saga, the reconciler or another notification holds the purchase: wait (bounded)
+        // for it, then read the payment again — what the holder did may already cover it, or
+        // the payment may have changed since (a refund right after the purchase).
+        if !claim_within(state, &p.id, state.config.purchase.webhook_lease_wait).await? {
+            return Ok(UpdateOutcome::Busy);
+        }
+        match gw_get(state, gateway, &cred, payment_id).await {
+            Ok(s) => s,
+            Err(e) => {
+                store::unlock(&state.db, &p.id).await?;
+                return Err(Problem::GatewayUpdateUnavailable(e).into());
+            }
+        }
+    };
+    let p = store::find(&state.db, &p.id).await?.unwrap_or(p);
+    let id = p.id.clone();
+    let out = apply_update(state, empresa, p, &snap, &cred).await;
+    store::unlock(&state.db, &id).await?;
+    // Keep the payment history in step with the gateway.
+    transaccion::Entity::update_many()
+        .col_expr(
+            transaccion::Column::EstadoPago,
+            sea_orm::sea_query::Expr::value(snap.raw_status.chars().take(20).collect::<String>()),
+        )
+        .col_expr(
+            transaccion::Column::WebhookProcessed,
+            sea_orm::sea_query::Expr::value(true),
+        )
+        .col_expr(
+            transaccion::Column::WebhookReceivedAt,
+            sea_orm::sea_query::Expr::value(Some(now)),
+        )
+        .filter(ColumnTrait::eq(&transaccion::Column::PurchaseId, id))
+        .exec(&state.db)
+        .await?;
+    Ok(out)
+}
+
+pub(super) async fn apply_update(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: purchase::Model,
+    snap: &PaymentSnapshot,
+    cred: &str,
+) -> UpdateOutcome {
+    match (p.state.as_str(), &snap.status) {
+        (st::PENDING | st::CHARGING | st::CHARGED | st::CONFIRMED, PaymentStatus::Paid) => {
+            let id = p.id.clone();
+            let mut am = p.into_active_model();
+            am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
+            let Some(p) =
+                store::best_effort("save the payment id", &id, store::save(&state.db, am)).await
+            else {
+                return UpdateOutcome::NoChange;
+            };
+            match finish_paid(state, empresa, p, cred, None, None).await {
+                Finish::Done(p, snap) => {
+                    let body = completed_body(state, &p, &snap).await;
+                    let id = p.id.clone();
+                    store::best_effort(
+                        "save the answer",
+                        &id,
+                        store::save_response(&state.db, p, 200, &body),
+                    )
+                    .await;
+                    UpdateOutcome::Completed
+                }
+                Finish::Stopped(..) => UpdateOutcome::NoChange,
+            }
+        }
+        (st::PENDING | st::CHARGING, PaymentStatus::Declined | PaymentStatus::Cancelled) => {
+            let id = p.id.clone();
+            let mut am = p.into_active_model();
+            am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
+            am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
+            let Some(p) =
+                store::best_effort("save the gateway status", &id, store::save(&state.db, am))
+                    .await
+            else {
+                return UpdateOutcome::NoChange;
+            };
+            compensate(state, empresa, p).await;
+            UpdateOutcome::Declined
+        }
+        (
+            st::COMPLETED | st::REVOKING,
+            PaymentStatus::Refunded | PaymentStatus::ChargedBack | PaymentStatus::Cancelled,
+        ) => {
+            let id = p.id.clone();
+            let mut am = p.into_active_model();
+            am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
+            let Some(p) =
+                store::best_effort("save the gateway status", &id, store::save(&state.db, am))
+                    .await
+            else {
+                return UpdateOutcome::NoChange;
+            };
+            let p = revoke(state, p).await;
+            if p.state == st::REVOKED {
+                UpdateOutcome::Revoked
+            } else {
+                UpdateOutcome::NoChange
+            }
+        }
+        _ => UpdateOutcome::NoChange,
+    }
+}
