@@ -30,7 +30,7 @@ pub mod nul_guard;
 pub mod openapi;
 /// The purchase saga, its store and the reconciler.
 pub mod purchase;
-/// The RouterOS client and broker (the `routeros` crate) and its HTTP error mapping.
+/// The RouterOS client and broker (the `routeros` workspace crate, re-exported).
 pub mod routeros;
 /// HTTP routes, grouped by audience.
 pub mod routes;
