@@ -111,11 +111,12 @@ async fn a_stored_loopback_host_or_a_name_resolving_to_it_is_refused_when_connec
 #[actix_web::test]
 async fn connection_errors_are_opaque_classes_not_the_os_text() {
     let app = spawn_app_with(|c| c.router.allow_loopback = true).await;
-    // A port nothing listens on.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // A port bound but not listening: connections are refused, and no other test can take it
+    // while `held` lives.
+    let held = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    held.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let port = held.local_addr().unwrap().as_socket().unwrap().port();
     let t = app.tenant_with_router("Cerrado", "127.0.0.1", port).await;
     let v = test_connection(&app, &t.admin_token, &t.router.id).await;
     assert_eq!(v["success"], false, "{v}");
