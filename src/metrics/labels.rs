@@ -294,9 +294,6 @@ pub const GATEWAY_CALL_OUTCOMES: &[&str] = &[
     "unavailable",
 ];
 
-/// The currencies a product may have (label `currency` of `payment_amount_total`).
-pub(super) const CURRENCIES: &[&str] = &["MXN", "USD", "EUR"];
-
 /// Label `outcome` of `gateway_request_duration_seconds` for a call's result: `ok` when the
 /// gateway answered (a declined charge is `ok` here: the call worked), else the error class.
 pub fn gateway_call_outcome<T>(result: &Result<T, GatewayError>) -> &'static str {
@@ -312,13 +309,14 @@ pub fn gateway_call_outcome<T>(result: &Result<T, GatewayError>) -> &'static str
 }
 
 /// Currency label, restricted to the accepted currencies.
+/// Label `currency` of `payment_amount_total`: one of the currencies a product may have
+/// ([`crate::validate::CURRENCIES`]), else `other`.
 pub(super) fn currency_label(currency: &str) -> &'static str {
-    match currency.trim().to_ascii_uppercase().as_str() {
-        "MXN" => "MXN",
-        "USD" => "USD",
-        "EUR" => "EUR",
-        _ => "other",
-    }
+    let upper = currency.trim().to_ascii_uppercase();
+    crate::validate::CURRENCIES
+        .into_iter()
+        .find(|c| *c == upper)
+        .unwrap_or("other")
 }
 
 pub(super) fn method_label(method: &actix_web::http::Method) -> &'static str {

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use super::labels::{
     currency_label, gateway_call_outcome, gateway_label, method_label, CompensationKind,
     GatewayOperation, PaymentOutcome, PurchaseOutcome, ReconcilerAction, RouterOutcome,
-    WebhookOutcome, CURRENCIES, GATEWAY_CALL_OUTCOMES,
+    WebhookOutcome, GATEWAY_CALL_OUTCOMES,
 };
 use super::names::{
     BUILD_INFO, COMPENSATIONS_TOTAL, GATEWAY_BUCKETS, GATEWAY_REQUEST_DURATION_SECONDS,
@@ -233,7 +233,7 @@ impl Metrics {
                 self.payments
                     .with_label_values(&[gateway, outcome.as_str()]);
             }
-            for currency in CURRENCIES {
+            for currency in crate::validate::CURRENCIES {
                 self.payment_amount.with_label_values(&[gateway, currency]);
             }
             for outcome in PurchaseOutcome::ALL {
