@@ -146,9 +146,7 @@ async fn authenticate(req: HttpRequest) -> Result<Session, ApiError> {
         .await?
         .filter(|(u, _)| u.activo)
         .ok_or_else(|| ApiError::from(Problem::SessionUserInactive))?;
-    // A deactivated company's admins are cut at once (their sessions work again if it is
-    // reactivated); an operator has no company.
-    if user.empresa_id.is_some() && !empresa.is_some_and(|e| e.activa) {
+    if !empresa_admits(&user, empresa.as_ref()) {
         return Err(ApiError::from(Problem::SessionEmpresaInactive));
     }
     if let Some(changed) = user.password_changed_at {
@@ -158,6 +156,13 @@ async fn authenticate(req: HttpRequest) -> Result<Session, ApiError> {
     }
     tracing::Span::current().record("user_id", user.id);
     Ok(Session { user, claims })
+}
+
+/// Whether `user`'s company lets it in: an operator has none; a company admin's company must
+/// be active. A deactivated company's admins are cut at once (sessions and logins), and work
+/// again when it is reactivated.
+pub fn empresa_admits(user: &usuario::Model, empresa: Option<&empresa::Model>) -> bool {
+    user.empresa_id.is_none() || empresa.is_some_and(|e| e.activa)
 }
 
 impl FromRequest for Session {

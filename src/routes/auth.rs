@@ -95,11 +95,12 @@ async fn login(
     )
     .await?;
     // Unknown account, inactive account (or company) and wrong password all look the same.
-    let may_log_in = |u: &usuario::Model, e: &Option<empresa::Model>| {
-        u.activo && (u.empresa_id.is_none() || e.as_ref().is_some_and(|e| e.activa))
-    };
     let (user, rehash) = match (found, verdict) {
-        (Some((u, e)), Verification::Valid { rehash }) if may_log_in(&u, &e) => (u, rehash),
+        (Some((u, e)), Verification::Valid { rehash })
+            if u.activo && session::empresa_admits(&u, e.as_ref()) =>
+        {
+            (u, rehash)
+        }
         _ => {
             tracing::info!("admin login refused");
             return Err(ApiError::from(Problem::LoginFailed));
