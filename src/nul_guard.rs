@@ -15,6 +15,7 @@
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
@@ -37,14 +38,14 @@ pub async fn reject_nul(
         return Ok(req.into_response(res).map_into_right_body());
     }
     if reads_body(&req) {
-        let (prefix, complete) = read_prefix(req.parts_mut().1.take(), MAX_JSON_BODY).await;
-        if complete {
-            if let Some(error) = nul_in_json(&prefix.0) {
+        let (read, rest) = read_prefix(req.parts_mut().1.take(), MAX_JSON_BODY).await;
+        if rest.is_none() {
+            if let Some(error) = nul_in_json(&read) {
                 let res = ApiError::Validation(vec![error]).error_response();
                 return Ok(req.into_response(res).map_into_right_body());
             }
         }
-        req.set_payload(prefix.into_payload());
+        req.set_payload(replay(read, rest));
     }
     next.call(req)
         .await
@@ -73,46 +74,42 @@ fn reads_body(req: &ServiceRequest) -> bool {
     !multipart
 }
 
-/// What was read of a body, and the rest of its stream (if it was longer than the cap or failed).
-struct Prefix(
-    Bytes,
-    Option<Payload>,
-    Option<actix_web::error::PayloadError>,
-);
-
-impl Prefix {
-    /// The body again, for the handler: the bytes read, then whatever was not read.
-    fn into_payload(self) -> Payload {
-        let Prefix(bytes, rest, error) = self;
-        let head = futures_util::stream::once(async move { Ok(bytes) });
-        let tail = futures_util::stream::iter(error.map(Err));
-        match rest {
-            Some(rest) => Payload::Stream {
-                payload: Box::pin(head.chain(rest)),
-            },
-            None => Payload::Stream {
-                payload: Box::pin(head.chain(tail)),
-            },
-        }
-    }
-}
-
-/// Reads the body up to `cap` bytes. `complete` is true when the whole body was read.
-async fn read_prefix(mut payload: Payload, cap: usize) -> (Prefix, bool) {
+/// Reads the body up to `cap` bytes: the bytes read, and what was not read — `None` when the
+/// whole body was read, else the rest of the stream (or the read error, replayed for the
+/// handler's extractor, which reports it where it would have).
+async fn read_prefix(mut payload: Payload, cap: usize) -> (Bytes, Option<Payload>) {
     let mut buf = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         match chunk {
             Ok(chunk) => {
                 buf.extend_from_slice(&chunk);
                 if buf.len() > cap {
-                    return (Prefix(buf.freeze(), Some(payload), None), false);
+                    return (buf.freeze(), Some(payload));
                 }
             }
-            // The handler's extractor sees the same error where it would have.
-            Err(e) => return (Prefix(buf.freeze(), None, Some(e)), false),
+            Err(e) => {
+                let error = futures_util::stream::once(async move { Err(e) });
+                return (buf.freeze(), Some(Payload::from(boxed(error))));
+            }
         }
     }
-    (Prefix(buf.freeze(), None, None), true)
+    (buf.freeze(), None)
+}
+
+/// The body again, for the handler: the bytes read, then whatever was not.
+fn replay(bytes: Bytes, rest: Option<Payload>) -> Payload {
+    let head = futures_util::stream::once(async move { Ok(bytes) });
+    Payload::from(match rest {
+        Some(rest) => boxed(head.chain(rest)),
+        None => boxed(head),
+    })
+}
+
+/// A body stream as `Payload` holds one.
+type BodyStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, PayloadError>>>>;
+
+fn boxed(s: impl futures_util::Stream<Item = Result<Bytes, PayloadError>> + 'static) -> BodyStream {
+    Box::pin(s)
 }
 
 /// The 422 item for the first string or key of a JSON body that holds U+0000, if any. A body
