@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::helpers::{spawn_app, spawn_app_with, status_json, TestApp};
+use crate::helpers::{call, spawn_app, spawn_app_with, status_json, TestApp};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::Utc;
 use rust_decimal::Decimal;
@@ -16,28 +16,6 @@ use entity::{audit_log, empresa, router, transaccion};
 use pagos_hotspot::crypto::field;
 
 // ------------------------------------------------------------------ helpers
-
-async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut rb = match method {
-        "GET" => app.http.get(app.url(path)),
-        "PUT" => app.http.put(app.url(path)),
-        "POST" => app.http.post(app.url(path)),
-        other => panic!("method {other}"),
-    };
-    if let Some(t) = token {
-        rb = rb.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    status_json(rb.send().await.unwrap()).await
-}
 
 async fn raw(app: &TestApp, method: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
     let rb = match method {

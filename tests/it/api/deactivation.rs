@@ -11,33 +11,14 @@ use serde_json::{json, Value};
 use entity::usuario;
 
 use crate::helpers::purchase::{check_invariants, mp_body, mp_card_token, world, MP_TOKEN};
-use crate::helpers::{status_json, TestApp, ADMIN_PASSWORD};
-
-async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = match method {
-        "GET" => app.http.get(app.url(path)),
-        "POST" => app.http.post(app.url(path)),
-        _ => app.http.put(app.url(path)),
-    };
-    req = req.bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    status_json(req.send().await.unwrap()).await
-}
+use crate::helpers::{call, status_json, TestApp, ADMIN_PASSWORD};
 
 async fn set_activa(app: &TestApp, root: &str, empresa_id: &str, activa: bool) {
     let (s, v) = call(
         app,
         "PUT",
         &format!("/admin/empresas/{empresa_id}"),
-        root,
+        Some(root),
         Some(json!({"activa": activa})),
     )
     .await;
@@ -91,7 +72,7 @@ async fn a_deactivated_company_is_cut_at_once_and_reactivation_restores_it() {
         ),
     ];
     for (method, path, body) in cases.clone() {
-        let (s, v) = call(app, method, path, &t.admin_token, body).await;
+        let (s, v) = call(app, method, path, Some(&t.admin_token), body).await;
         assert_eq!(
             (s, &v["detail"]),
             (401, &json!("Empresa no activa")),
@@ -132,13 +113,20 @@ async fn a_deactivated_company_is_cut_at_once_and_reactivation_restores_it() {
 
     // Reactivation restores the session, logins, edits and sales.
     set_activa(app, &root, &t.empresa.id, true).await;
-    let (s, v) = call(app, "GET", "/api/v1/admin/mi-empresa", &t.admin_token, None).await;
+    let (s, v) = call(
+        app,
+        "GET",
+        "/api/v1/admin/mi-empresa",
+        Some(&t.admin_token),
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = call(
         app,
         "PUT",
         &product_path,
-        &t.admin_token,
+        Some(&t.admin_token),
         Some(json!({"precio": 16})),
     )
     .await;
@@ -172,7 +160,7 @@ async fn a_deactivated_user_is_cut_at_once_and_reactivation_restores_it() {
         &app,
         "GET",
         "/api/v1/admin/mi-empresa",
-        &t.admin_token,
+        Some(&t.admin_token),
         None,
     )
     .await;
@@ -184,7 +172,7 @@ async fn a_deactivated_user_is_cut_at_once_and_reactivation_restores_it() {
         &app,
         "GET",
         "/api/v1/admin/mi-empresa",
-        &t.admin_token,
+        Some(&t.admin_token),
         None,
     )
     .await;

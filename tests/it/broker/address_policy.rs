@@ -6,16 +6,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, status_json, TestApp};
+use crate::helpers::{call, spawn_app_with, status_json, TestApp};
 use pagos_hotspot::sandbox::routeros_sim::{RouterSim, SimConfig};
-
-async fn call(app: &TestApp, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let req = match method {
-        "POST" => app.http.post(app.url(path)),
-        _ => app.http.put(app.url(path)),
-    };
-    status_json(req.bearer_auth(token).json(&body).send().await.unwrap()).await
-}
 
 async fn test_connection(app: &TestApp, token: &str, router_id: &str) -> Value {
     let res = app
@@ -46,8 +38,8 @@ async fn hosts_that_reach_this_machine_or_link_local_are_refused_when_saved() {
                 app,
                 "POST",
                 &path,
-                &root,
-                json!({"nombre": format!("r {host}"), "host": host, "usuario": "api", "password": "Router-Pa55-word"}),
+                Some(&root),
+                Some(json!({"nombre": format!("r {host}"), "host": host, "usuario": "api", "password": "Router-Pa55-word"})),
             )
             .await
         }
@@ -80,8 +72,8 @@ async fn hosts_that_reach_this_machine_or_link_local_are_refused_when_saved() {
         &app,
         "PUT",
         &format!("/api/v1/admin/mi-empresa/routers/{}", t.router.id),
-        &t.admin_token,
-        json!({"host": "169.254.169.254"}),
+        Some(&t.admin_token),
+        Some(json!({"host": "169.254.169.254"})),
     )
     .await;
     assert_eq!(s, 422, "{v}");

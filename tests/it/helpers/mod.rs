@@ -207,6 +207,30 @@ impl TestApp {
 }
 
 /// Reads a response as (status, JSON body); a non-JSON body becomes `Value::Null`.
+/// One JSON request: `method` GET, PUT or POST, an optional bearer token and JSON body; the
+/// status and the JSON answer.
+pub async fn call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut rb = match method {
+        "GET" => app.http.get(app.url(path)),
+        "PUT" => app.http.put(app.url(path)),
+        "POST" => app.http.post(app.url(path)),
+        other => panic!("method {other}"),
+    };
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    status_json(rb.send().await.unwrap()).await
+}
+
 pub async fn status_json(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
