@@ -115,37 +115,6 @@ impl Default for ReplyLimits {
     }
 }
 
-/// Counts a reply's rows and bytes against its limits.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct ReplySize {
-    rows: usize,
-    bytes: usize,
-}
-
-impl ReplySize {
-    /// Adds one row; `Err` once the reply is past `limits`.
-    pub(crate) fn add(
-        &mut self,
-        row: &crate::proto::Attrs,
-        limits: &ReplyLimits,
-    ) -> Result<(), RouterError> {
-        self.rows += 1;
-        self.bytes += row
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 2)
-            .sum::<usize>();
-        if self.rows > limits.max_rows || self.bytes > limits.max_bytes {
-            tracing::warn!(
-                rows = self.rows,
-                bytes = self.bytes,
-                "router reply over the limit; dropping the session"
-            );
-            return Err(RouterError::ReplyTooLarge);
-        }
-        Ok(())
-    }
-}
-
 /// The addresses a tenant-configured router host may reach. Loopback (unless allowed, for
 /// simulators), link-local (169.254/16, fe80::/10 — cloud metadata lives there), unspecified
 /// (0.0.0.0/8, ::), multicast and broadcast are refused, including as IPv4-mapped IPv6. Private

@@ -25,7 +25,6 @@ mod connect;
 mod hotspot;
 mod tls;
 
-pub(crate) use connect::ReplySize;
 pub use connect::{
     legacy_login_response, AddressPolicy, ConnectOptions, LoginMethod, ReplyLimits, TlsMode,
 };
@@ -43,6 +42,37 @@ impl Reply {
     /// `=ret=` of the `!done` (the new `.id` of an `add`, the count of `count-only`).
     pub fn ret(&self) -> Option<String> {
         self.done.get_str("ret")
+    }
+}
+
+/// Counts a reply's rows and bytes against its limits.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ReplySize {
+    rows: usize,
+    bytes: usize,
+}
+
+impl ReplySize {
+    /// Adds one row; `Err` once the reply is past `limits`.
+    pub(crate) fn add(
+        &mut self,
+        row: &crate::proto::Attrs,
+        limits: &ReplyLimits,
+    ) -> Result<(), RouterError> {
+        self.rows += 1;
+        self.bytes += row
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 2)
+            .sum::<usize>();
+        if self.rows > limits.max_rows || self.bytes > limits.max_bytes {
+            tracing::warn!(
+                rows = self.rows,
+                bytes = self.bytes,
+                "router reply over the limit; dropping the session"
+            );
+            return Err(RouterError::ReplyTooLarge);
+        }
+        Ok(())
     }
 }
 
