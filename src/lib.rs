@@ -2,8 +2,6 @@
 //!
 //! See the README ("Architecture") and `docs/` for the architecture.
 
-/// The audit log: who changed what, and when, for every admin change.
-pub mod audit;
 /// Authentication: admin sessions, router API keys, password hashing, rate limits.
 pub mod auth;
 /// The command line: one binary with a subcommand per job.

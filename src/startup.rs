@@ -6,16 +6,13 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use utoipa_actix_web::AppExt;
 
-use entity::usuario;
-
 use crate::auth::password::hash_password;
-use crate::auth::session::ROLE_SUPER_ADMIN;
 use crate::config::Config;
+use crate::db::usuarios::{self, NewUsuario, Role, Usuario};
 use crate::state::AppState;
 
 /// Extra routes mounted beside the service's own (the demo's portal page), undocumented.
@@ -222,12 +219,7 @@ pub async fn ensure_super_admin(
     email: &str,
     password: &str,
 ) -> anyhow::Result<bool> {
-    let exists = usuario::Entity::find()
-        .filter(usuario::Column::Rol.eq(ROLE_SUPER_ADMIN))
-        .one(db)
-        .await?
-        .is_some();
-    if exists {
+    if usuarios::any_with_role(db, Role::SuperAdmin).await? {
         return Ok(false);
     }
     create_super_admin(db, email, password).await?;
@@ -240,7 +232,7 @@ pub async fn create_super_admin(
     db: &DatabaseConnection,
     email: &str,
     password: &str,
-) -> anyhow::Result<usuario::Model> {
+) -> anyhow::Result<Usuario> {
     let email = email.trim().to_string();
     if !email_address::EmailAddress::is_valid(&email) {
         anyhow::bail!("invalid e-mail address");
@@ -250,17 +242,12 @@ pub async fn create_super_admin(
     }
     let password = password.to_string();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
-    let model = usuario::ActiveModel {
-        rol: Set(ROLE_SUPER_ADMIN.into()),
-        empresa_id: Set(None),
-        email: Set(email),
-        password_hash: Set(hash),
-        nombre: Set("Super Admin".into()),
-        activo: Set(true),
-        creado_en: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(model)
+    let new = NewUsuario {
+        rol: Role::SuperAdmin,
+        empresa_id: None,
+        email,
+        password_hash: hash,
+        nombre: "Super Admin".into(),
+    };
+    Ok(usuarios::insert(db, new).await?)
 }

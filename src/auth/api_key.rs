@@ -12,15 +12,16 @@ use chrono::{DateTime, TimeZone, Utc};
 use dashmap::DashMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use entity::{api_key, empresa, router};
-
+use crate::db::empresas::Empresa;
+use crate::db::routers::Router;
+use crate::db::{api_keys, routers};
 use crate::error::{ApiError, Problem};
+use crate::ids::{EmpresaId, RouterId};
 use crate::state::AppState;
 
 pub const KEY_PREFIX: &str = "jwt_";
@@ -147,9 +148,21 @@ fn presented_key(req: &HttpRequest) -> Result<String, ApiError> {
 /// The portal's authenticated context: the key's company and router.
 #[derive(Debug, Clone)]
 pub struct PortalKey {
-    pub empresa: empresa::Model,
-    pub router: router::Model,
+    pub empresa: Empresa,
+    pub router: Router,
     pub key_id: String,
+}
+
+impl PortalKey {
+    /// The key's company.
+    pub fn empresa_id(&self) -> EmpresaId<'_> {
+        EmpresaId(&self.empresa.id)
+    }
+
+    /// The key's router.
+    pub fn router_id(&self) -> RouterId<'_> {
+        RouterId(&self.router.id)
+    }
 }
 
 /// A portal key whose signature and expiry are verified, before any database read. The payment
@@ -206,19 +219,14 @@ async fn load(
     claims: &ApiKeyClaims,
 ) -> Result<PortalKey, ApiError> {
     let invalid = || ApiError::from(Problem::ApiKeyInvalid);
-    let key = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(hash))
-        .filter(api_key::Column::Revoked.eq(false))
-        .one(&state.db)
+    let key = api_keys::find_active_by_hash(&state.db, &hash)
         .await?
         .ok_or_else(invalid)?;
     if key.router_id != claims.sub || key.empresa_id != claims.empresa {
         return Err(invalid());
     }
     // The router and its company in one query (the router belongs to the key's company).
-    let (router, empresa) = router::Entity::find_by_id(key.router_id.clone())
-        .find_also_related(empresa::Entity)
-        .one(&state.db)
+    let (router, empresa) = routers::find_with_empresa(&state.db, RouterId(&key.router_id))
         .await?
         .ok_or_else(invalid)?;
     let empresa = empresa
@@ -278,15 +286,7 @@ impl KeyUsage {
             let Some((_, (count, last))) = self.pending.remove(&key_id) else {
                 continue;
             };
-            let res = api_key::Entity::update_many()
-                .col_expr(
-                    api_key::Column::UseCount,
-                    Expr::col(api_key::Column::UseCount).add(count),
-                )
-                .col_expr(api_key::Column::LastUsed, Expr::value(last))
-                .filter(api_key::Column::KeyId.eq(key_id.clone()))
-                .exec(db)
-                .await;
+            let res = api_keys::add_uses(db, &key_id, count, last).await;
             if let Err(e) = res {
                 // Put the count back so it is not lost; the next flush retries.
                 let mut entry = self.pending.entry(key_id).or_insert((0, last));

@@ -8,17 +8,13 @@ use actix_web::{web, FromRequest, HttpRequest};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use sea_orm::EntityTrait;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use entity::{empresa, revoked_session, usuario};
-
+use crate::db::empresas::Empresa;
+use crate::db::usuarios::{self, Role, Usuario};
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-
-pub const ROLE_SUPER_ADMIN: &str = "super_admin";
-pub const ROLE_CLIENTE_ADMIN: &str = "cliente_admin";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionClaims {
@@ -57,7 +53,7 @@ pub struct IssuedSession {
 }
 
 pub fn issue(
-    user: &usuario::Model,
+    user: &Usuario,
     secret: &str,
     ttl: std::time::Duration,
 ) -> anyhow::Result<IssuedSession> {
@@ -69,7 +65,7 @@ pub fn issue(
         sub: user.id.to_string(),
         email: user.email.clone(),
         nombre: user.nombre.clone(),
-        rol: user.rol.clone(),
+        rol: user.rol.as_str().to_string(),
         empresa_id: user.empresa_id.clone(),
         exp: expires_at.timestamp(),
         iat: now.timestamp(),
@@ -109,13 +105,13 @@ pub fn decode(token: &str, secret: &str) -> Result<SessionClaims, ApiError> {
 /// Any active admin with a valid, unrevoked session.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub user: usuario::Model,
+    pub user: Usuario,
     pub claims: SessionClaims,
 }
 
 impl Session {
     pub fn is_super_admin(&self) -> bool {
-        self.user.rol == ROLE_SUPER_ADMIN
+        self.user.rol == Role::SuperAdmin
     }
 }
 
@@ -131,18 +127,12 @@ async fn authenticate(req: HttpRequest) -> Result<Session, ApiError> {
         .parse()
         .map_err(|_| ApiError::from(Problem::SessionInvalid))?;
     if let Some(jti) = &claims.jti {
-        if revoked_session::Entity::find_by_id(jti.clone())
-            .one(&state.db)
-            .await?
-            .is_some()
-        {
+        if usuarios::session_revoked(&state.db, jti).await? {
             return Err(ApiError::from(Problem::SessionRevoked));
         }
     }
     // The user and its company in one query.
-    let (user, empresa) = usuario::Entity::find_by_id(user_id)
-        .find_also_related(empresa::Entity)
-        .one(&state.db)
+    let (user, empresa) = usuarios::find_with_empresa(&state.db, user_id)
         .await?
         .filter(|(u, _)| u.activo)
         .ok_or_else(|| ApiError::from(Problem::SessionUserInactive))?;
@@ -161,7 +151,7 @@ async fn authenticate(req: HttpRequest) -> Result<Session, ApiError> {
 /// Whether `user`'s company lets it in: an operator has none; a company admin's company must
 /// be active. A deactivated company's admins are cut at once (sessions and logins), and work
 /// again when it is reactivated.
-pub fn empresa_admits(user: &usuario::Model, empresa: Option<&empresa::Model>) -> bool {
+pub fn empresa_admits(user: &Usuario, empresa: Option<&Empresa>) -> bool {
     user.empresa_id.is_none() || empresa.is_some_and(|e| e.activa)
 }
 
@@ -186,7 +176,7 @@ impl FromRequest for SuperAdmin {
         let req = req.clone();
         Box::pin(async move {
             let s = authenticate(req).await?;
-            if s.user.rol != ROLE_SUPER_ADMIN {
+            if s.user.rol != Role::SuperAdmin {
                 return Err(ApiError::from(Problem::SuperAdminRequired));
             }
             Ok(SuperAdmin(s))
@@ -210,7 +200,7 @@ impl FromRequest for ClienteAdmin {
         let req = req.clone();
         Box::pin(async move {
             let s = authenticate(req).await?;
-            if s.user.rol != ROLE_CLIENTE_ADMIN {
+            if s.user.rol != Role::ClienteAdmin {
                 return Err(ApiError::from(Problem::ClienteAdminRequired));
             }
             let empresa_id = s

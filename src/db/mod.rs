@@ -1,7 +1,14 @@
 //! Database connection and migrations (SQLite by default, PostgreSQL in production).
 
+pub mod api_keys;
+pub mod audit;
+pub mod empresas;
+pub mod productos;
 pub mod routers;
 pub mod testing;
+pub mod transacciones;
+pub mod usuarios;
+pub mod webhook_events;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -102,6 +109,13 @@ fn create_parent_dir(file: &Path) -> Result<(), DbErr> {
             ))
         }),
         _ => Ok(()),
+    }
+}
+
+/// Sets an active-model column when a patch carries a value for it.
+pub(crate) fn set<T: Into<sea_orm::Value>>(col: &mut sea_orm::ActiveValue<T>, v: Option<T>) {
+    if let Some(v) = v {
+        *col = sea_orm::ActiveValue::Set(v);
     }
 }
 

@@ -1,12 +1,24 @@
-//! Router and API-key persistence shared by the admin endpoints, the demo and the tests.
+//! `routers`: a company's MikroTik routers (the RouterOS password encrypted), created together
+//! with their first API key. Every lookup that has a company takes it, so a router of another
+//! company is never found.
 
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
 
-use entity::{api_key, router};
+use entity::empresa;
+use entity::router::{self, Column, Entity, Model};
 
+use super::set;
 use crate::auth::api_key::IssuedKey;
 use crate::crypto::{field, SecretBox};
+use crate::ids::{EmpresaId, RouterId};
+
+/// A router row.
+pub type Router = Model;
 
 /// A router to create. The password is plaintext here and encrypted before storage.
 #[derive(Debug, Clone)]
@@ -51,28 +63,171 @@ pub async fn create_router<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    insert_key(db, &model, &key).await?;
+    super::api_keys::insert(db, EmpresaId(&model.empresa_id), RouterId(&model.id), &key).await?;
     Ok((model, key))
 }
 
-/// Stores the tracking row of an issued key.
-pub async fn insert_key<C: ConnectionTrait>(
+/// The company's router, or `None` when missing or owned by another company.
+pub async fn find_owned<C: ConnectionTrait>(
     db: &C,
-    router: &router::Model,
-    key: &IssuedKey,
-) -> Result<api_key::Model, sea_orm::DbErr> {
-    api_key::ActiveModel {
-        key_id: Set(key.key_id.clone()),
-        empresa_id: Set(router.empresa_id.clone()),
-        router_id: Set(router.id.clone()),
-        key_hash: Set(key.key_hash.clone()),
-        issued_at: Set(key.issued_at),
-        expires_at: Set(key.expires_at),
-        revoked: Set(false),
-        revoked_at: Set(None),
-        last_used: Set(None),
-        use_count: Set(0),
+    empresa: EmpresaId<'_>,
+    router: RouterId<'_>,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(router.as_str().to_string())
+        .filter(Column::EmpresaId.eq(empresa.as_str()))
+        .one(db)
+        .await
+}
+
+/// The router with its company (for a portal key, which names both).
+pub async fn find_with_empresa<C: ConnectionTrait>(
+    db: &C,
+    router: RouterId<'_>,
+) -> Result<Option<(Model, Option<empresa::Model>)>, DbErr> {
+    Entity::find_by_id(router.as_str().to_string())
+        .find_also_related(empresa::Entity)
+        .one(db)
+        .await
+}
+
+/// The router, whichever company owns it.
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    router: RouterId<'_>,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(router.as_str().to_string())
+        .one(db)
+        .await
+}
+
+/// The company's routers, oldest first.
+pub async fn list_for_empresa<C: ConnectionTrait>(
+    db: &C,
+    empresa: EmpresaId<'_>,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::EmpresaId.eq(empresa.as_str()))
+        .order_by_asc(Column::CreadoEn)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await
+}
+
+/// How many routers the company has, and how many of them are active.
+pub async fn counts_for_empresa<C: ConnectionTrait>(
+    db: &C,
+    empresa: EmpresaId<'_>,
+) -> Result<(u64, u64), DbErr> {
+    let of_empresa = Entity::find().filter(Column::EmpresaId.eq(empresa.as_str()));
+    let total = of_empresa.clone().count(db).await?;
+    let active = of_empresa.filter(Column::Activo.eq(true)).count(db).await?;
+    Ok((total, active))
+}
+
+/// Flips `activo` in one statement (concurrent toggles each take effect in turn); whether the
+/// company's router was found.
+pub async fn toggle_activo<C: ConnectionTrait>(
+    db: &C,
+    empresa: EmpresaId<'_>,
+    router: RouterId<'_>,
+) -> Result<bool, DbErr> {
+    let res = Entity::update_many()
+        .col_expr(Column::Activo, Expr::col(Column::Activo).not())
+        .col_expr(Column::ActualizadoEn, Expr::value(Utc::now()))
+        .filter(Column::Id.eq(router.as_str()))
+        .filter(Column::EmpresaId.eq(empresa.as_str()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Writes the active router's row first in a transaction (so that concurrent key
+/// regenerations are serialised); whether the company's active router was found.
+pub async fn lock_active<C: ConnectionTrait>(
+    db: &C,
+    empresa: EmpresaId<'_>,
+    router: RouterId<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = Entity::update_many()
+        .col_expr(Column::ActualizadoEn, Expr::value(now))
+        .filter(Column::Id.eq(router.as_str()))
+        .filter(Column::EmpresaId.eq(empresa.as_str()))
+        .filter(Column::Activo.eq(true))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Points the router at its current key.
+pub async fn set_api_key_hash<C: ConnectionTrait>(
+    db: &C,
+    router: RouterId<'_>,
+    key_hash: &str,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::ApiKeyHash, Expr::value(key_hash))
+        .filter(Column::Id.eq(router.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the router row (fails on a foreign key while products reference it).
+pub async fn delete<C: ConnectionTrait>(db: &C, router: RouterId<'_>) -> Result<(), DbErr> {
+    Entity::delete_by_id(router.as_str().to_string())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Columns to set on a router; `None` leaves a column as it is. The password is plaintext and
+/// encrypted here.
+#[derive(Debug, Clone, Default)]
+pub struct RouterPatch {
+    pub nombre: Option<String>,
+    pub host: Option<String>,
+    pub puerto: Option<i32>,
+    pub usuario: Option<String>,
+    pub password: Option<String>,
+    pub ubicacion: Option<Option<String>>,
+    pub use_tls: Option<bool>,
+    pub tls_fingerprint: Option<Option<String>>,
+}
+
+impl RouterPatch {
+    /// Whether the patch touches how the service connects to the router.
+    pub fn changes_connection(&self) -> bool {
+        self.host.is_some()
+            || self.puerto.is_some()
+            || self.usuario.is_some()
+            || self.password.is_some()
+            || self.use_tls.is_some()
+            || self.tls_fingerprint.is_some()
     }
-    .insert(db)
-    .await
+}
+
+/// Writes the patch to `current`'s row (and `actualizado_en`) and returns the row as stored.
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    secrets: &SecretBox,
+    current: Model,
+    patch: RouterPatch,
+) -> Result<Model, DbErr> {
+    let mut m = current.into_active_model();
+    set(&mut m.nombre, patch.nombre);
+    set(&mut m.host, patch.host);
+    set(&mut m.puerto, patch.puerto);
+    set(&mut m.usuario, patch.usuario);
+    set(
+        &mut m.password_encrypted,
+        patch
+            .password
+            .map(|p| secrets.encrypt(field::ROUTER_PASSWORD, &p)),
+    );
+    set(&mut m.ubicacion, patch.ubicacion);
+    set(&mut m.use_tls, patch.use_tls);
+    set(&mut m.tls_fingerprint, patch.tls_fingerprint);
+    m.actualizado_en = Set(Utc::now());
+    m.update(db).await
 }

@@ -2,17 +2,14 @@
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 
-use entity::{empresa, revoked_session, usuario};
-
 use crate::auth::client_ip;
 use crate::auth::password::{hash_password, verify_dummy, verify_password, Verification};
 use crate::auth::session::{self, Session};
+use crate::db::usuarios::{self, Usuario};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
@@ -31,7 +28,7 @@ pub struct LoginRequest {
 }
 impl FieldAliases for LoginRequest {}
 
-pub fn user_json(u: &usuario::Model) -> serde_json::Value {
+pub fn user_json(u: &Usuario) -> serde_json::Value {
     json!({
         "id": u.id,
         "email": u.email,
@@ -84,11 +81,7 @@ async fn login(
         .login_email
         .check(&body.email.trim().to_lowercase())?;
 
-    let found = usuario::Entity::find()
-        .filter(usuario::Column::Email.eq(body.email.trim()))
-        .find_also_related(empresa::Entity)
-        .one(&state.db)
-        .await?;
+    let found = usuarios::find_by_email_with_empresa(&state.db, body.email.trim()).await?;
     let verdict = check_password(
         found.as_ref().map(|(u, _)| u.password_hash.clone()),
         body.password.clone(),
@@ -106,16 +99,17 @@ async fn login(
             return Err(ApiError::from(Problem::LoginFailed));
         }
     };
-    let mut active = user.clone().into_active_model();
-    if rehash {
+    let rehashed = if rehash {
         let password = body.password.clone();
-        let new_hash = web::block(move || hash_password(&password))
-            .await?
-            .map_err(ApiError::internal)?;
-        active.password_hash = Set(new_hash);
-    }
-    active.ultimo_login = Set(Some(Utc::now()));
-    let user = active.update(&state.db).await?;
+        Some(
+            web::block(move || hash_password(&password))
+                .await?
+                .map_err(ApiError::internal)?,
+        )
+    } else {
+        None
+    };
+    let user = usuarios::record_login(&state.db, user, rehashed).await?;
     let issued = session::issue(
         &user,
         state.config.jwt_session_secret.expose_secret(),
@@ -149,19 +143,7 @@ async fn revoke(state: &AppState, session: &Session) -> ApiResult<()> {
         let expires_at =
             chrono::DateTime::from_timestamp(session.claims.exp, 0).unwrap_or_else(Utc::now);
         // Idempotent: concurrent logouts with one token all succeed (the first insert wins).
-        revoked_session::Entity::insert(revoked_session::ActiveModel {
-            jti: Set(jti.clone()),
-            usuario_id: Set(session.user.id),
-            revoked_at: Set(Utc::now()),
-            expires_at: Set(expires_at),
-        })
-        .on_conflict(
-            OnConflict::column(revoked_session::Column::Jti)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&state.db)
-        .await?;
+        usuarios::revoke_session(&state.db, jti, session.user.id, expires_at).await?;
     }
     Ok(())
 }
@@ -206,10 +188,7 @@ async fn change_password(
         .map_err(ApiError::internal)?;
     // Sessions issued before this moment stop working (compared in milliseconds; the token
     // issued below is later, so it stays valid).
-    let mut active = session.user.clone().into_active_model();
-    active.password_hash = Set(hash);
-    active.password_changed_at = Set(Some(Utc::now()));
-    let user = active.update(&state.db).await?;
+    let user = usuarios::set_password(&state.db, session.user.clone(), hash).await?;
     revoke(&state, &session).await?;
     let issued = session::issue(
         &user,

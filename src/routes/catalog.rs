@@ -10,13 +10,11 @@
 //!   key plus `Authorization: Bearer <session>`). Even then it shows only the key's router.
 
 use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Map, Value};
-
-use entity::producto;
 
 use crate::auth::api_key::PortalKey;
 use crate::auth::session::ClienteAdmin;
+use crate::db::productos::{self, Producto};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 use crate::wire;
@@ -60,7 +58,7 @@ pub fn portal_detalles(stored: &Value) -> Vec<Value> {
 }
 
 /// `ProductoVentaResponse`.
-pub fn venta_json(p: &producto::Model) -> Value {
+pub fn venta_json(p: &Producto) -> Value {
     json!({
         "id": p.id,
         "perfil_mikrotik_id": p.perfil_mikrotik_id,
@@ -76,13 +74,6 @@ pub fn venta_json(p: &producto::Model) -> Value {
     })
 }
 
-fn for_sale(key: &PortalKey) -> sea_orm::Select<producto::Entity> {
-    producto::Entity::find()
-        .filter(producto::Column::EmpresaId.eq(key.empresa.id.as_str()))
-        .filter(producto::Column::RouterId.eq(key.router.id.as_str()))
-        .filter(producto::Column::Activo.eq(true))
-}
-
 #[utoipa::path(
     tag = "portal",
     summary = "Active products of the key's router",
@@ -94,12 +85,7 @@ async fn catalog_list(state: web::Data<AppState>, key: PortalKey) -> ApiResult<H
     if !key.router.activo {
         return Ok(HttpResponse::Ok().json(Vec::<Value>::new()));
     }
-    let products = for_sale(&key)
-        .order_by_asc(producto::Column::OrdenVisual)
-        .order_by_desc(producto::Column::Destacado)
-        .order_by_asc(producto::Column::Id)
-        .all(&state.db)
-        .await?;
+    let products = productos::list_for_sale(&state.db, key.empresa_id(), key.router_id()).await?;
     Ok(HttpResponse::Ok().json(products.iter().map(venta_json).collect::<Vec<_>>()))
 }
 
@@ -122,9 +108,7 @@ async fn catalog_item(
     if !key.router.activo {
         return Err(ApiError::from(Problem::ProductNotAvailable));
     }
-    let product = for_sale(&key)
-        .filter(producto::Column::Id.eq(id))
-        .one(&state.db)
+    let product = productos::find_for_sale(&state.db, key.empresa_id(), key.router_id(), id)
         .await?
         .ok_or_else(|| ApiError::from(Problem::ProductNotAvailable))?;
     Ok(HttpResponse::Ok().json(venta_json(&product)))
@@ -145,12 +129,7 @@ async fn catalog_debug(state: web::Data<AppState>, req: HttpRequest) -> ApiResul
     if admin.empresa_id != key.empresa.id {
         return Err(hidden());
     }
-    let products = producto::Entity::find()
-        .filter(producto::Column::EmpresaId.eq(key.empresa.id.as_str()))
-        .filter(producto::Column::RouterId.eq(key.router.id.as_str()))
-        .order_by_asc(producto::Column::Id)
-        .all(&state.db)
-        .await?;
+    let products = productos::list_for_router(&state.db, key.empresa_id(), key.router_id()).await?;
     let productos: Vec<Value> = products
         .iter()
         .map(|p| {

@@ -5,14 +5,12 @@
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
-use sea_orm::EntityTrait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use entity::producto;
-
 use crate::auth::api_key::{PortalClaims, PortalKey};
 use crate::auth::client_ip;
+use crate::db::productos::{self, Producto};
 use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::gateways::{GatewayError, PaymentStatus};
@@ -208,11 +206,9 @@ async fn admit(
 }
 
 /// The product must exist, be active, and belong to this company AND this key's router.
-async fn load_product(state: &AppState, key: &PortalKey, id: i32) -> ApiResult<producto::Model> {
-    producto::Entity::find_by_id(id)
-        .one(&state.db)
+async fn load_product(state: &AppState, key: &PortalKey, id: i32) -> ApiResult<Producto> {
+    productos::find_for_sale(&state.db, key.empresa_id(), key.router_id(), id)
         .await?
-        .filter(|p| p.empresa_id == key.empresa.id && p.router_id == key.router.id && p.activo)
         .ok_or_else(|| ApiError::from(Problem::ProductNotFound))
 }
 

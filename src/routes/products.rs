@@ -9,20 +9,17 @@
 use std::str::FromStr;
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use chrono::Utc;
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use entity::{producto, router};
-
-use crate::audit;
 use crate::auth::session::ClienteAdmin;
+use crate::db::audit::{self, AuditAction};
+use crate::db::productos::{self, NewProducto, Producto, ProductoPatch};
+use crate::db::routers;
 use crate::error::{is_unique_violation, ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
+use crate::ids::{EmpresaId, RouterId};
 use crate::state::AppState;
 use crate::validate;
 use crate::wire;
@@ -153,7 +150,7 @@ pub fn admin_detalles(stored: &Value) -> Vec<String> {
 }
 
 /// `ProductoResponse`.
-pub fn product_json(p: &producto::Model) -> Value {
+pub fn product_json(p: &Producto) -> Value {
     json!({
         "id": p.id,
         "router_id": p.router_id,
@@ -173,7 +170,7 @@ pub fn product_json(p: &producto::Model) -> Value {
 }
 
 /// Audit details: the product's non-secret fields.
-fn audit_details(p: &producto::Model) -> Value {
+fn audit_details(p: &Producto) -> Value {
     json!({
         "router_id": p.router_id,
         "perfil_mikrotik_id": p.perfil_mikrotik_id,
@@ -190,11 +187,8 @@ async fn own_product(
     state: &AppState,
     empresa_id: &str,
     producto_id: i32,
-) -> ApiResult<Option<producto::Model>> {
-    Ok(producto::Entity::find_by_id(producto_id)
-        .filter(producto::Column::EmpresaId.eq(empresa_id))
-        .one(&state.db)
-        .await?)
+) -> ApiResult<Option<Producto>> {
+    Ok(productos::find_owned(&state.db, EmpresaId(empresa_id), producto_id).await?)
 }
 
 #[utoipa::path(
@@ -226,9 +220,8 @@ async fn create_product(
     if req.router_id.chars().count() > 50 {
         return Err(ApiError::from(Problem::RouterNotOursForProducts));
     }
-    let router = router::Entity::find_by_id(req.router_id.clone())
-        .filter(router::Column::EmpresaId.eq(admin.empresa_id.as_str()))
-        .one(&state.db)
+    let empresa = EmpresaId(&admin.empresa_id);
+    let router = routers::find_owned(&state.db, empresa, RouterId(&req.router_id))
         .await?
         .ok_or_else(|| ApiError::from(Problem::RouterNotOursForProducts))?;
 
@@ -238,36 +231,34 @@ async fn create_product(
             router_id: router.id.clone(),
         })
     };
-    let exists = producto::Entity::find()
-        .filter(producto::Column::EmpresaId.eq(admin.empresa_id.as_str()))
-        .filter(producto::Column::RouterId.eq(router.id.as_str()))
-        .filter(producto::Column::PerfilMikrotikId.eq(req.perfil_mikrotik_id.as_str()))
-        .one(&state.db)
-        .await?;
+    let exists = productos::find_by_profile(
+        &state.db,
+        empresa,
+        RouterId(&router.id),
+        &req.perfil_mikrotik_id,
+    )
+    .await?;
     if exists.is_some() {
         return Err(duplicate());
     }
 
     let txn = crate::db::begin_write(&state.db).await?;
-    let inserted = producto::ActiveModel {
-        empresa_id: Set(admin.empresa_id.clone()),
-        router_id: Set(router.id.clone()),
-        perfil_mikrotik_id: Set(req.perfil_mikrotik_id.clone()),
-        perfil_mikrotik_nombre: Set(req.perfil_mikrotik_nombre),
-        nombre_venta: Set(req.nombre_venta),
-        descripcion: Set(req.descripcion),
-        imagen_url: Set(req.imagen_url),
-        precio: Set(precio),
-        moneda: Set(moneda),
-        detalles: Set(detalles),
-        activo: Set(req.activo),
-        orden_visual: Set(req.orden_visual),
-        destacado: Set(req.destacado),
-        creado_en: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
+    let new = NewProducto {
+        empresa_id: admin.empresa_id.clone(),
+        router_id: router.id.clone(),
+        perfil_mikrotik_id: req.perfil_mikrotik_id.clone(),
+        perfil_mikrotik_nombre: req.perfil_mikrotik_nombre,
+        nombre_venta: req.nombre_venta,
+        descripcion: req.descripcion,
+        imagen_url: req.imagen_url,
+        precio,
+        moneda,
+        detalles,
+        activo: req.activo,
+        orden_visual: req.orden_visual,
+        destacado: req.destacado,
+    };
+    let inserted = productos::insert(&txn, new).await;
     let product = match inserted {
         Ok(p) => p,
         Err(e) if is_unique_violation(&e) => return Err(duplicate()),
@@ -277,8 +268,7 @@ async fn create_product(
         &txn,
         &admin.session,
         Some(&admin.empresa_id),
-        "producto.crear",
-        "producto",
+        AuditAction::ProductoCrear,
         Some(&product.id.to_string()),
         audit_details(&product),
     )
@@ -302,24 +292,14 @@ async fn list_products(
     admin: ClienteAdmin,
     query: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    let mut select =
-        producto::Entity::find().filter(producto::Column::EmpresaId.eq(admin.empresa_id.as_str()));
-    if let Some(router_id) = query.router_id.as_deref() {
-        let found = router::Entity::find_by_id(router_id.to_string())
-            .filter(router::Column::EmpresaId.eq(admin.empresa_id.as_str()))
-            .one(&state.db)
-            .await?;
-        if found.is_none() {
+    let empresa = EmpresaId(&admin.empresa_id);
+    let router = query.router_id.as_deref().map(RouterId);
+    if let Some(r) = router {
+        if routers::find_owned(&state.db, empresa, r).await?.is_none() {
             return Err(ApiError::from(Problem::RouterNotFound));
         }
-        select = select.filter(producto::Column::RouterId.eq(router_id));
     }
-    let products = select
-        .order_by_asc(producto::Column::OrdenVisual)
-        .order_by_desc(producto::Column::CreadoEn)
-        .order_by_desc(producto::Column::Id)
-        .all(&state.db)
-        .await?;
+    let products = productos::list_for_admin(&state.db, empresa, router).await?;
     Ok(HttpResponse::Ok().json(products.iter().map(product_json).collect::<Vec<_>>()))
 }
 
@@ -394,41 +374,41 @@ async fn update_product(
         .ok_or_else(|| ApiError::from(Problem::ProductNotOwned))?;
 
     let mut changed: Vec<&str> = Vec::new();
-    let mut active = existing.clone().into_active_model();
+    let mut patch = ProductoPatch::default();
     if let Some(v) = nombre_venta {
-        active.nombre_venta = Set(v);
+        patch.nombre_venta = Some(v);
         changed.push("nombre_venta");
     }
     if let Some(v) = req.descripcion {
-        active.descripcion = Set(v);
+        patch.descripcion = Some(v);
         changed.push("descripcion");
     }
     if let Some(v) = req.imagen_url {
-        active.imagen_url = Set(v);
+        patch.imagen_url = Some(v);
         changed.push("imagen_url");
     }
     if let Some(v) = precio {
-        active.precio = Set(v);
+        patch.precio = Some(v);
         changed.push("precio");
     }
     if let Some(v) = moneda {
-        active.moneda = Set(v);
+        patch.moneda = Some(v);
         changed.push("moneda");
     }
     if let Some(v) = detalles {
-        active.detalles = Set(v);
+        patch.detalles = Some(v);
         changed.push("detalles");
     }
     if let Some(v) = activo {
-        active.activo = Set(v);
+        patch.activo = Some(v);
         changed.push("activo");
     }
     if let Some(v) = orden_visual {
-        active.orden_visual = Set(v);
+        patch.orden_visual = Some(v);
         changed.push("orden_visual");
     }
     if let Some(v) = destacado {
-        active.destacado = Set(v);
+        patch.destacado = Some(v);
         changed.push("destacado");
     }
     if changed.is_empty() {
@@ -436,7 +416,7 @@ async fn update_product(
     }
 
     let txn = crate::db::begin_write(&state.db).await?;
-    let updated = active.update(&txn).await?;
+    let updated = productos::update(&txn, existing, patch).await?;
     let mut details = audit_details(&updated);
     if let Value::Object(m) = &mut details {
         m.insert("campos".into(), json!(changed));
@@ -445,8 +425,7 @@ async fn update_product(
         &txn,
         &admin.session,
         Some(&admin.empresa_id),
-        "producto.actualizar",
-        "producto",
+        AuditAction::ProductoActualizar,
         Some(&updated.id.to_string()),
         details,
     )
@@ -471,15 +450,16 @@ async fn delete_product(
         .await?
         .ok_or_else(|| ApiError::from(Problem::ProductNotFound))?;
     let txn = crate::db::begin_write(&state.db).await?;
-    let mut active = existing.into_active_model();
-    active.activo = Set(false);
-    let updated = active.update(&txn).await?;
+    let patch = ProductoPatch {
+        activo: Some(false),
+        ..Default::default()
+    };
+    let updated = productos::update(&txn, existing, patch).await?;
     audit::record(
         &txn,
         &admin.session,
         Some(&admin.empresa_id),
-        "producto.desactivar",
-        "producto",
+        AuditAction::ProductoDesactivar,
         Some(&updated.id.to_string()),
         audit_details(&updated),
     )

@@ -19,18 +19,20 @@ use actix_web::http::header;
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use entity::{audit_log, empresa, router, transaccion};
-
 use crate::auth::session::{ClienteAdmin, SuperAdmin};
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::db::audit::{self, AuditEntry};
+use crate::db::transacciones::{self as transaction_rows, Transaccion, TxFilter};
+use crate::db::{empresas, routers};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::ids::EmpresaId;
 use crate::state::AppState;
 use crate::wire;
+
+/// Recent transactions on the dashboard.
+const RECENT_ROWS: u64 = 5;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(transacciones)
@@ -151,10 +153,7 @@ enum Format {
     Csv,
 }
 
-fn tx_filters(
-    empresa_id: &str,
-    q: &TxQuery,
-) -> ApiResult<(Select<transaccion::Entity>, u64, u64, Format)> {
+fn tx_filters(q: &TxQuery) -> ApiResult<(TxFilter<'_>, u64, u64, Format)> {
     let (limit, offset) = page(q.limit.as_deref(), q.offset.as_deref())?;
     let format = match q.formato.as_deref().map(str::trim) {
         None | Some("") | Some("json") => Format::Json,
@@ -184,14 +183,11 @@ fn tx_filters(
             ));
         }
     }
-    let mut select =
-        transaccion::Entity::find().filter(transaccion::Column::EmpresaId.eq(empresa_id));
-    if let Some(d) = desde {
-        select = select.filter(transaccion::Column::CreadaEn.gte(d));
-    }
-    if let Some(h) = hasta {
-        select = select.filter(transaccion::Column::CreadaEn.lt(h));
-    }
+    let mut filter = TxFilter {
+        desde,
+        hasta,
+        estado: None,
+    };
     if let Some(estado) = non_empty(&q.estado) {
         if estado.chars().count() > 20 {
             return Err(query_error(
@@ -201,9 +197,9 @@ fn tx_filters(
                 estado,
             ));
         }
-        select = select.filter(transaccion::Column::EstadoPago.eq(estado));
+        filter.estado = Some(estado);
     }
-    Ok((select, limit, offset, format))
+    Ok((filter, limit, offset, format))
 }
 
 /// An optional query value; an empty one (`?estado=`) counts as absent.
@@ -245,7 +241,7 @@ pub const CSV_HEADER: [&str; 13] = [
     "gateway",
 ];
 
-fn csv_body(rows: &[transaccion::Model]) -> String {
+fn csv_body(rows: &[Transaccion]) -> String {
     let mut out = CSV_HEADER.join(",");
     out.push_str("\r\n");
     for t in rows {
@@ -289,15 +285,9 @@ async fn transacciones(
     admin: ClienteAdmin,
     query: web::Query<TxQuery>,
 ) -> ApiResult<HttpResponse> {
-    let (select, limit, offset, format) = tx_filters(&admin.empresa_id, &query)?;
-    let total = select.clone().count(&state.db).await?;
-    let rows = select
-        .order_by_desc(transaccion::Column::CreadaEn)
-        .order_by_desc(transaccion::Column::Id)
-        .limit(limit)
-        .offset(offset)
-        .all(&state.db)
-        .await?;
+    let (filter, limit, offset, format) = tx_filters(&query)?;
+    let empresa = EmpresaId(&admin.empresa_id);
+    let (total, rows) = transaction_rows::page(&state.db, empresa, &filter, limit, offset).await?;
     if format == Format::Csv {
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
@@ -373,30 +363,12 @@ pub fn totals(rows: impl IntoIterator<Item = (Decimal, String)>) -> Totals {
 )]
 #[get("/api/v1/admin/mi-empresa/dashboard")]
 async fn dashboard(state: web::Data<AppState>, admin: ClienteAdmin) -> ApiResult<HttpResponse> {
-    let empresa = empresa::Entity::find_by_id(admin.empresa_id.clone())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::from(Problem::EmpresaNotFound))?;
-    let rows: Vec<(Decimal, String)> = transaccion::Entity::find()
-        .select_only()
-        .column(transaccion::Column::Monto)
-        .column(transaccion::Column::EstadoPago)
-        .filter(transaccion::Column::EmpresaId.eq(empresa.id.as_str()))
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    let t = totals(rows);
-    let total_routers = router::Entity::find()
-        .filter(router::Column::EmpresaId.eq(empresa.id.as_str()))
-        .count(&state.db)
-        .await?;
-    let recent = transaccion::Entity::find()
-        .filter(transaccion::Column::EmpresaId.eq(empresa.id.as_str()))
-        .order_by_desc(transaccion::Column::CreadaEn)
-        .order_by_desc(transaccion::Column::Id)
-        .limit(5)
-        .all(&state.db)
-        .await?;
+    let id = EmpresaId(&admin.empresa_id);
+    let empresa = empresas::get(&state.db, id).await?;
+    let t = totals(transaction_rows::amounts(&state.db, id).await?);
+    let (total_routers, _) = routers::counts_for_empresa(&state.db, id).await?;
+    let (_, recent) =
+        transaction_rows::page(&state.db, id, &TxFilter::default(), RECENT_ROWS, 0).await?;
     let recientes: Vec<Value> = recent
         .iter()
         .map(|r| {
@@ -435,7 +407,7 @@ struct AuditQuery {
     offset: Option<String>,
 }
 
-fn audit_entry(a: &audit_log::Model) -> Value {
+fn audit_entry(a: &AuditEntry) -> Value {
     json!({
         "id": a.id,
         "at": wire::iso(a.at),
@@ -455,18 +427,7 @@ async fn audit_page(
     limit: u64,
     offset: u64,
 ) -> ApiResult<(u64, Vec<Value>)> {
-    let mut select = audit_log::Entity::find();
-    if let Some(e) = empresa_id {
-        select = select.filter(audit_log::Column::EmpresaId.eq(e));
-    }
-    let total = select.clone().count(&state.db).await?;
-    let rows = select
-        .order_by_desc(audit_log::Column::At)
-        .order_by_desc(audit_log::Column::Id)
-        .limit(limit)
-        .offset(offset)
-        .all(&state.db)
-        .await?;
+    let (total, rows) = audit::page(&state.db, empresa_id.map(EmpresaId), limit, offset).await?;
     Ok((total, rows.iter().map(audit_entry).collect()))
 }
 

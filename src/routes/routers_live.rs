@@ -8,14 +8,12 @@
 //! * `POST /api/v1/routers/validar-empresa-router` (router API key) — always 200.
 
 use actix_web::{get, post, web, HttpResponse};
-use sea_orm::EntityTrait;
 use serde_json::{json, Value};
-
-use entity::router;
 
 use crate::auth::api_key::PortalKey;
 use crate::auth::session::{ClienteAdmin, SuperAdmin};
 use crate::crypto::field;
+use crate::db::routers::{self, Router};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::ids::{EmpresaId, RouterId};
 use crate::routeros::commands::UserProfile;
@@ -45,14 +43,11 @@ async fn own_router(
     state: &AppState,
     empresa_id: EmpresaId<'_>,
     router_id: RouterId<'_>,
-) -> ApiResult<Option<router::Model>> {
-    Ok(router::Entity::find_by_id(router_id.as_str().to_string())
-        .one(&state.db)
-        .await?
-        .filter(|r| r.empresa_id == empresa_id.as_str()))
+) -> ApiResult<Option<Router>> {
+    Ok(routers::find_owned(&state.db, empresa_id, router_id).await?)
 }
 
-fn credentials_complete(state: &AppState, r: &router::Model) -> bool {
+fn credentials_complete(state: &AppState, r: &Router) -> bool {
     let password_ok = state
         .secrets
         .decrypt(field::ROUTER_PASSWORD, &r.password_encrypted)

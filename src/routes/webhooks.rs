@@ -9,15 +9,15 @@
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use entity::{empresa, webhook_event};
-
 use crate::crypto::field;
-use crate::error::{is_unique_violation, ApiError, ApiResult, Problem};
+use crate::db::empresas::{self, Empresa};
+use crate::db::webhook_events::{self, WebhookEvent};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::gateways::{webhook, GatewayKind};
+use crate::ids::EmpresaId;
 use crate::metrics::{PaymentOutcome, WebhookOutcome};
 use crate::purchase::saga::{self, UpdateOutcome};
 use crate::purchase::{sha256_hex, GW_CONEKTA, GW_MERCADO_PAGO};
@@ -46,12 +46,11 @@ fn unauthorized() -> ApiError {
     ApiError::from(Problem::WebhookSignatureInvalid)
 }
 
-async fn load_empresa(state: &AppState, id: Option<&str>) -> ApiResult<empresa::Model> {
+async fn load_empresa(state: &AppState, id: Option<&str>) -> ApiResult<Empresa> {
     let id = id
         .filter(|i| !i.is_empty() && i.len() <= 50)
         .ok_or_else(unauthorized)?;
-    let empresa = empresa::Entity::find_by_id(id.to_string())
-        .one(&state.db)
+    let empresa = empresas::find(&state.db, EmpresaId(id))
         .await?
         .ok_or_else(unauthorized)?;
     tracing::Span::current().record("empresa_id", empresa.id.as_str());
@@ -79,29 +78,20 @@ async fn record_event(
     event_id: &str,
     empresa_id: &str,
     body: &[u8],
-) -> ApiResult<Option<webhook_event::Model>> {
-    let ev = webhook_event::ActiveModel {
-        provider: Set(provider.into()),
-        event_id: Set(event_id.chars().take(255).collect()),
-        empresa_id: Set(Some(empresa_id.into())),
-        received_at: Set(Utc::now()),
-        payload_sha256: Set(sha256_hex(body)),
-        outcome: Set("received".into()),
-        ..Default::default()
-    };
-    match ev.insert(&state.db).await {
-        Ok(m) => Ok(Some(m)),
-        Err(e) if is_unique_violation(&e) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+) -> ApiResult<Option<WebhookEvent>> {
+    let empresa = EmpresaId(empresa_id);
+    Ok(
+        webhook_events::record_new(&state.db, provider, event_id, empresa, sha256_hex(body))
+            .await?,
+    )
 }
 
 async fn apply(
     state: &AppState,
-    empresa: &empresa::Model,
+    empresa: &Empresa,
     gateway: &str,
     payment_id: &str,
-    event: webhook_event::Model,
+    event: WebhookEvent,
 ) -> ApiResult<HttpResponse> {
     let kind = saga::kind_of(gateway);
     let applied = match saga::on_gateway_update(state, empresa, gateway, payment_id).await {
@@ -135,17 +125,13 @@ async fn apply(
                 UpdateOutcome::Declined => "declined",
                 UpdateOutcome::Revoked => "revoked",
             };
-            let mut am: webhook_event::ActiveModel = event.into();
-            am.outcome = Set(label.into());
-            am.update(&state.db).await?;
+            webhook_events::set_outcome(&state.db, event, label).await?;
             Ok(received(json!({})))
         }
         Err((metric, e)) => {
             state.metrics.record_webhook(kind, metric);
             // Not processed: forget the event so the gateway's next delivery is handled.
-            webhook_event::Entity::delete_by_id(event.id)
-                .exec(&state.db)
-                .await?;
+            webhook_events::forget(&state.db, &event).await?;
             Err(e)
         }
     }
@@ -298,11 +284,8 @@ async fn conekta(
 pub async fn events_for(
     state: &AppState,
     empresa_id: &str,
-) -> Result<Vec<webhook_event::Model>, sea_orm::DbErr> {
-    webhook_event::Entity::find()
-        .filter(webhook_event::Column::EmpresaId.eq(empresa_id))
-        .all(&state.db)
-        .await
+) -> Result<Vec<WebhookEvent>, sea_orm::DbErr> {
+    webhook_events::list_for_empresa(&state.db, EmpresaId(empresa_id)).await
 }
 
 /// The Mercado Pago notification URL of a company: the webhook path with `?empresa_id=`, so

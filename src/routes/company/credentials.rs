@@ -6,19 +6,20 @@
 use actix_web::{get, post, put, web, HttpResponse};
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs8::DecodePublicKey;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde::Deserialize;
 use serde_json::json;
 
 use entity::empresa;
 
 use super::empresa::{bot_token, MAX_CHAT_ID};
-use super::{blank_to_none, gateway_mode, load_empresa};
-use crate::audit;
+use super::{blank_to_none, gateway_mode};
 use crate::auth::session::ClienteAdmin;
 use crate::crypto::{field, mask};
+use crate::db::audit::{self, AuditAction};
+use crate::db::empresas::{self, EmpresaPatch};
 use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
+use crate::ids::EmpresaId;
 use crate::state::AppState;
 use crate::validate;
 
@@ -57,7 +58,7 @@ async fn save_conekta(
     ca: &ClienteAdmin,
     state: &AppState,
     body: ConektaConfig,
-    action: &str,
+    action: AuditAction,
 ) -> ApiResult<()> {
     let private_key = blank_to_none(body.conekta_private_key);
     if let Some(k) = &private_key {
@@ -72,30 +73,29 @@ async fn save_conekta(
         Some(m) => Some(gateway_mode("conekta_mode", m)?),
     };
     let txn = crate::db::begin_write(&state.db).await?;
-    let mut m = load_empresa(&txn, &ca.empresa_id)
-        .await?
-        .into_active_model();
+    let current = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
+    let mut patch = EmpresaPatch::default();
     let mut campos: Vec<&str> = vec![];
     if let Some(k) = private_key {
-        m.conekta_private_key = Set(Some(state.secrets.encrypt(field::CONEKTA_PRIVATE_KEY, &k)));
+        patch.conekta_private_key =
+            Some(Some(state.secrets.encrypt(field::CONEKTA_PRIVATE_KEY, &k)));
         campos.push("conekta_private_key");
     }
     if let Some(k) = public_key {
-        m.conekta_public_key = Set(Some(k));
+        patch.conekta_public_key = Some(Some(k));
         campos.push("conekta_public_key");
     }
     if let Some(mode) = mode {
-        m.conekta_mode = Set(mode);
+        patch.conekta_mode = Some(mode);
         campos.push("conekta_mode");
     }
     if !campos.is_empty() {
-        m.update(&txn).await?;
+        empresas::update(&txn, current, patch).await?;
         audit::record(
             &txn,
             &ca.session,
             Some(&ca.empresa_id),
             action,
-            "empresa",
             Some(&ca.empresa_id),
             json!({ "campos": campos }),
         )
@@ -118,7 +118,13 @@ async fn conekta_config(
     state: web::Data<AppState>,
     body: JsonBody<ConektaConfig>,
 ) -> ApiResult<HttpResponse> {
-    save_conekta(&ca, &state, body.into_inner(), "empresa.conekta_config").await?;
+    save_conekta(
+        &ca,
+        &state,
+        body.into_inner(),
+        AuditAction::EmpresaConektaConfig,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Configuración de Conekta actualizada"})))
 }
 
@@ -135,7 +141,13 @@ async fn configurar_conekta(
     state: web::Data<AppState>,
     body: JsonBody<ConektaConfig>,
 ) -> ApiResult<HttpResponse> {
-    save_conekta(&ca, &state, body.into_inner(), "empresa.conekta_config").await?;
+    save_conekta(
+        &ca,
+        &state,
+        body.into_inner(),
+        AuditAction::EmpresaConektaConfig,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .json(json!({"message": "Credenciales de Conekta actualizadas correctamente"})))
 }
@@ -148,7 +160,7 @@ async fn configurar_conekta(
 )]
 #[get("/api/v1/admin/mi-empresa/conekta")]
 async fn get_conekta(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    let e = empresas::get(&state.db, EmpresaId(&ca.empresa_id)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "message": "Configuración cargada",
         "configuracion_actual": {
@@ -210,17 +222,17 @@ async fn conekta_webhook_key(
     }
     let configured = pem.is_some();
     let txn = crate::db::begin_write(&state.db).await?;
-    let mut m = load_empresa(&txn, &ca.empresa_id)
-        .await?
-        .into_active_model();
-    m.conekta_webhook_key = Set(pem);
-    m.update(&txn).await?;
+    let current = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
+    let patch = EmpresaPatch {
+        conekta_webhook_key: Some(pem),
+        ..Default::default()
+    };
+    empresas::update(&txn, current, patch).await?;
     audit::record(
         &txn,
         &ca.session,
         Some(&ca.empresa_id),
-        "empresa.conekta_webhook_key",
-        "empresa",
+        AuditAction::EmpresaConektaWebhookKey,
         Some(&ca.empresa_id),
         json!({ "configurada": configured }),
     )
@@ -246,7 +258,7 @@ async fn conekta_webhook_key(
 )]
 #[get("/api/v1/admin/mi-empresa/mercado-pago")]
 async fn get_mercado_pago(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    let e = empresas::get(&state.db, EmpresaId(&ca.empresa_id)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "message": "Configuración cargada",
         "configuracion_actual": {
@@ -322,59 +334,60 @@ async fn configurar_credenciales(
     }
 
     let txn = crate::db::begin_write(&state.db).await?;
-    let current = load_empresa(&txn, &ca.empresa_id).await?;
+    let current = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
     if !current.activa {
         return Err(ApiError::from(Problem::EmpresaInactive));
     }
     let empresa_json = json!({"id": current.id, "nombre": current.nombre});
-    let mut m = current.into_active_model();
+    let mut patch = EmpresaPatch::default();
     let mut campos: Vec<&str> = vec![];
     match access_token.as_deref() {
         None => {}
         Some("") => {
-            m.mercado_pago_access_token = Set(None);
+            patch.mercado_pago_access_token = Some(None);
             campos.push("access_token (eliminado)");
         }
         Some(t) => {
-            m.mercado_pago_access_token =
-                Set(Some(state.secrets.encrypt(field::MP_ACCESS_TOKEN, t)));
+            patch.mercado_pago_access_token =
+                Some(Some(state.secrets.encrypt(field::MP_ACCESS_TOKEN, t)));
             campos.push("access_token (actualizado)");
         }
     }
     match webhook_secret.as_deref() {
         None => {}
         Some("") => {
-            m.mercado_pago_webhook_secret = Set(None);
+            patch.mercado_pago_webhook_secret = Some(None);
             campos.push("webhook_secret (eliminado)");
         }
         Some(s) => {
-            m.mercado_pago_webhook_secret =
-                Set(Some(state.secrets.encrypt(field::MP_WEBHOOK_SECRET, s)));
+            patch.mercado_pago_webhook_secret =
+                Some(Some(state.secrets.encrypt(field::MP_WEBHOOK_SECRET, s)));
             campos.push("webhook_secret (actualizado)");
         }
     }
     if let Some(k) = public_key {
-        m.mercado_pago_public_key = Set(k);
+        patch.mercado_pago_public_key = Some(k);
         campos.push("public_key");
     }
     if let Some(mode) = mode {
-        m.mercado_pago_mode = Set(mode);
+        patch.mercado_pago_mode = Some(mode);
         campos.push("mode");
     }
     if let Some(t) = bot {
-        m.telegram_bot_token = Set(t.map(|t| state.secrets.encrypt(field::TELEGRAM_BOT_TOKEN, &t)));
+        patch.telegram_bot_token =
+            Some(t.map(|t| state.secrets.encrypt(field::TELEGRAM_BOT_TOKEN, &t)));
         campos.push("telegram_bot_token");
     }
     if let Some(c) = chat {
-        m.telegram_chat_id = Set(c);
+        patch.telegram_chat_id = Some(c);
         campos.push("telegram_chat_id");
     }
     if let Some(n) = body.notificaciones_telegram {
-        m.notificaciones_telegram = Set(n);
+        patch.notificaciones_telegram = Some(n);
         campos.push("notificaciones_telegram");
     }
     if campos.is_empty() {
-        let e = load_empresa(&txn, &ca.empresa_id).await?;
+        let e = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
         txn.commit().await?;
         return Ok(HttpResponse::Ok().json(json!({
             "success": true,
@@ -383,13 +396,12 @@ async fn configurar_credenciales(
             "configurado": configurado(&e),
         })));
     }
-    let updated = m.update(&txn).await?;
+    let updated = empresas::update(&txn, current, patch).await?;
     audit::record(
         &txn,
         &ca.session,
         Some(&ca.empresa_id),
-        "empresa.mercado_pago_config",
-        "empresa",
+        AuditAction::EmpresaMercadoPagoConfig,
         Some(&ca.empresa_id),
         json!({ "campos": campos }),
     )

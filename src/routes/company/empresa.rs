@@ -1,19 +1,20 @@
 //! `GET/PUT /api/v1/admin/mi-empresa` and `POST /api/v1/admin/test-telegram`.
 
 use actix_web::{get, post, put, web, HttpResponse};
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use entity::empresa;
 
-use super::{blank_to_none, load_empresa, non_null};
-use crate::audit;
+use super::{blank_to_none, non_null};
 use crate::auth::session::ClienteAdmin;
 use crate::crypto::{field, mask_tail};
+use crate::db::audit::{self, AuditAction};
+use crate::db::empresas::{self, EmpresaPatch};
 use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::gateways::telegram::TelegramError;
+use crate::ids::EmpresaId;
 use crate::state::AppState;
 use crate::validate;
 
@@ -59,7 +60,7 @@ pub(super) fn bot_token(field_name: &str, value: &str) -> ApiResult<()> {
 )]
 #[get("/api/v1/admin/mi-empresa")]
 async fn get_mi_empresa(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    let e = empresas::get(&state.db, EmpresaId(&ca.empresa_id)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "id": e.id,
         "nombre": e.nombre,
@@ -134,43 +135,43 @@ async fn put_mi_empresa(
     let notif = non_null("notificaciones_telegram", b.notificaciones_telegram, "bool")?;
 
     let txn = crate::db::begin_write(&state.db).await?;
-    let current = load_empresa(&txn, &ca.empresa_id).await?;
-    let mut m = current.into_active_model();
+    let current = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
+    let mut patch = EmpresaPatch::default();
     let mut campos: Vec<&str> = vec![];
     if let Some(n) = nombre {
-        m.nombre = Set(n.trim().to_string());
+        patch.nombre = Some(n.trim().to_string());
         campos.push("nombre");
     }
     if let Some(v) = contacto_email {
-        m.contacto_email = Set(v.map(|e| e.trim().to_string()));
+        patch.contacto_email = Some(v.map(|e| e.trim().to_string()));
         campos.push("contacto_email");
     }
     if let Some(v) = contacto_telefono {
-        m.contacto_telefono = Set(v);
+        patch.contacto_telefono = Some(v);
         campos.push("contacto_telefono");
     }
     if let Some(v) = bot {
-        m.telegram_bot_token = Set(v.map(|t| state.secrets.encrypt(field::TELEGRAM_BOT_TOKEN, &t)));
+        patch.telegram_bot_token =
+            Some(v.map(|t| state.secrets.encrypt(field::TELEGRAM_BOT_TOKEN, &t)));
         campos.push("telegram_bot_token");
     }
     if let Some(v) = chat {
-        m.telegram_chat_id = Set(v);
+        patch.telegram_chat_id = Some(v);
         campos.push("telegram_chat_id");
     }
     if let Some(v) = notif {
-        m.notificaciones_telegram = Set(v);
+        patch.notificaciones_telegram = Some(v);
         campos.push("notificaciones_telegram");
     }
     let updated = if campos.is_empty() {
-        load_empresa(&txn, &ca.empresa_id).await?
+        current
     } else {
-        let updated = m.update(&txn).await?;
+        let updated = empresas::update(&txn, current, patch).await?;
         audit::record(
             &txn,
             &ca.session,
             Some(&ca.empresa_id),
-            "empresa.update",
-            "empresa",
+            AuditAction::EmpresaUpdate,
             Some(&ca.empresa_id),
             json!({ "campos": campos }),
         )
@@ -215,7 +216,7 @@ async fn test_telegram(
     body: JsonBody<TestTelegram>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    let e = empresas::get(&state.db, EmpresaId(&ca.empresa_id)).await?;
     let token = match blank_to_none(b.token) {
         Some(t) => {
             bot_token("token", &t)?;

@@ -9,13 +9,13 @@ use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde_json::json;
 
-use super::load_empresa;
-use crate::audit;
 use crate::auth::session::ClienteAdmin;
+use crate::db::audit::{self, AuditAction};
+use crate::db::empresas::{self, EmpresaPatch};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::ids::EmpresaId;
 use crate::state::AppState;
 
 /// Largest logo accepted: 2 MiB.
@@ -136,7 +136,7 @@ async fn upload_logo(
     mp: Multipart,
 ) -> ApiResult<HttpResponse> {
     // The company must exist before we read (and store) anything.
-    load_empresa(&state.db, &ca.empresa_id).await?;
+    empresas::get(&state.db, EmpresaId(&ca.empresa_id)).await?;
     let (filename, data) = read_file_field(mp).await?;
     let ext = filename
         .as_deref()
@@ -173,17 +173,18 @@ async fn upload_logo(
     let url = format!("{LOGO_PREFIX}{name}");
     let saved: ApiResult<Option<String>> = async {
         let txn = crate::db::begin_write(&state.db).await?;
-        let e = load_empresa(&txn, &ca.empresa_id).await?;
+        let e = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
         let previous = e.logo_url.clone();
-        let mut m = e.into_active_model();
-        m.logo_url = Set(Some(url.clone()));
-        m.update(&txn).await?;
+        let patch = EmpresaPatch {
+            logo_url: Some(Some(url.clone())),
+            ..Default::default()
+        };
+        empresas::update(&txn, e, patch).await?;
         audit::record(
             &txn,
             &ca.session,
             Some(&ca.empresa_id),
-            "empresa.logo",
-            "empresa",
+            AuditAction::EmpresaLogo,
             Some(&ca.empresa_id),
             json!({ "logo_url": url, "bytes": data.len() }),
         )

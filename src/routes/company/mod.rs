@@ -13,12 +13,9 @@ mod logo;
 mod routers;
 mod webhook_config;
 
-use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::json;
 
-use entity::empresa as empresa_entity;
-
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub use empresa::send_test;
@@ -38,17 +35,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub async fn router_changed(state: &AppState, router_id: &str) {
     tracing::debug!(router_id, "router connection settings changed");
     state.routers.router_changed(router_id).await;
-}
-
-/// The session's company, or 404 `"Empresa no encontrada"`.
-pub(crate) async fn load_empresa<C: ConnectionTrait>(
-    db: &C,
-    empresa_id: &str,
-) -> ApiResult<empresa_entity::Model> {
-    empresa_entity::Entity::find_by_id(empresa_id.to_string())
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::from(Problem::EmpresaNotFound))
 }
 
 /// A nullable-in-the-body field whose column is NOT NULL: `null` is a 422, absent is `None`.
@@ -94,19 +80,6 @@ pub(crate) fn gateway_mode(field: &str, value: &str) -> ApiResult<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn a_missing_company_row_is_404() {
-        let t = crate::db::testing::fresh_database().await;
-        let err = load_empresa(&t.db, "EMP_0000000000").await.unwrap_err();
-        match err {
-            ApiError::Problem(p) => {
-                assert_eq!(p.status().as_u16(), 404);
-                assert_eq!(p.detail(), "Empresa no encontrada");
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
 
     #[test]
     fn modes_and_nulls() {

@@ -1,21 +1,16 @@
 //! The company's own routers: list and edit (host, port, RouterOS credentials, TLS).
 
 use actix_web::{get, put, web, HttpResponse};
-use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-};
 use serde::Deserialize;
 use serde_json::json;
 
-use entity::router;
-
 use super::{non_null, router_changed};
-use crate::audit;
 use crate::auth::session::ClienteAdmin;
-use crate::crypto::field;
+use crate::db::audit::{self, AuditAction};
+use crate::db::routers::{self, RouterPatch};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{FieldAliases, JsonBody};
+use crate::ids::{EmpresaId, RouterId};
 use crate::state::AppState;
 use crate::validate;
 use crate::wire::iso;
@@ -35,11 +30,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 )]
 #[get("/api/v1/admin/mi-empresa/routers")]
 async fn list_routers(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let routers = router::Entity::find()
-        .filter(router::Column::EmpresaId.eq(ca.empresa_id.as_str()))
-        .order_by_asc(router::Column::CreadoEn)
-        .all(&state.db)
-        .await?;
+    let routers = routers::list_for_empresa(&state.db, EmpresaId(&ca.empresa_id)).await?;
     let items: Vec<_> = routers
         .iter()
         .map(|r| {
@@ -138,64 +129,30 @@ async fn update_router(
     };
 
     let txn = crate::db::begin_write(&state.db).await?;
-    let current = router::Entity::find_by_id(router_id.clone())
-        .filter(router::Column::EmpresaId.eq(ca.empresa_id.as_str()))
-        .one(&txn)
+    let current = routers::find_owned(&txn, EmpresaId(&ca.empresa_id), RouterId(&router_id))
         .await?
         .ok_or_else(|| ApiError::from(Problem::RouterNotOwned))?;
-    let unchanged = current.clone();
-    let mut m = current.into_active_model();
-    let mut campos: Vec<&str> = vec![];
-    let mut connection_changed = false;
-    if let Some(n) = nombre {
-        m.nombre = Set(n.trim().to_string());
-        campos.push("nombre");
-    }
-    if let Some(h) = host {
-        m.host = Set(h);
-        campos.push("host");
-        connection_changed = true;
-    }
-    if let Some(p) = puerto {
-        m.puerto = Set(p);
-        campos.push("puerto");
-        connection_changed = true;
-    }
-    if let Some(u) = usuario {
-        m.usuario = Set(u.trim().to_string());
-        campos.push("usuario");
-        connection_changed = true;
-    }
-    if let Some(p) = password {
-        m.password_encrypted = Set(state.secrets.encrypt(field::ROUTER_PASSWORD, &p));
-        campos.push("password");
-        connection_changed = true;
-    }
-    if let Some(u) = ubicacion {
-        m.ubicacion = Set(u);
-        campos.push("ubicacion");
-    }
-    if let Some(t) = use_tls {
-        m.use_tls = Set(t);
-        campos.push("use_tls");
-        connection_changed = true;
-    }
-    if let Some(f) = tls_fingerprint {
-        m.tls_fingerprint = Set(f);
-        campos.push("tls_fingerprint");
-        connection_changed = true;
-    }
+    let patch = RouterPatch {
+        nombre: nombre.map(|n| n.trim().to_string()),
+        host,
+        puerto,
+        usuario: usuario.map(|u| u.trim().to_string()),
+        password,
+        ubicacion,
+        use_tls,
+        tls_fingerprint,
+    };
+    let campos = patch_fields(&patch);
+    let connection_changed = patch.changes_connection();
     let updated = if campos.is_empty() {
-        unchanged
+        current
     } else {
-        m.actualizado_en = Set(Utc::now());
-        let updated = m.update(&txn).await?;
+        let updated = routers::update(&txn, &state.secrets, current, patch).await?;
         audit::record(
             &txn,
             &ca.session,
             Some(&ca.empresa_id),
-            "router.update",
-            "router",
+            AuditAction::RouterUpdate,
             Some(&router_id),
             json!({ "campos": campos }),
         )
@@ -220,4 +177,21 @@ async fn update_router(
             "tls_fingerprint": updated.tls_fingerprint,
         },
     })))
+}
+
+/// The audit names of the fields a patch sets, in the body's order.
+fn patch_fields(p: &RouterPatch) -> Vec<&'static str> {
+    [
+        ("nombre", p.nombre.is_some()),
+        ("host", p.host.is_some()),
+        ("puerto", p.puerto.is_some()),
+        ("usuario", p.usuario.is_some()),
+        ("password", p.password.is_some()),
+        ("ubicacion", p.ubicacion.is_some()),
+        ("use_tls", p.use_tls.is_some()),
+        ("tls_fingerprint", p.tls_fingerprint.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
 }

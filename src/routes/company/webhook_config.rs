@@ -4,20 +4,17 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
-};
 use serde::Deserialize;
 use serde_json::json;
 
-use entity::transaccion;
-
-use super::load_empresa;
-use crate::audit;
 use crate::auth::session::ClienteAdmin;
 use crate::crypto::field;
+use crate::db::audit::{self, AuditAction};
+use crate::db::empresas::{self, EmpresaPatch};
+use crate::db::transacciones;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{FieldAliases, JsonBody};
+use crate::ids::EmpresaId;
 use crate::state::AppState;
 use crate::validate;
 use crate::wire::{iso, iso_opt, money};
@@ -86,19 +83,20 @@ async fn configurar_webhook(
     validate::max_len("webhook_secret", &secret, MAX_WEBHOOK_SECRET)?;
 
     let txn = crate::db::begin_write(&state.db).await?;
-    let e = load_empresa(&txn, &ca.empresa_id).await?;
+    let e = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
     let empresa_json = json!({"id": e.id, "nombre": e.nombre});
-    let mut m = e.into_active_model();
-    m.mercado_pago_webhook_secret = Set(Some(
-        state.secrets.encrypt(field::MP_WEBHOOK_SECRET, &secret),
-    ));
-    m.update(&txn).await?;
+    let patch = EmpresaPatch {
+        mercado_pago_webhook_secret: Some(Some(
+            state.secrets.encrypt(field::MP_WEBHOOK_SECRET, &secret),
+        )),
+        ..Default::default()
+    };
+    empresas::update(&txn, e, patch).await?;
     audit::record(
         &txn,
         &ca.session,
         Some(&ca.empresa_id),
-        "empresa.webhook_secret",
-        "empresa",
+        AuditAction::EmpresaWebhookSecret,
         Some(&ca.empresa_id),
         json!({ "campos": ["webhook_secret (actualizado)"] }),
     )
@@ -135,11 +133,8 @@ async fn estado_webhook(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     same_company(&ca, &path)?;
-    let e = load_empresa(&state.db, &ca.empresa_id).await?;
-    let total = transaccion::Entity::find()
-        .filter(transaccion::Column::EmpresaId.eq(ca.empresa_id.as_str()))
-        .count(&state.db)
-        .await?;
+    let e = empresas::get(&state.db, EmpresaId(&ca.empresa_id)).await?;
+    let total = transacciones::count(&state.db, EmpresaId(&ca.empresa_id)).await?;
     let configurado = e.mercado_pago_webhook_secret.is_some();
     Ok(HttpResponse::Ok().json(json!({
         "empresa": {
@@ -200,13 +195,10 @@ async fn transaccion_por_referencia(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let t = transaccion::Entity::find()
-        .filter(transaccion::Column::ExternalReference.eq(path.as_str()))
-        .filter(transaccion::Column::EmpresaId.eq(ca.empresa_id.as_str()))
-        .one(&state.db)
+    let t = transacciones::find_by_reference(&state.db, EmpresaId(&ca.empresa_id), &path)
         .await?
         .ok_or_else(|| ApiError::from(Problem::TransactionNotFound))?;
-    let e = load_empresa(&state.db, &ca.empresa_id).await?;
+    let e = empresas::get(&state.db, EmpresaId(&ca.empresa_id)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "transaction": {
             "id": t.id,

@@ -2,23 +2,20 @@
 
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use entity::{api_key, empresa, router, usuario};
-
-use super::{begin_write, find_empresa, json_body, router_changed};
-use crate::audit;
+use super::{begin_write, json_body, router_changed};
 use crate::auth::session::SuperAdmin;
-use crate::crypto::field;
+use crate::db::audit::{self, AuditAction};
+use crate::db::empresas::{self, Empresa, EmpresaPatch, NewEmpresa};
+use crate::db::{api_keys, routers, usuarios};
 use crate::error::{ApiResult, BadField, Problem};
 use crate::extract::FieldAliases;
+use crate::ids::EmpresaId;
 use crate::state::AppState;
 use crate::validate;
-use crate::wire::{iso, new_empresa_id};
+use crate::wire::iso;
 
 /// Conekta modes a company may use.
 pub const CONEKTA_MODES: [&str; 2] = ["test", "live"];
@@ -35,7 +32,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 /// The original's `EmpresaResponse` (never any key or token).
-pub fn empresa_json(e: &empresa::Model) -> Value {
+pub fn empresa_json(e: &Empresa) -> Value {
     json!({
         "id": e.id,
         "nombre": e.nombre,
@@ -112,38 +109,22 @@ async fn create_empresa(
         .unwrap_or_else(|| "test".into());
     check_conekta_mode(&mode)?;
 
-    let id = new_empresa_id();
     let txn = begin_write(&state.db).await?;
-    let model = empresa::ActiveModel {
-        id: Set(id.clone()),
-        nombre: Set(nombre),
-        contacto_email: Set(Some(email)),
-        contacto_telefono: Set(telefono),
-        logo_url: Set(None),
-        conekta_private_key: Set(private_key
-            .as_deref()
-            .map(|k| state.secrets.encrypt(field::CONEKTA_PRIVATE_KEY, k))),
-        conekta_public_key: Set(public_key),
-        conekta_mode: Set(mode),
-        mercado_pago_access_token: Set(None),
-        mercado_pago_public_key: Set(None),
-        mercado_pago_mode: Set("test".into()),
-        mercado_pago_webhook_secret: Set(None),
-        conekta_webhook_key: Set(None),
-        telegram_bot_token: Set(None),
-        telegram_chat_id: Set(None),
-        notificaciones_telegram: Set(false),
-        activa: Set(true),
-        creada_en: Set(Utc::now()),
-    }
-    .insert(&txn)
-    .await?;
+    let new = NewEmpresa {
+        contacto_email: Some(email),
+        contacto_telefono: telefono,
+        conekta_private_key: private_key,
+        conekta_public_key: public_key,
+        conekta_mode: mode,
+        ..NewEmpresa::named(nombre)
+    };
+    let model = empresas::insert(&txn, &state.secrets, new).await?;
+    let id = model.id.clone();
     audit::record(
         &txn,
         &admin.0,
         Some(&id),
-        "empresa.create",
-        "empresa",
+        AuditAction::EmpresaCreate,
         Some(&id),
         json!({
             "nombre": model.nombre,
@@ -165,11 +146,7 @@ async fn create_empresa(
 )]
 #[get("/admin/empresas")]
 async fn list_empresas(state: web::Data<AppState>, _admin: SuperAdmin) -> ApiResult<HttpResponse> {
-    let rows = empresa::Entity::find()
-        .order_by_asc(empresa::Column::CreadaEn)
-        .order_by_asc(empresa::Column::Id)
-        .all(&state.db)
-        .await?;
+    let rows = empresas::list(&state.db).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(empresa_json).collect::<Vec<_>>()))
 }
 
@@ -185,7 +162,7 @@ async fn get_empresa(
     _admin: SuperAdmin,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let e = find_empresa(&state.db, &path.into_inner()).await?;
+    let e = empresas::get(&state.db, EmpresaId(&path.into_inner())).await?;
     Ok(HttpResponse::Ok().json(empresa_json(&e)))
 }
 
@@ -234,46 +211,42 @@ async fn update_empresa(
 
     let empresa_id = path.into_inner();
     let txn = begin_write(&state.db).await?;
-    let current = find_empresa(&txn, &empresa_id).await?;
-    let mut active: empresa::ActiveModel = current.clone().into();
+    let current = empresas::get(&txn, EmpresaId(&empresa_id)).await?;
+    let mut patch = EmpresaPatch::default();
     let mut changed: Vec<&str> = Vec::new();
     if let Some(n) = nombre.filter(|n| *n != current.nombre) {
-        active.nombre = Set(n);
+        patch.nombre = Some(n);
         changed.push("nombre");
     }
     if let Some(e) = email.filter(|e| current.contacto_email.as_deref() != Some(e.as_str())) {
-        active.contacto_email = Set(Some(e));
+        patch.contacto_email = Some(Some(e));
         changed.push("contacto_email");
     }
     if let Some(t) = telefono.filter(|t| *t != current.contacto_telefono) {
-        active.contacto_telefono = Set(t);
+        patch.contacto_telefono = Some(t);
         changed.push("contacto_telefono");
     }
     let activa_changed = b.activa.is_some_and(|a| a != current.activa);
     if let Some(a) = b.activa.filter(|_| activa_changed) {
-        active.activa = Set(a);
+        patch.activa = Some(a);
         changed.push("activa");
     }
     if changed.is_empty() {
         txn.rollback().await?;
         return Ok(HttpResponse::Ok().json(empresa_json(&current)));
     }
-    let updated = active.update(&txn).await?;
+    let updated = empresas::update(&txn, current, patch).await?;
     audit::record(
         &txn,
         &admin.0,
         Some(&empresa_id),
-        "empresa.update",
-        "empresa",
+        AuditAction::EmpresaUpdate,
         Some(&empresa_id),
         json!({ "fields": changed, "activa": updated.activa }),
     )
     .await?;
     let routers = if activa_changed {
-        router::Entity::find()
-            .filter(router::Column::EmpresaId.eq(empresa_id.clone()))
-            .all(&txn)
-            .await?
+        routers::list_for_empresa(&txn, EmpresaId(&empresa_id)).await?
     } else {
         Vec::new()
     };
@@ -293,12 +266,8 @@ async fn update_empresa(
 )]
 #[get("/admin/dashboard")]
 async fn dashboard(state: web::Data<AppState>, _admin: SuperAdmin) -> ApiResult<HttpResponse> {
-    let total_empresas = empresa::Entity::find().count(&state.db).await?;
-    let empresas_activas = empresa::Entity::find()
-        .filter(empresa::Column::Activa.eq(true))
-        .count(&state.db)
-        .await?;
-    let total_usuarios = usuario::Entity::find().count(&state.db).await?;
+    let (total_empresas, empresas_activas) = empresas::counts(&state.db).await?;
+    let total_usuarios = usuarios::count(&state.db, None).await?;
     Ok(HttpResponse::Ok().json(json!({
         "estadisticas": {
             "total_empresas": total_empresas,
@@ -321,23 +290,11 @@ async fn empresa_stats(
     _admin: SuperAdmin,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let e = find_empresa(&state.db, &path.into_inner()).await?;
-    let routers = router::Entity::find().filter(router::Column::EmpresaId.eq(e.id.clone()));
-    let total_routers = routers.clone().count(&state.db).await?;
-    let routers_activos = routers
-        .filter(router::Column::Activo.eq(true))
-        .count(&state.db)
-        .await?;
-    let total_usuarios_admin = usuario::Entity::find()
-        .filter(usuario::Column::EmpresaId.eq(e.id.clone()))
-        .count(&state.db)
-        .await?;
-    let api_keys_activas = api_key::Entity::find()
-        .filter(api_key::Column::EmpresaId.eq(e.id.clone()))
-        .filter(api_key::Column::Revoked.eq(false))
-        .filter(api_key::Column::ExpiresAt.gt(Utc::now()))
-        .count(&state.db)
-        .await?;
+    let e = empresas::get(&state.db, EmpresaId(&path.into_inner())).await?;
+    let id = EmpresaId(&e.id);
+    let (total_routers, routers_activos) = routers::counts_for_empresa(&state.db, id).await?;
+    let total_usuarios_admin = usuarios::count(&state.db, Some(id)).await?;
+    let api_keys_activas = api_keys::count_usable(&state.db, id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "empresa": {
             "id": e.id,

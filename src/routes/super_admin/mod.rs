@@ -8,12 +8,10 @@ pub mod routers;
 pub mod usuarios;
 
 use actix_web::{web, FromRequest, HttpRequest};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use serde::de::DeserializeOwned;
 
-use entity::empresa;
-
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::ApiResult;
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
 
@@ -30,17 +28,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub async fn router_changed(state: &AppState, router_id: &str) {
     tracing::debug!(router_id, "router changed");
     state.routers.router_changed(router_id).await;
-}
-
-/// The company, or 404 `"Empresa no encontrada"` (active or not, as in the original).
-pub(crate) async fn find_empresa<C: ConnectionTrait>(
-    db: &C,
-    empresa_id: &str,
-) -> ApiResult<empresa::Model> {
-    empresa::Entity::find_by_id(empresa_id.to_string())
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::from(Problem::EmpresaNotFound))
 }
 
 /// Reads the JSON body only after the handler's other extractors (the session) succeeded, so

@@ -2,19 +2,18 @@
 
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::ConnectionTrait;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use entity::{api_key, producto, router};
-
-use super::{begin_write, find_empresa, json_body, router_changed};
-use crate::audit;
+use super::{begin_write, json_body, router_changed};
 use crate::auth::api_key::{IssuedKey, KEY_TYPE};
 use crate::auth::session::SuperAdmin;
-use crate::db::routers::{create_router, insert_key, NewRouter};
+use crate::db::api_keys::{self, ApiKey};
+use crate::db::audit::{self, AuditAction};
+use crate::db::routers::{self, create_router, NewRouter, Router};
+use crate::db::{empresas, productos};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::FieldAliases;
 use crate::ids::{EmpresaId, RouterId};
@@ -41,7 +40,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 /// The original's `RouterResponse`, plus the TLS settings (never `usuario` or `password`).
-pub fn router_json(r: &router::Model) -> Value {
+pub fn router_json(r: &Router) -> Value {
     json!({
         "id": r.id,
         "empresa_id": r.empresa_id,
@@ -71,11 +70,9 @@ async fn find_router<C: ConnectionTrait>(
     db: &C,
     empresa_id: EmpresaId<'_>,
     router_id: RouterId<'_>,
-) -> ApiResult<router::Model> {
-    find_empresa(db, empresa_id.as_str()).await?;
-    router::Entity::find_by_id(router_id.as_str().to_string())
-        .filter(router::Column::EmpresaId.eq(empresa_id.as_str()))
-        .one(db)
+) -> ApiResult<Router> {
+    empresas::get(db, empresa_id).await?;
+    routers::find_owned(db, empresa_id, router_id)
         .await?
         .ok_or_else(|| ApiError::from(Problem::RouterNotInEmpresa))
 }
@@ -160,7 +157,7 @@ async fn create(
 
     let empresa_id = path.into_inner();
     let txn = begin_write(&state.db).await?;
-    find_empresa(&txn, &empresa_id).await?;
+    empresas::get(&txn, EmpresaId(&empresa_id)).await?;
     let (model, key) = create_router(
         &txn,
         &state.secrets,
@@ -184,8 +181,7 @@ async fn create(
         &txn,
         &admin.0,
         Some(&empresa_id),
-        "router.create",
-        "router",
+        AuditAction::RouterCreate,
         Some(&model.id),
         json!({
             "nombre": model.nombre,
@@ -217,13 +213,8 @@ async fn list(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let empresa_id = path.into_inner();
-    find_empresa(&state.db, &empresa_id).await?;
-    let rows = router::Entity::find()
-        .filter(router::Column::EmpresaId.eq(empresa_id))
-        .order_by_asc(router::Column::CreadoEn)
-        .order_by_asc(router::Column::Id)
-        .all(&state.db)
-        .await?;
+    empresas::get(&state.db, EmpresaId(&empresa_id)).await?;
+    let rows = routers::list_for_empresa(&state.db, EmpresaId(&empresa_id)).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(router_json).collect::<Vec<_>>()))
 }
 
@@ -259,18 +250,10 @@ async fn toggle_activo(
     let (empresa_id, router_id) = path.into_inner();
     let txn = begin_write(&state.db).await?;
     // Flip in one statement, so concurrent toggles each take effect in turn.
-    let res = router::Entity::update_many()
-        .col_expr(
-            router::Column::Activo,
-            Expr::col(router::Column::Activo).not(),
-        )
-        .col_expr(router::Column::ActualizadoEn, Expr::value(Utc::now()))
-        .filter(router::Column::Id.eq(router_id.clone()))
-        .filter(router::Column::EmpresaId.eq(empresa_id.clone()))
-        .exec(&txn)
-        .await?;
-    let r = find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
-    if res.rows_affected != 1 {
+    let (empresa, router) = (EmpresaId(&empresa_id), RouterId(&router_id));
+    let flipped = routers::toggle_activo(&txn, empresa, router).await?;
+    let r = find_router(&txn, empresa, router).await?;
+    if !flipped {
         return Err(ApiError::from(Problem::RouterNotInEmpresa));
     }
     let activo = r.activo;
@@ -279,11 +262,10 @@ async fn toggle_activo(
         &admin.0,
         Some(&empresa_id),
         if activo {
-            "router.activate"
+            AuditAction::RouterActivate
         } else {
-            "router.deactivate"
+            AuditAction::RouterDeactivate
         },
-        "router",
         Some(&router_id),
         json!({ "activo": activo }),
     )
@@ -315,24 +297,13 @@ async fn regenerate_api_key(
     let (empresa_id, router_id) = path.into_inner();
     let now = Utc::now();
     let txn = begin_write(&state.db).await?;
-    let locked = router::Entity::update_many()
-        .col_expr(router::Column::ActualizadoEn, Expr::value(now))
-        .filter(router::Column::Id.eq(router_id.clone()))
-        .filter(router::Column::EmpresaId.eq(empresa_id.clone()))
-        .filter(router::Column::Activo.eq(true))
-        .exec(&txn)
-        .await?;
-    let r = find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
-    if locked.rows_affected != 1 || !r.activo {
+    let (empresa, router) = (EmpresaId(&empresa_id), RouterId(&router_id));
+    let locked = routers::lock_active(&txn, empresa, router, now).await?;
+    let r = find_router(&txn, empresa, router).await?;
+    if !locked || !r.activo {
         return Err(ApiError::from(Problem::RegenerateInactiveRouter));
     }
-    let revoked = api_key::Entity::update_many()
-        .col_expr(api_key::Column::Revoked, Expr::value(true))
-        .col_expr(api_key::Column::RevokedAt, Expr::value(now))
-        .filter(api_key::Column::RouterId.eq(router_id.clone()))
-        .filter(api_key::Column::Revoked.eq(false))
-        .exec(&txn)
-        .await?;
+    let revoked = api_keys::revoke_all_for_router(&txn, router, now).await?;
     let key = crate::auth::api_key::issue(
         &router_id,
         &empresa_id,
@@ -340,23 +311,15 @@ async fn regenerate_api_key(
         state.config.apikey_ttl,
     )
     .map_err(ApiError::internal)?;
-    insert_key(&txn, &r, &key).await?;
-    router::Entity::update_many()
-        .col_expr(
-            router::Column::ApiKeyHash,
-            Expr::value(key.key_hash.clone()),
-        )
-        .filter(router::Column::Id.eq(router_id.clone()))
-        .exec(&txn)
-        .await?;
+    api_keys::insert(&txn, empresa, router, &key).await?;
+    routers::set_api_key_hash(&txn, router, &key.key_hash).await?;
     audit::record(
         &txn,
         &admin.0,
         Some(&empresa_id),
-        "router.regenerate_api_key",
-        "router",
+        AuditAction::RouterRegenerateApiKey,
         Some(&router_id),
-        json!({ "new_key_id": key.key_id, "revoked_keys": revoked.rows_affected }),
+        json!({ "new_key_id": key.key_id, "revoked_keys": revoked }),
     )
     .await?;
     txn.commit().await?;
@@ -367,11 +330,11 @@ async fn regenerate_api_key(
         "router_id": router_id,
         "new_api_key": key.api_key,
         "api_key_info": key_info(&key),
-        "previous_key_revoked": revoked.rows_affected > 0,
+        "previous_key_revoked": revoked > 0,
     })))
 }
 
-fn api_key_json(k: &api_key::Model) -> Value {
+fn api_key_json(k: &ApiKey) -> Value {
     json!({
         "key_id": k.key_id,
         "router_id": k.router_id,
@@ -399,12 +362,7 @@ async fn list_api_keys(
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
     find_router(&state.db, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
-    let keys = api_key::Entity::find()
-        .filter(api_key::Column::RouterId.eq(router_id))
-        .order_by_desc(api_key::Column::IssuedAt)
-        .order_by_desc(api_key::Column::KeyId)
-        .all(&state.db)
-        .await?;
+    let keys = api_keys::list_for_router(&state.db, RouterId(&router_id)).await?;
     Ok(HttpResponse::Ok().json(keys.iter().map(api_key_json).collect::<Vec<_>>()))
 }
 
@@ -424,30 +382,15 @@ async fn revoke_api_key(
     let now = Utc::now();
     let txn = begin_write(&state.db).await?;
     find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
-    let key = api_key::Entity::find_by_id(key_id.clone())
-        .filter(api_key::Column::RouterId.eq(router_id.clone()))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::from(Problem::ApiKeyNotFound))?;
-    if key.revoked {
-        return Err(ApiError::from(Problem::ApiKeyAlreadyRevoked));
-    }
-    let res = api_key::Entity::update_many()
-        .col_expr(api_key::Column::Revoked, Expr::value(true))
-        .col_expr(api_key::Column::RevokedAt, Expr::value(now))
-        .filter(api_key::Column::KeyId.eq(key_id.clone()))
-        .filter(api_key::Column::Revoked.eq(false))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected != 1 {
+    let key = api_keys::get_for_router(&txn, RouterId(&router_id), &key_id).await?;
+    if key.revoked || !api_keys::revoke(&txn, &key_id, now).await? {
         return Err(ApiError::from(Problem::ApiKeyAlreadyRevoked));
     }
     audit::record(
         &txn,
         &admin.0,
         Some(&empresa_id),
-        "router.revoke_api_key",
-        "api_key",
+        AuditAction::RouterRevokeApiKey,
         Some(&key_id),
         json!({ "router_id": router_id }),
     )
@@ -510,13 +453,7 @@ async fn api_key_status(
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
     find_router(&state.db, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
-    let key = api_key::Entity::find()
-        .filter(api_key::Column::RouterId.eq(router_id.clone()))
-        .filter(api_key::Column::Revoked.eq(false))
-        .order_by_desc(api_key::Column::IssuedAt)
-        .order_by_desc(api_key::Column::KeyId)
-        .one(&state.db)
-        .await?;
+    let key = api_keys::newest_active(&state.db, RouterId(&router_id)).await?;
     let Some(k) = key else {
         return Ok(HttpResponse::Ok().json(json!({
             "router_id": router_id,
@@ -569,21 +506,14 @@ async fn delete_router(
 ) -> ApiResult<HttpResponse> {
     let (empresa_id, router_id) = path.into_inner();
     let txn = begin_write(&state.db).await?;
-    let r = find_router(&txn, EmpresaId(&empresa_id), RouterId(&router_id)).await?;
-    let products = producto::Entity::find()
-        .filter(producto::Column::RouterId.eq(router_id.clone()))
-        .count(&txn)
-        .await?;
+    let router = RouterId(&router_id);
+    let r = find_router(&txn, EmpresaId(&empresa_id), router).await?;
+    let products = productos::count_for_router(&txn, router).await?;
     if products > 0 {
         return Err(products_error(products));
     }
-    let keys = api_key::Entity::delete_many()
-        .filter(api_key::Column::RouterId.eq(router_id.clone()))
-        .exec(&txn)
-        .await?;
-    let deleted = router::Entity::delete_by_id(router_id.clone())
-        .exec(&txn)
-        .await;
+    let keys = api_keys::delete_for_router(&txn, router).await?;
+    let deleted = routers::delete(&txn, router).await;
     match deleted {
         Ok(_) => {}
         // A product added concurrently: refuse like the up-front check.
@@ -593,10 +523,7 @@ async fn delete_router(
                 Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
             ) =>
         {
-            let n = producto::Entity::find()
-                .filter(producto::Column::RouterId.eq(router_id.clone()))
-                .count(&state.db)
-                .await?;
+            let n = productos::count_for_router(&state.db, router).await?;
             return Err(products_error(n.max(1)));
         }
         Err(e) => return Err(e.into()),
@@ -605,10 +532,9 @@ async fn delete_router(
         &txn,
         &admin.0,
         Some(&empresa_id),
-        "router.delete",
-        "router",
+        AuditAction::RouterDelete,
         Some(&router_id),
-        json!({ "nombre": r.nombre, "host": r.host, "deleted_keys": keys.rows_affected }),
+        json!({ "nombre": r.nombre, "host": r.host, "deleted_keys": keys }),
     )
     .await?;
     txn.commit().await?;

@@ -1,22 +1,19 @@
 //! `/admin/usuarios`: admin accounts.
 
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
-use chrono::Utc;
-use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use entity::usuario;
-
-use super::{begin_write, find_empresa, json_body};
-use crate::audit;
+use super::{begin_write, json_body};
 use crate::auth::password::hash_password;
-use crate::auth::session::{SuperAdmin, ROLE_CLIENTE_ADMIN, ROLE_SUPER_ADMIN};
+use crate::auth::session::SuperAdmin;
+use crate::db::audit::{self, AuditAction};
+use crate::db::empresas;
+use crate::db::usuarios::{self, NewUsuario, Role, Usuario};
 use crate::error::{is_unique_violation, ApiError, ApiResult, Problem};
 use crate::extract::FieldAliases;
+use crate::ids::EmpresaId;
 use crate::routes::auth::MIN_PASSWORD_LEN;
 use crate::state::AppState;
 use crate::validate;
@@ -32,7 +29,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 /// `UserResponse`: the login's user object plus `ultimo_login` and `creado_en`.
-pub fn usuario_json(u: &usuario::Model) -> Value {
+pub fn usuario_json(u: &Usuario) -> Value {
     let mut v = crate::routes::auth::user_json(u);
     v["ultimo_login"] = json!(iso_opt(u.ultimo_login));
     v["creado_en"] = json!(iso(u.creado_en));
@@ -76,16 +73,16 @@ async fn create(
         .filter(|e| !e.is_empty());
 
     // The original's checks, in its order.
-    if b.rol != ROLE_SUPER_ADMIN && b.rol != ROLE_CLIENTE_ADMIN {
+    let Some(rol) = Role::parse(&b.rol) else {
         return Err(ApiError::from(Problem::InvalidRole));
-    }
-    if b.rol == ROLE_CLIENTE_ADMIN && empresa_id.is_none() {
+    };
+    if rol == Role::ClienteAdmin && empresa_id.is_none() {
         return Err(ApiError::from(Problem::ClienteAdminNeedsEmpresa));
     }
     if let Some(id) = &empresa_id {
-        find_empresa(&state.db, id).await?;
+        empresas::get(&state.db, EmpresaId(id)).await?;
     }
-    if b.rol == ROLE_SUPER_ADMIN && empresa_id.is_some() {
+    if rol == Role::SuperAdmin && empresa_id.is_some() {
         return Err(ApiError::from(Problem::SuperAdminWithEmpresa));
     }
     if email_taken(&state.db, &email).await? {
@@ -108,18 +105,14 @@ async fn create(
     if email_taken(&txn, &email).await? {
         return Err(ApiError::from(Problem::EmailTaken));
     }
-    let inserted = usuario::ActiveModel {
-        rol: Set(b.rol.clone()),
-        empresa_id: Set(empresa_id.clone()),
-        email: Set(email),
-        password_hash: Set(hash),
-        nombre: Set(nombre),
-        activo: Set(true),
-        creado_en: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
+    let new = NewUsuario {
+        rol,
+        empresa_id: empresa_id.clone(),
+        email,
+        password_hash: hash,
+        nombre,
+    };
+    let inserted = usuarios::insert(&txn, new).await;
     let user = match inserted {
         Ok(u) => u,
         Err(e) if is_unique_violation(&e) => return Err(ApiError::from(Problem::EmailTaken)),
@@ -130,8 +123,7 @@ async fn create(
         &txn,
         &admin.0,
         empresa_id.as_deref(),
-        "usuario.create",
-        "usuario",
+        AuditAction::UsuarioCreate,
         Some(&target),
         json!({ "email": user.email, "rol": user.rol }),
     )
@@ -146,11 +138,7 @@ async fn create(
 
 /// Whether an account already uses `email`, compared case-insensitively.
 async fn email_taken<C: ConnectionTrait>(db: &C, email: &str) -> ApiResult<bool> {
-    Ok(usuario::Entity::find()
-        .filter(Expr::expr(Func::lower(Expr::col(usuario::Column::Email))).eq(email.to_lowercase()))
-        .one(db)
-        .await?
-        .is_some())
+    Ok(usuarios::find_by_email_ci(db, email).await?.is_some())
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,17 +166,9 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
-    let mut find = usuario::Entity::find();
-    if let Some(rol) = q.rol.filter(|r| !r.is_empty()) {
-        find = find.filter(usuario::Column::Rol.eq(rol));
-    }
-    if let Some(e) = q.empresa_id.filter(|e| !e.is_empty()) {
-        find = find.filter(usuario::Column::EmpresaId.eq(e));
-    }
-    let rows = find
-        .order_by_asc(usuario::Column::Id)
-        .all(&state.db)
-        .await?;
+    let rol = q.rol.as_deref().filter(|r| !r.is_empty());
+    let empresa_id = q.empresa_id.as_deref().filter(|e| !e.is_empty());
+    let rows = usuarios::list(&state.db, rol, empresa_id).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(usuario_json).collect::<Vec<_>>()))
 }
 
@@ -204,10 +184,7 @@ async fn get_one(
     _admin: SuperAdmin,
     path: web::Path<i32>,
 ) -> ApiResult<HttpResponse> {
-    let u = usuario::Entity::find_by_id(path.into_inner())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::from(Problem::UserNotFound))?;
+    let u = usuarios::get(&state.db, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(usuario_json(&u)))
 }
 
@@ -230,21 +207,7 @@ async fn toggle_activo(
     }
     let txn = begin_write(&state.db).await?;
     // Flip in one statement, so concurrent toggles each take effect in turn.
-    let res = usuario::Entity::update_many()
-        .col_expr(
-            usuario::Column::Activo,
-            Expr::col(usuario::Column::Activo).not(),
-        )
-        .filter(usuario::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected != 1 {
-        return Err(ApiError::from(Problem::UserNotFound));
-    }
-    let u = usuario::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::from(Problem::UserNotFound))?;
+    let u = usuarios::toggle_activo(&txn, id).await?;
     let activo = u.activo;
     let target = id.to_string();
     audit::record(
@@ -252,11 +215,10 @@ async fn toggle_activo(
         &admin.0,
         u.empresa_id.as_deref(),
         if activo {
-            "usuario.activate"
+            AuditAction::UsuarioActivate
         } else {
-            "usuario.deactivate"
+            AuditAction::UsuarioDeactivate
         },
-        "usuario",
         Some(&target),
         json!({ "activo": activo }),
     )

@@ -7,18 +7,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use base64::Engine;
-use chrono::Utc;
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, Set};
 use serde_json::json;
-
-use entity::{empresa, producto};
 
 use super::{
     BenchArgs, Service, Target, MP_ACCESS_TOKEN, MP_PUBLIC_KEY, PRICE, ROUTER_PASSWORD, ROUTER_USER,
 };
 use crate::config::MasterKey;
-use crate::crypto::{field, SecretBox};
+use crate::crypto::SecretBox;
+use crate::db::empresas::{self, NewEmpresa};
+use crate::db::productos::{self, NewProducto};
 use crate::db::routers::{create_router, NewRouter};
 use crate::sandbox::gateways::SandboxHandle;
 use crate::sandbox::routeros_sim::RouterSim;
@@ -36,30 +34,12 @@ pub(super) async fn seed(
     crate::db::migrate(&db).await?;
     let secrets = SecretBox::new(&MasterKey::from_bytes(*master_key));
     let txn = crate::db::begin_write(&db).await?;
-    let empresa = empresa::ActiveModel {
-        id: Set(crate::wire::new_empresa_id()),
-        nombre: Set("Bench".into()),
-        contacto_email: Set(None),
-        contacto_telefono: Set(None),
-        logo_url: Set(None),
-        conekta_private_key: Set(None),
-        conekta_public_key: Set(None),
-        conekta_mode: Set("test".into()),
-        mercado_pago_access_token: Set(Some(
-            secrets.encrypt(field::MP_ACCESS_TOKEN, MP_ACCESS_TOKEN),
-        )),
-        mercado_pago_public_key: Set(Some(MP_PUBLIC_KEY.into())),
-        mercado_pago_mode: Set("test".into()),
-        mercado_pago_webhook_secret: Set(None),
-        conekta_webhook_key: Set(None),
-        telegram_bot_token: Set(None),
-        telegram_chat_id: Set(None),
-        notificaciones_telegram: Set(false),
-        activa: Set(true),
-        creada_en: Set(Utc::now()),
-    }
-    .insert(&txn)
-    .await?;
+    let new = NewEmpresa {
+        mercado_pago_access_token: Some(MP_ACCESS_TOKEN.into()),
+        mercado_pago_public_key: Some(MP_PUBLIC_KEY.into()),
+        ..NewEmpresa::named("Bench")
+    };
+    let empresa = empresas::insert(&txn, &secrets, new).await?;
     let price: Decimal = PRICE.parse()?;
     let mut targets = Vec::with_capacity(sims.len());
     for (i, sim) in sims.iter().enumerate() {
@@ -81,25 +61,22 @@ pub(super) async fn seed(
             Duration::from_secs(86_400),
         )
         .await?;
-        let product = producto::ActiveModel {
-            empresa_id: Set(empresa.id.clone()),
-            router_id: Set(router.id.clone()),
-            perfil_mikrotik_id: Set("*2".into()),
-            perfil_mikrotik_nombre: Set("1h".into()),
-            nombre_venta: Set("1 Hora".into()),
-            descripcion: Set(None),
-            imagen_url: Set(None),
-            precio: Set(price),
-            moneda: Set("MXN".into()),
-            detalles: Set(json!([])),
-            activo: Set(true),
-            orden_visual: Set(0),
-            destacado: Set(false),
-            creado_en: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        let new = NewProducto {
+            empresa_id: empresa.id.clone(),
+            router_id: router.id.clone(),
+            perfil_mikrotik_id: "*2".into(),
+            perfil_mikrotik_nombre: "1h".into(),
+            nombre_venta: "1 Hora".into(),
+            descripcion: None,
+            imagen_url: None,
+            precio: price,
+            moneda: "MXN".into(),
+            detalles: json!([]),
+            activo: true,
+            orden_visual: 0,
+            destacado: false,
+        };
+        let product = productos::insert(&txn, new).await?;
         targets.push(Target {
             api_key: key.api_key,
             product_id: product.id,

@@ -16,13 +16,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use secrecy::SecretString;
-
-use entity::empresa;
 
 use crate::config::{Config, MasterKey, RouterSettings};
 use crate::crypto::SecretBox;
+use crate::db::empresas::{self, EmpresaPatch};
+use crate::ids::EmpresaId;
 use crate::sandbox::gateways::{SandboxConfig, SandboxGateways};
 use crate::sandbox::routeros_sim::{RouterSim, SimConfig};
 use crate::startup::Application;
@@ -142,13 +141,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if let Some(pem) =
         tokio::task::spawn_blocking(move || sb.conekta_webhook_public_key_pem()).await?
     {
-        if let Some(e) = empresa::Entity::find_by_id(seeded.empresa_id.clone())
-            .one(&db)
-            .await?
-        {
-            let mut e = e.into_active_model();
-            e.conekta_webhook_key = Set(Some(pem));
-            e.update(&db).await?;
+        if let Some(e) = empresas::find(&db, EmpresaId(&seeded.empresa_id)).await? {
+            let patch = EmpresaPatch {
+                conekta_webhook_key: Some(Some(pem)),
+                ..Default::default()
+            };
+            empresas::update(&db, e, patch).await?;
         }
     }
 

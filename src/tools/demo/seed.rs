@@ -4,18 +4,18 @@ use std::net::SocketAddr;
 
 use chrono::Utc;
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
-
-use entity::{api_key, empresa, producto, router, usuario};
 
 use super::{DemoSecrets, COMPANY_NAME, ROUTER_USER};
 use crate::auth::password::{hash_password, verify_password, Verification};
-use crate::crypto::{field, SecretBox};
-use crate::db::routers::{create_router, insert_key, NewRouter};
+use crate::crypto::SecretBox;
+use crate::db::api_keys;
+use crate::db::empresas::{self, NewEmpresa};
+use crate::db::productos::{self, NewProducto, Producto};
+use crate::db::routers::{self, create_router, NewRouter, Router, RouterPatch};
+use crate::db::usuarios::{self, NewUsuario, Role};
+use crate::ids::{EmpresaId, RouterId};
 use crate::sandbox::routeros_sim::default_seed_profiles;
 
 /// What the seed produced (or found).
@@ -24,7 +24,7 @@ pub struct Seeded {
     pub empresa_id: String,
     pub router_id: String,
     pub api_key: String,
-    pub products: Vec<producto::Model>,
+    pub products: Vec<Producto>,
 }
 
 /// The three plans: (sale name, simulator profile, price, description, details).
@@ -71,11 +71,11 @@ pub async fn seed(
     apikey_ttl: std::time::Duration,
 ) -> anyhow::Result<(Seeded, bool)> {
     let existing = match &secrets.empresa_id {
-        Some(id) => empresa::Entity::find_by_id(id.clone()).one(db).await?,
+        Some(id) => empresas::find(db, EmpresaId(id)).await?,
         None => None,
     };
     let existing_router = match (&existing, &secrets.router_id) {
-        (Some(_), Some(id)) => router::Entity::find_by_id(id.clone()).one(db).await?,
+        (Some(_), Some(id)) => routers::find(db, RouterId(id)).await?,
         _ => None,
     };
     let mut changed = false;
@@ -92,16 +92,16 @@ pub async fn seed(
     };
 
     // The simulator's port changes on every run.
-    let mut r = router_row.into_active_model();
-    r.host = Set(router_addr.ip().to_string());
-    r.puerto = Set(i32::from(router_addr.port()));
-    r.usuario = Set(ROUTER_USER.into());
-    r.password_encrypted =
-        Set(secrets_box.encrypt(field::ROUTER_PASSWORD, &secrets.router_password));
-    r.use_tls = Set(false);
-    r.tls_fingerprint = Set(None);
-    r.actualizado_en = Set(Utc::now());
-    let router_row = r.update(db).await?;
+    let patch = RouterPatch {
+        host: Some(router_addr.ip().to_string()),
+        puerto: Some(i32::from(router_addr.port())),
+        usuario: Some(ROUTER_USER.into()),
+        password: Some(secrets.router_password.clone()),
+        use_tls: Some(false),
+        tls_fingerprint: Some(None),
+        ..Default::default()
+    };
+    let router_row = routers::update(db, secrets_box, router_row, patch).await?;
 
     // The API key: reuse the saved one while it is still valid, otherwise issue a new one.
     let valid = match &secrets.api_key {
@@ -116,10 +116,9 @@ pub async fn seed(
             apikey_ttl,
         )?;
         let txn = crate::db::begin_write(db).await?;
-        insert_key(&txn, &router_row, &key).await?;
-        let mut r = router_row.clone().into_active_model();
-        r.api_key_hash = Set(key.key_hash.clone());
-        r.update(&txn).await?;
+        let router = RouterId(&router_row.id);
+        api_keys::insert(&txn, EmpresaId(&empresa_id), router, &key).await?;
+        routers::set_api_key_hash(&txn, router, &key.key_hash).await?;
         txn.commit().await?;
         secrets.api_key = Some(key.api_key);
         changed = true;
@@ -127,13 +126,8 @@ pub async fn seed(
 
     ensure_admin(db, secrets, &empresa_id).await?;
 
-    let products = producto::Entity::find()
-        .filter(producto::Column::EmpresaId.eq(empresa_id.as_str()))
-        .filter(producto::Column::RouterId.eq(router_row.id.as_str()))
-        .filter(producto::Column::Activo.eq(true))
-        .order_by_asc(producto::Column::OrdenVisual)
-        .all(db)
-        .await?;
+    let products =
+        productos::list_for_sale(db, EmpresaId(&empresa_id), RouterId(&router_row.id)).await?;
     Ok((
         Seeded {
             empresa_id,
@@ -159,12 +153,7 @@ async fn key_is_valid(
     if claims.sub != router_id {
         return Ok(false);
     }
-    let row = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(hash))
-        .filter(api_key::Column::Revoked.eq(false))
-        .one(db)
-        .await?;
-    Ok(row.is_some())
+    Ok(api_keys::find_active_by_hash(db, &hash).await?.is_some())
 }
 
 async fn seed_fresh(
@@ -173,37 +162,18 @@ async fn seed_fresh(
     secrets: &DemoSecrets,
     router_addr: SocketAddr,
     apikey_ttl: std::time::Duration,
-) -> anyhow::Result<(String, router::Model, String)> {
-    let now = Utc::now();
+) -> anyhow::Result<(String, Router, String)> {
     let txn = crate::db::begin_write(db).await?;
-    let empresa = empresa::ActiveModel {
-        id: Set(crate::wire::new_empresa_id()),
-        nombre: Set(COMPANY_NAME.into()),
-        contacto_email: Set(Some(secrets.admin_email.clone())),
-        contacto_telefono: Set(None),
-        logo_url: Set(None),
-        conekta_private_key: Set(Some(
-            secrets_box.encrypt(field::CONEKTA_PRIVATE_KEY, &secrets.conekta_private_key),
-        )),
-        conekta_public_key: Set(Some(secrets.conekta_public_key.clone())),
-        conekta_mode: Set("test".into()),
-        mercado_pago_access_token: Set(Some(
-            secrets_box.encrypt(field::MP_ACCESS_TOKEN, &secrets.mp_access_token),
-        )),
-        mercado_pago_public_key: Set(Some(secrets.mp_public_key.clone())),
-        mercado_pago_mode: Set("test".into()),
-        mercado_pago_webhook_secret: Set(Some(
-            secrets_box.encrypt(field::MP_WEBHOOK_SECRET, &secrets.mp_webhook_secret),
-        )),
-        conekta_webhook_key: Set(None),
-        telegram_bot_token: Set(None),
-        telegram_chat_id: Set(None),
-        notificaciones_telegram: Set(false),
-        activa: Set(true),
-        creada_en: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    let new = NewEmpresa {
+        contacto_email: Some(secrets.admin_email.clone()),
+        conekta_private_key: Some(secrets.conekta_private_key.clone()),
+        conekta_public_key: Some(secrets.conekta_public_key.clone()),
+        mercado_pago_access_token: Some(secrets.mp_access_token.clone()),
+        mercado_pago_public_key: Some(secrets.mp_public_key.clone()),
+        mercado_pago_webhook_secret: Some(secrets.mp_webhook_secret.clone()),
+        ..NewEmpresa::named(COMPANY_NAME)
+    };
+    let empresa = empresas::insert(&txn, secrets_box, new).await?;
     let (router_row, key) = create_router(
         &txn,
         secrets_box,
@@ -224,28 +194,25 @@ async fn seed_fresh(
     .await?;
     for (i, (name, profile, price, desc, details)) in PLANS.iter().enumerate() {
         let orden = i32::try_from(i).unwrap_or(0) + 1;
-        producto::ActiveModel {
-            empresa_id: Set(empresa.id.clone()),
-            router_id: Set(router_row.id.clone()),
-            perfil_mikrotik_id: Set(sim_profile_id(profile)),
-            perfil_mikrotik_nombre: Set((*profile).into()),
-            nombre_venta: Set((*name).into()),
-            descripcion: Set(Some((*desc).into())),
-            imagen_url: Set(None),
-            precio: Set(Decimal::from(*price)),
-            moneda: Set("MXN".into()),
-            detalles: Set(json!(details
+        let new = NewProducto {
+            empresa_id: empresa.id.clone(),
+            router_id: router_row.id.clone(),
+            perfil_mikrotik_id: sim_profile_id(profile),
+            perfil_mikrotik_nombre: (*profile).into(),
+            nombre_venta: (*name).into(),
+            descripcion: Some((*desc).into()),
+            imagen_url: None,
+            precio: Decimal::from(*price),
+            moneda: "MXN".into(),
+            detalles: json!(details
                 .iter()
                 .map(|t| json!({ "texto": t }))
-                .collect::<Vec<_>>())),
-            activo: Set(true),
-            orden_visual: Set(orden),
-            destacado: Set(*profile == "1d"),
-            creado_en: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+                .collect::<Vec<_>>()),
+            activo: true,
+            orden_visual: orden,
+            destacado: *profile == "1d",
+        };
+        productos::insert(&txn, new).await?;
     }
     txn.commit().await?;
     Ok((empresa.id, router_row, key.api_key))
@@ -257,10 +224,9 @@ async fn ensure_admin(
     secrets: &DemoSecrets,
     empresa_id: &str,
 ) -> anyhow::Result<()> {
-    let found = usuario::Entity::find()
-        .filter(usuario::Column::Email.eq(secrets.admin_email.as_str()))
-        .one(db)
-        .await?;
+    let found = usuarios::find_by_email_with_empresa(db, &secrets.admin_email)
+        .await?
+        .map(|(u, _)| u);
     let password = secrets.admin_password.clone();
     let stored = found.as_ref().map(|u| u.password_hash.clone());
     let matches = match stored {
@@ -282,30 +248,19 @@ async fn ensure_admin(
     match found {
         Some(user) => {
             if hash.is_some() || !user.activo || user.empresa_id.as_deref() != Some(empresa_id) {
-                let mut m = user.into_active_model();
-                if let Some(h) = hash {
-                    m.password_hash = Set(h);
-                    m.password_changed_at = Set(Some(Utc::now()));
-                }
-                m.activo = Set(true);
-                m.rol = Set(crate::auth::session::ROLE_CLIENTE_ADMIN.into());
-                m.empresa_id = Set(Some(empresa_id.into()));
-                m.update(db).await?;
+                let empresa = Some(empresa_id.to_string());
+                usuarios::reassign(db, user, Role::ClienteAdmin, empresa, hash).await?;
             }
         }
         None => {
-            usuario::ActiveModel {
-                rol: Set(crate::auth::session::ROLE_CLIENTE_ADMIN.into()),
-                empresa_id: Set(Some(empresa_id.into())),
-                email: Set(secrets.admin_email.clone()),
-                password_hash: Set(hash.unwrap_or_default()),
-                nombre: Set("Admin WiFi Demo".into()),
-                activo: Set(true),
-                creado_en: Set(Utc::now()),
-                ..Default::default()
-            }
-            .insert(db)
-            .await?;
+            let new = NewUsuario {
+                rol: Role::ClienteAdmin,
+                empresa_id: Some(empresa_id.into()),
+                email: secrets.admin_email.clone(),
+                password_hash: hash.unwrap_or_default(),
+                nombre: "Admin WiFi Demo".into(),
+            };
+            usuarios::insert(db, new).await?;
         }
     }
     Ok(())

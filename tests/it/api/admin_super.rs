@@ -753,9 +753,14 @@ async fn regenerate_revokes_every_active_key_atomically() {
         std::time::Duration::from_secs(3600),
     )
     .unwrap();
-    pagos_hotspot::db::routers::insert_key(&app.db, &t.router, &extra)
-        .await
-        .unwrap();
+    pagos_hotspot::db::api_keys::insert(
+        &app.db,
+        pagos_hotspot::ids::EmpresaId(&t.empresa.id),
+        pagos_hotspot::ids::RouterId(&t.router.id),
+        &extra,
+    )
+    .await
+    .unwrap();
     assert_eq!(portal(&app, &extra.api_key).await.0, 200);
     assert_eq!(portal(&app, &t.api_key).await.0, 200);
 

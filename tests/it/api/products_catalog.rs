@@ -468,7 +468,7 @@ async fn update_and_soft_delete() {
         .await
         .unwrap()
         .into_iter()
-        .map(|a| a.action)
+        .map(|a| sea_orm::ActiveEnum::to_value(&a.action))
         .collect();
     assert_eq!(
         actions,

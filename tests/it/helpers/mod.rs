@@ -16,6 +16,7 @@ use pagos_hotspot::auth::password::hash_password;
 use pagos_hotspot::config::Config;
 use pagos_hotspot::db::routers::{create_router, NewRouter};
 use pagos_hotspot::db::testing::{fresh_database, TestDb};
+use pagos_hotspot::db::{empresas, usuarios};
 use pagos_hotspot::startup::Application;
 use pagos_hotspot::state::AppState;
 use secrecy::ExposeSecret;
@@ -104,19 +105,14 @@ impl TestApp {
         rol: &str,
         empresa_id: Option<&str>,
     ) -> usuario::Model {
-        usuario::ActiveModel {
-            rol: Set(rol.into()),
-            empresa_id: Set(empresa_id.map(str::to_string)),
-            email: Set(email.into()),
-            password_hash: Set(hash_password(ADMIN_PASSWORD).unwrap()),
-            nombre: Set(format!("Usuario {email}")),
-            activo: Set(true),
-            creado_en: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&self.db)
-        .await
-        .unwrap()
+        let new = usuarios::NewUsuario {
+            rol: usuarios::Role::parse(rol).expect("a known role"),
+            empresa_id: empresa_id.map(str::to_string),
+            email: email.into(),
+            password_hash: hash_password(ADMIN_PASSWORD).unwrap(),
+            nombre: format!("Usuario {email}"),
+        };
+        usuarios::insert(&self.db, new).await.unwrap()
     }
 
     /// Logs in and returns the session token.
@@ -141,29 +137,13 @@ impl TestApp {
     }
 
     pub async fn insert_empresa(&self, nombre: &str) -> empresa::Model {
-        empresa::ActiveModel {
-            id: Set(pagos_hotspot::wire::new_empresa_id()),
-            nombre: Set(nombre.into()),
-            contacto_email: Set(Some("contacto@example.com".into())),
-            contacto_telefono: Set(None),
-            logo_url: Set(None),
-            conekta_private_key: Set(None),
-            conekta_public_key: Set(None),
-            conekta_mode: Set("test".into()),
-            mercado_pago_access_token: Set(None),
-            mercado_pago_public_key: Set(None),
-            mercado_pago_mode: Set("test".into()),
-            mercado_pago_webhook_secret: Set(None),
-            conekta_webhook_key: Set(None),
-            telegram_bot_token: Set(None),
-            telegram_chat_id: Set(None),
-            notificaciones_telegram: Set(false),
-            activa: Set(true),
-            creada_en: Set(Utc::now()),
-        }
-        .insert(&self.db)
-        .await
-        .unwrap()
+        let new = empresas::NewEmpresa {
+            contacto_email: Some("contacto@example.com".into()),
+            ..empresas::NewEmpresa::named(nombre)
+        };
+        empresas::insert(&self.db, &self.state.secrets, new)
+            .await
+            .unwrap()
     }
 
     /// A company with one router (pointing at `host:port`), an API key and a cliente_admin.

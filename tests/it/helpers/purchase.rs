@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 
 use entity::{producto, purchase};
 use pagos_hotspot::config::Config;
+use pagos_hotspot::db::productos;
 use pagos_hotspot::sandbox::gateways::{SandboxConfig, SandboxGateways, SandboxHandle};
 use pagos_hotspot::sandbox::routeros_sim::{RouterSim, SimConfig};
 use pagos_hotspot::startup::Application;
@@ -149,26 +149,22 @@ pub async fn insert_product_for(
     precio: &str,
     activo: bool,
 ) -> producto::Model {
-    producto::ActiveModel {
-        empresa_id: Set(empresa_id.into()),
-        router_id: Set(router_id.into()),
-        perfil_mikrotik_id: Set(format!("*{}", uuid::Uuid::new_v4().simple())),
-        perfil_mikrotik_nombre: Set(perfil.into()),
-        nombre_venta: Set(nombre.into()),
-        descripcion: Set(None),
-        imagen_url: Set(None),
-        precio: Set(precio.parse::<Decimal>().unwrap()),
-        moneda: Set("MXN".into()),
-        detalles: Set(json!([])),
-        activo: Set(activo),
-        orden_visual: Set(0),
-        destacado: Set(false),
-        creado_en: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .unwrap()
+    let new = productos::NewProducto {
+        empresa_id: empresa_id.into(),
+        router_id: router_id.into(),
+        perfil_mikrotik_id: format!("*{}", uuid::Uuid::new_v4().simple()),
+        perfil_mikrotik_nombre: perfil.into(),
+        nombre_venta: nombre.into(),
+        descripcion: None,
+        imagen_url: None,
+        precio: precio.parse::<Decimal>().unwrap(),
+        moneda: "MXN".into(),
+        detalles: json!([]),
+        activo,
+        orden_visual: 0,
+        destacado: false,
+    };
+    productos::insert(&app.db, new).await.unwrap()
 }
 
 pub fn conekta_body(product_id: i32, token: &str) -> Value {

@@ -259,7 +259,7 @@ async fn every_entity_round_trips() {
 
     let usr = usuario::Model {
         id: 0,
-        rol: "cliente_admin".into(),
+        rol: entity::usuario::Role::ClienteAdmin,
         empresa_id: Some(emp.id.clone()),
         email: "admin@example.com".into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$x$y".into(),
@@ -392,7 +392,7 @@ async fn every_entity_round_trips() {
         actor_email: Some("admin@example.com".into()),
         actor_role: Some("super_admin".into()),
         empresa_id: Some(emp.id.clone()),
-        action: "router.create".into(),
+        action: entity::audit_log::AuditAction::RouterCreate,
         target_type: "router".into(),
         target_id: Some(rtr.id.clone()),
         details: json!({"nombre": "Router 1"}),
@@ -525,7 +525,7 @@ async fn unique_constraints_fire() {
 
     // usuarios.email
     let user = |email: &str| usuario::ActiveModel {
-        rol: Set("super_admin".into()),
+        rol: Set(entity::usuario::Role::SuperAdmin),
         email: Set(email.to_owned()),
         password_hash: Set("h".into()),
         nombre: Set("n".into()),
