@@ -28,14 +28,29 @@ use crate::gateways::{GatewayError, GatewayKind};
 /// The service's metrics, registered in one registry owned by this value.
 pub struct Metrics {
     registry: Registry,
-    http_requests: IntCounterVec,
-    http_duration: HistogramVec,
-    router_up: IntGaugeVec,
-    router_command_duration: HistogramVec,
-    router_commands: IntCounterVec,
-    router_queue_depth: IntGaugeVec,
-    router_reconnects: IntCounterVec,
-    router_session_age: prometheus::GaugeVec,
+    http: HttpSeries,
+    router: RouterSeries,
+    sales: SalesSeries,
+}
+
+/// HTTP traffic.
+struct HttpSeries {
+    requests: IntCounterVec,
+    duration: HistogramVec,
+}
+
+/// The router broker.
+struct RouterSeries {
+    up: IntGaugeVec,
+    command_duration: HistogramVec,
+    commands: IntCounterVec,
+    queue_depth: IntGaugeVec,
+    reconnects: IntCounterVec,
+    session_age: prometheus::GaugeVec,
+}
+
+/// Payments, purchases, their compensation and reconciliation, webhooks and gateway calls.
+struct SalesSeries {
     payments: IntCounterVec,
     payment_amount: CounterVec,
     purchase_duration: HistogramVec,
@@ -94,6 +109,139 @@ fn histogram_vec(
     )
 }
 
+impl HttpSeries {
+    /// Registers the HTTP series in `r`.
+    fn register(r: &Registry) -> prometheus::Result<Self> {
+        Ok(Self {
+            requests: counter_vec(
+                r,
+                HTTP_REQUESTS_TOTAL,
+                "HTTP requests by method, matched route pattern and status code.",
+                &["method", "route", "status"],
+            )?,
+            duration: histogram_vec(
+                r,
+                HTTP_REQUEST_DURATION_SECONDS,
+                "HTTP request duration by method and matched route pattern.",
+                &["method", "route"],
+                HTTP_BUCKETS,
+            )?,
+        })
+    }
+}
+
+impl RouterSeries {
+    /// Registers the router broker series in `r`.
+    fn register(r: &Registry) -> prometheus::Result<Self> {
+        Ok(Self {
+            up: gauge_vec(
+                r,
+                ROUTER_UP,
+                "1 when the router's RouterOS API session is established and answering.",
+                &["router_id"],
+            )?,
+            command_duration: histogram_vec(
+                r,
+                ROUTER_COMMAND_DURATION_SECONDS,
+                "RouterOS command latency (queueing included) by command and outcome.",
+                &["command", "outcome"],
+                ROUTER_BUCKETS,
+            )?,
+            commands: counter_vec(
+                r,
+                ROUTER_COMMANDS_TOTAL,
+                "RouterOS commands by command and outcome.",
+                &["command", "outcome"],
+            )?,
+            queue_depth: gauge_vec(
+                r,
+                ROUTER_QUEUE_DEPTH,
+                "Commands waiting in the router actor's mailbox.",
+                &["router_id"],
+            )?,
+            reconnects: counter_vec(
+                r,
+                ROUTER_RECONNECTS_TOTAL,
+                "RouterOS API sessions re-established after a loss.",
+                &["router_id"],
+            )?,
+            session_age: reg(
+                r,
+                prometheus::GaugeVec::new(
+                    Opts::new(
+                        ROUTER_SESSION_AGE_SECONDS,
+                        "Age of the current RouterOS API session (0 when down).",
+                    ),
+                    &["router_id"],
+                )?,
+            )?,
+        })
+    }
+}
+
+impl SalesSeries {
+    /// Registers the payment and purchase series in `r`.
+    fn register(r: &Registry) -> prometheus::Result<Self> {
+        Ok(Self {
+            payments: counter_vec(
+                r,
+                PAYMENTS_TOTAL,
+                "Payment results by gateway and outcome.",
+                &["gateway", "outcome"],
+            )?,
+            payment_amount: reg(
+                r,
+                CounterVec::new(
+                    Opts::new(
+                        PAYMENT_AMOUNT_TOTAL,
+                        "Confirmed revenue in currency units, by gateway and currency.",
+                    ),
+                    &["gateway", "currency"],
+                )?,
+            )?,
+            purchase_duration: histogram_vec(
+                r,
+                PURCHASE_DURATION_SECONDS,
+                "Portal purchase duration, from request to answer, by gateway and outcome.",
+                &["gateway", "outcome"],
+                PURCHASE_BUCKETS,
+            )?,
+            compensations: counter_vec(
+                r,
+                COMPENSATIONS_TOTAL,
+                "Compensating actions (undo steps) by kind and whether they succeeded.",
+                &["kind", "outcome"],
+            )?,
+            reconciler_actions: counter_vec(
+                r,
+                RECONCILER_ACTIONS_TOTAL,
+                "Actions the reconciler took on stuck purchases.",
+                &["action"],
+            )?,
+            reconciler_backlog: reg(
+                r,
+                IntGauge::new(
+                    RECONCILER_BACKLOG,
+                    "Purchases in an intermediate state found by the last reconciler pass.",
+                )?,
+            )?,
+            webhooks: counter_vec(
+                r,
+                WEBHOOKS_TOTAL,
+                "Incoming gateway webhooks by gateway and outcome.",
+                &["gateway", "outcome"],
+            )?,
+            gateway_duration: histogram_vec(
+                r,
+                GATEWAY_REQUEST_DURATION_SECONDS,
+                "Outbound payment-gateway request latency by gateway, operation and outcome.",
+                &["gateway", "operation", "outcome"],
+                GATEWAY_BUCKETS,
+            )?,
+        })
+    }
+}
+
 impl Metrics {
     /// A fresh registry with every metric registered.
     pub fn new() -> prometheus::Result<Self> {
@@ -107,115 +255,9 @@ impl Metrics {
         )?;
         build.set(1.0);
         let metrics = Self {
-            http_requests: counter_vec(
-                &r,
-                HTTP_REQUESTS_TOTAL,
-                "HTTP requests by method, matched route pattern and status code.",
-                &["method", "route", "status"],
-            )?,
-            http_duration: histogram_vec(
-                &r,
-                HTTP_REQUEST_DURATION_SECONDS,
-                "HTTP request duration by method and matched route pattern.",
-                &["method", "route"],
-                HTTP_BUCKETS,
-            )?,
-            router_up: gauge_vec(
-                &r,
-                ROUTER_UP,
-                "1 when the router's RouterOS API session is established and answering.",
-                &["router_id"],
-            )?,
-            router_command_duration: histogram_vec(
-                &r,
-                ROUTER_COMMAND_DURATION_SECONDS,
-                "RouterOS command latency (queueing included) by command and outcome.",
-                &["command", "outcome"],
-                ROUTER_BUCKETS,
-            )?,
-            router_commands: counter_vec(
-                &r,
-                ROUTER_COMMANDS_TOTAL,
-                "RouterOS commands by command and outcome.",
-                &["command", "outcome"],
-            )?,
-            router_queue_depth: gauge_vec(
-                &r,
-                ROUTER_QUEUE_DEPTH,
-                "Commands waiting in the router actor's mailbox.",
-                &["router_id"],
-            )?,
-            router_reconnects: counter_vec(
-                &r,
-                ROUTER_RECONNECTS_TOTAL,
-                "RouterOS API sessions re-established after a loss.",
-                &["router_id"],
-            )?,
-            router_session_age: reg(
-                &r,
-                prometheus::GaugeVec::new(
-                    Opts::new(
-                        ROUTER_SESSION_AGE_SECONDS,
-                        "Age of the current RouterOS API session (0 when down).",
-                    ),
-                    &["router_id"],
-                )?,
-            )?,
-            payments: counter_vec(
-                &r,
-                PAYMENTS_TOTAL,
-                "Payment results by gateway and outcome.",
-                &["gateway", "outcome"],
-            )?,
-            payment_amount: reg(
-                &r,
-                CounterVec::new(
-                    Opts::new(
-                        PAYMENT_AMOUNT_TOTAL,
-                        "Confirmed revenue in currency units, by gateway and currency.",
-                    ),
-                    &["gateway", "currency"],
-                )?,
-            )?,
-            purchase_duration: histogram_vec(
-                &r,
-                PURCHASE_DURATION_SECONDS,
-                "Portal purchase duration, from request to answer, by gateway and outcome.",
-                &["gateway", "outcome"],
-                PURCHASE_BUCKETS,
-            )?,
-            compensations: counter_vec(
-                &r,
-                COMPENSATIONS_TOTAL,
-                "Compensating actions (undo steps) by kind and whether they succeeded.",
-                &["kind", "outcome"],
-            )?,
-            reconciler_actions: counter_vec(
-                &r,
-                RECONCILER_ACTIONS_TOTAL,
-                "Actions the reconciler took on stuck purchases.",
-                &["action"],
-            )?,
-            reconciler_backlog: reg(
-                &r,
-                IntGauge::new(
-                    RECONCILER_BACKLOG,
-                    "Purchases in an intermediate state found by the last reconciler pass.",
-                )?,
-            )?,
-            webhooks: counter_vec(
-                &r,
-                WEBHOOKS_TOTAL,
-                "Incoming gateway webhooks by gateway and outcome.",
-                &["gateway", "outcome"],
-            )?,
-            gateway_duration: histogram_vec(
-                &r,
-                GATEWAY_REQUEST_DURATION_SECONDS,
-                "Outbound payment-gateway request latency by gateway, operation and outcome.",
-                &["gateway", "operation", "outcome"],
-                GATEWAY_BUCKETS,
-            )?,
+            http: HttpSeries::register(&r)?,
+            router: RouterSeries::register(&r)?,
+            sales: SalesSeries::register(&r)?,
             registry: r,
         };
         metrics.init_known_series();
@@ -230,23 +272,28 @@ impl Metrics {
         const GATEWAYS: [GatewayKind; 2] = [GatewayKind::Conekta, GatewayKind::MercadoPago];
         for gateway in GATEWAYS.map(gateway_label) {
             for outcome in PaymentOutcome::ALL {
-                self.payments
+                self.sales
+                    .payments
                     .with_label_values(&[gateway, outcome.as_str()]);
             }
             for currency in crate::validate::CURRENCIES {
-                self.payment_amount.with_label_values(&[gateway, currency]);
+                self.sales
+                    .payment_amount
+                    .with_label_values(&[gateway, currency]);
             }
             for outcome in PurchaseOutcome::ALL {
-                self.purchase_duration
+                self.sales
+                    .purchase_duration
                     .with_label_values(&[gateway, outcome.as_str()]);
             }
             for outcome in WebhookOutcome::ALL {
-                self.webhooks
+                self.sales
+                    .webhooks
                     .with_label_values(&[gateway, outcome.as_str()]);
             }
             for operation in GatewayOperation::ALL {
                 for outcome in GATEWAY_CALL_OUTCOMES {
-                    self.gateway_duration.with_label_values(&[
+                    self.sales.gateway_duration.with_label_values(&[
                         gateway,
                         operation.as_str(),
                         outcome,
@@ -256,12 +303,14 @@ impl Metrics {
         }
         for kind in CompensationKind::ALL {
             for outcome in ["ok", "failed"] {
-                self.compensations
+                self.sales
+                    .compensations
                     .with_label_values(&[kind.as_str(), outcome]);
             }
         }
         for action in ReconcilerAction::ALL {
-            self.reconciler_actions
+            self.sales
+                .reconciler_actions
                 .with_label_values(&[action.as_str()]);
         }
     }
@@ -290,10 +339,12 @@ impl Metrics {
     ) {
         let method = method_label(method);
         let status = status.to_string();
-        self.http_requests
+        self.http
+            .requests
             .with_label_values(&[method, route, status.as_str()])
             .inc();
-        self.http_duration
+        self.http
+            .duration
             .with_label_values(&[method, route])
             .observe(elapsed.as_secs_f64());
     }
@@ -302,7 +353,8 @@ impl Metrics {
 
     /// Whether the router's session is up.
     pub fn set_router_up(&self, router_id: &str, up: bool) {
-        self.router_up
+        self.router
+            .up
             .with_label_values(&[router_id])
             .set(i64::from(up));
     }
@@ -317,27 +369,30 @@ impl Metrics {
         elapsed: Duration,
     ) {
         let labels = [command, outcome.as_str()];
-        self.router_commands.with_label_values(&labels).inc();
-        self.router_command_duration
+        self.router.commands.with_label_values(&labels).inc();
+        self.router
+            .command_duration
             .with_label_values(&labels)
             .observe(elapsed.as_secs_f64());
     }
 
     /// Commands currently queued for the router.
     pub fn set_router_queue_depth(&self, router_id: &str, depth: usize) {
-        self.router_queue_depth
+        self.router
+            .queue_depth
             .with_label_values(&[router_id])
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
     /// A session re-established after a loss (not the first connection).
     pub fn inc_router_reconnects(&self, router_id: &str) {
-        self.router_reconnects.with_label_values(&[router_id]).inc();
+        self.router.reconnects.with_label_values(&[router_id]).inc();
     }
 
     /// Age of the current session; pass `Duration::ZERO` when down.
     pub fn set_router_session_age(&self, router_id: &str, age: Duration) {
-        self.router_session_age
+        self.router
+            .session_age
             .with_label_values(&[router_id])
             .set(age.as_secs_f64());
     }
@@ -347,24 +402,25 @@ impl Metrics {
     pub fn register_router(&self, router_id: &str) {
         self.set_router_up(router_id, false);
         self.set_router_queue_depth(router_id, 0);
-        self.router_reconnects.with_label_values(&[router_id]);
+        self.router.reconnects.with_label_values(&[router_id]);
         self.set_router_session_age(router_id, Duration::ZERO);
     }
 
     /// Drops every series of a deleted router.
     pub fn forget_router(&self, router_id: &str) {
         let labels = [router_id];
-        let _ = self.router_up.remove_label_values(&labels);
-        let _ = self.router_queue_depth.remove_label_values(&labels);
-        let _ = self.router_reconnects.remove_label_values(&labels);
-        let _ = self.router_session_age.remove_label_values(&labels);
+        let _ = self.router.up.remove_label_values(&labels);
+        let _ = self.router.queue_depth.remove_label_values(&labels);
+        let _ = self.router.reconnects.remove_label_values(&labels);
+        let _ = self.router.session_age.remove_label_values(&labels);
     }
 
     // ---- payments (the purchase saga, webhooks, the reconciler) ----
 
     /// A payment result (a charge's answer, or a later refund/chargeback).
     pub fn record_payment(&self, gateway: GatewayKind, outcome: PaymentOutcome) {
-        self.payments
+        self.sales
+            .payments
             .with_label_values(&[gateway_label(gateway), outcome.as_str()])
             .inc();
     }
@@ -374,7 +430,8 @@ impl Metrics {
     pub fn add_revenue(&self, gateway: GatewayKind, currency: &str, amount: Decimal) {
         let Some(value) = amount.to_f64() else { return };
         if value.is_finite() && value > 0.0 {
-            self.payment_amount
+            self.sales
+                .payment_amount
                 .with_label_values(&[gateway_label(gateway), currency_label(currency)])
                 .inc_by(value);
         }
@@ -387,34 +444,39 @@ impl Metrics {
         outcome: PurchaseOutcome,
         elapsed: Duration,
     ) {
-        self.purchase_duration
+        self.sales
+            .purchase_duration
             .with_label_values(&[gateway_label(gateway), outcome.as_str()])
             .observe(elapsed.as_secs_f64());
     }
 
     /// A compensating action and whether it succeeded.
     pub fn record_compensation(&self, kind: CompensationKind, succeeded: bool) {
-        self.compensations
+        self.sales
+            .compensations
             .with_label_values(&[kind.as_str(), if succeeded { "ok" } else { "failed" }])
             .inc();
     }
 
     /// One reconciler decision.
     pub fn record_reconciler_action(&self, action: ReconcilerAction) {
-        self.reconciler_actions
+        self.sales
+            .reconciler_actions
             .with_label_values(&[action.as_str()])
             .inc();
     }
 
     /// Purchases found stuck in an intermediate state by the last reconciler pass.
     pub fn set_reconciler_backlog(&self, stuck: usize) {
-        self.reconciler_backlog
+        self.sales
+            .reconciler_backlog
             .set(i64::try_from(stuck).unwrap_or(i64::MAX));
     }
 
     /// One incoming webhook.
     pub fn record_webhook(&self, gateway: GatewayKind, outcome: WebhookOutcome) {
-        self.webhooks
+        self.sales
+            .webhooks
             .with_label_values(&[gateway_label(gateway), outcome.as_str()])
             .inc();
     }
@@ -427,7 +489,8 @@ impl Metrics {
         outcome: &'static str,
         elapsed: Duration,
     ) {
-        self.gateway_duration
+        self.sales
+            .gateway_duration
             .with_label_values(&[gateway_label(gateway), operation.as_str(), outcome])
             .observe(elapsed.as_secs_f64());
     }

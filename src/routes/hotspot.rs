@@ -73,19 +73,82 @@ struct ReconnectReq {
 }
 impl FieldAliases for ReconnectReq {}
 
-fn reconnect_body(
-    success: bool,
-    estado: &str,
-    conectado: bool,
-    datos: Value,
-    mac: &str,
-    mensaje: Option<&str>,
-    error: Option<&str>,
-) -> HttpResponse {
+/// A refusal of either credential check: its `estado`, `mensaje` and `error_detalle`.
+#[derive(Debug, Clone, Copy)]
+struct Refusal {
+    estado: &'static str,
+    mensaje: &'static str,
+    error: &'static str,
+}
+
+const ROUTER_INACTIVE: Refusal = Refusal {
+    estado: "router_inactivo",
+    mensaje: "Router inactivo",
+    error: "router_inactivo",
+};
+const ROUTER_DOWN: Refusal = Refusal {
+    estado: "router_no_disponible",
+    mensaje: MSG_ROUTER_DOWN,
+    error: "router_no_disponible",
+};
+/// An unknown user and a wrong password get this same answer (no user enumeration).
+const BAD_CREDENTIALS: Refusal = Refusal {
+    estado: "credenciales_invalidas",
+    mensaje: MSG_BAD_CREDENTIALS,
+    error: "credenciales_invalidas",
+};
+/// A username that cannot name a user (empty, or a MAC address): no router lookup happens.
+const NOT_A_USER: Refusal = Refusal {
+    estado: "expirado",
+    mensaje: MSG_NOT_FOUND,
+    error: "usuario_no_encontrado",
+};
+const DISABLED: Refusal = Refusal {
+    estado: "deshabilitado",
+    mensaje: MSG_DISABLED,
+    error: "usuario_deshabilitado",
+};
+const NO_IP: Refusal = Refusal {
+    estado: "activo",
+    mensaje: MSG_NO_IP,
+    error: "ip_no_detectada",
+};
+
+/// How an auto-reconnect ended.
+#[derive(Debug)]
+enum Reconnected {
+    /// Logged in: the session data.
+    Connected(Value),
+    Refused(Refusal),
+    /// The router did not log the device in (`error_detalle` is the router's reason).
+    LoginFailed {
+        slow: bool,
+        detail: String,
+    },
+}
+
+fn reconnect_body(mac: &str, outcome: Reconnected) -> HttpResponse {
+    let (success, estado, datos, mensaje, error) = match outcome {
+        Reconnected::Connected(datos) => (true, "activo", datos, Some(MSG_CONNECTED), None),
+        Reconnected::Refused(r) => (
+            false,
+            r.estado,
+            Value::Null,
+            Some(r.mensaje),
+            Some(r.error.to_string()),
+        ),
+        Reconnected::LoginFailed { slow, detail } => (
+            false,
+            "login_fallido",
+            Value::Null,
+            Some(if slow { MSG_SLOW } else { MSG_NOT_CONNECTED }),
+            Some(detail),
+        ),
+    };
     HttpResponse::Ok().json(json!({
         "success": success,
         "estado": estado,
-        "auto_conexion": if conectado { "conectado" } else { "no_conectado" },
+        "auto_conexion": if success { "conectado" } else { "no_conectado" },
         "datos_sesion": datos,
         "nueva_mac": mac,
         "tiempo_acumulado": Value::Null,
@@ -141,88 +204,38 @@ async fn auto_reconnect(
         )
     })?;
     let ip = ip_field("current_ip", b.current_ip.as_deref())?;
-    let raw_mac = b.current_mac.trim().to_string();
+    let outcome = reconnect(&state, &key, &b, mac, ip).await;
+    Ok(reconnect_body(b.current_mac.trim(), outcome))
+}
+
+/// Checks the user on the router and logs the device in.
+async fn reconnect(
+    state: &AppState,
+    key: &PortalKey,
+    b: &ReconnectReq,
+    mac: String,
+    ip: Option<std::net::IpAddr>,
+) -> Reconnected {
     if !key.router.activo {
-        return Ok(reconnect_body(
-            false,
-            "router_inactivo",
-            false,
-            Value::Null,
-            &raw_mac,
-            Some("Router inactivo"),
-            Some("router_inactivo"),
-        ));
+        return Reconnected::Refused(ROUTER_INACTIVE);
     }
     let username = b.username.trim();
     if username.is_empty() || looks_like_mac(username) {
-        return Ok(reconnect_body(
-            false,
-            "expirado",
-            false,
-            Value::Null,
-            &raw_mac,
-            Some(MSG_NOT_FOUND),
-            Some("usuario_no_encontrado"),
-        ));
+        return Reconnected::Refused(NOT_A_USER);
     }
     let user = match state.routers.find_user(&key.router.id, username).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            return Ok(reconnect_body(
-                false,
-                "expirado",
-                false,
-                Value::Null,
-                &raw_mac,
-                Some(MSG_NOT_FOUND),
-                Some("usuario_no_encontrado"),
-            ))
-        }
+        Ok(Some(u)) if password_ok(&u, b.password.as_deref()) => u,
+        Ok(_) => return Reconnected::Refused(BAD_CREDENTIALS),
         Err(e) => {
             tracing::warn!(error = %e, "auto-reconnect: router unavailable");
-            return Ok(reconnect_body(
-                false,
-                "router_no_disponible",
-                false,
-                Value::Null,
-                &raw_mac,
-                Some(MSG_ROUTER_DOWN),
-                Some("router_no_disponible"),
-            ));
+            return Reconnected::Refused(ROUTER_DOWN);
         }
     };
-    if !password_ok(&user, b.password.as_deref()) {
-        return Ok(reconnect_body(
-            false,
-            "credenciales_invalidas",
-            false,
-            Value::Null,
-            &raw_mac,
-            Some(MSG_BAD_CREDENTIALS),
-            Some("credenciales_invalidas"),
-        ));
-    }
     if user.disabled {
-        return Ok(reconnect_body(
-            false,
-            "deshabilitado",
-            false,
-            Value::Null,
-            &raw_mac,
-            Some(MSG_DISABLED),
-            Some("usuario_deshabilitado"),
-        ));
+        return Reconnected::Refused(DISABLED);
     }
     let Some(ip) = ip else {
-        return Ok(reconnect_body(
-            false,
-            "activo",
-            false,
-            Value::Null,
-            &raw_mac,
-            Some(MSG_NO_IP),
-            Some("ip_no_detectada"),
-        ));
+        return Reconnected::Refused(NO_IP);
     };
     let login = ActiveLogin {
         user: user.name.clone(),
@@ -231,32 +244,17 @@ async fn auto_reconnect(
         mac_address: Some(mac.clone()),
     };
     match state.routers.active_login(&key.router.id, login).await {
-        Ok(()) => Ok(reconnect_body(
-            true,
-            "activo",
-            true,
+        Ok(()) => Reconnected::Connected(
             json!({ "user": user.name, "address": ip.to_string(), "mac_address": mac }),
-            &raw_mac,
-            Some(MSG_CONNECTED),
-            None,
-        )),
-        Err(e) => {
-            let slow = matches!(e, BrokerError::OutcomeUnknown);
-            let detail = match &e {
+        ),
+        Err(e) => Reconnected::LoginFailed {
+            slow: matches!(e, BrokerError::OutcomeUnknown),
+            detail: match &e {
                 BrokerError::Router(re) => re.to_string(),
                 BrokerError::OutcomeUnknown => "timeout".to_string(),
                 _ => "router_no_disponible".to_string(),
-            };
-            Ok(reconnect_body(
-                false,
-                "login_fallido",
-                false,
-                Value::Null,
-                &raw_mac,
-                Some(if slow { MSG_SLOW } else { MSG_NOT_CONNECTED }),
-                Some(&detail),
-            ))
-        }
+            },
+        },
     }
 }
 
@@ -268,17 +266,16 @@ struct ProfileInfoReq {
 }
 impl FieldAliases for ProfileInfoReq {}
 
-#[allow(clippy::too_many_arguments)]
-fn profile_body(
-    success: bool,
-    estado: &str,
-    username: &str,
-    user: Option<&HotspotUser>,
+/// What a profile check found: the user and its profile's MAC-cookie settings.
+#[derive(Debug, Default)]
+struct ProfileFound<'a> {
+    user: Option<&'a HotspotUser>,
     mac_cookie_timeout: Option<String>,
     mac_authentication: Option<bool>,
-    mensaje: Option<&str>,
-    error: Option<&str>,
-) -> HttpResponse {
+}
+
+fn profile_body(username: &str, found: ProfileFound<'_>, refusal: Option<Refusal>) -> HttpResponse {
+    let user = found.user;
     let tipo = user.map(|u| {
         if u.password.as_deref().unwrap_or("").is_empty() {
             "pin"
@@ -287,13 +284,13 @@ fn profile_body(
         }
     });
     HttpResponse::Ok().json(json!({
-        "success": success,
-        "estado": estado,
+        "success": refusal.is_none(),
+        "estado": refusal.map_or("ok", |r| r.estado),
         "username": username,
         "tipo_usuario": tipo,
         "profile": user.and_then(|u| u.profile.clone()),
-        "mac_cookie_timeout": mac_cookie_timeout,
-        "mac_authentication": mac_authentication,
+        "mac_cookie_timeout": found.mac_cookie_timeout,
+        "mac_authentication": found.mac_authentication,
         "disabled": user.map(|u| u.disabled),
         "comment": user.and_then(|u| u.comment.clone()),
         "limit_uptime": user.and_then(|u| u.limit_uptime.clone()),
@@ -306,8 +303,8 @@ fn profile_body(
             "uptime": u.uptime,
             "mac-address": u.mac_address,
         })),
-        "mensaje": mensaje,
-        "error_detalle": error,
+        "mensaje": refusal.map(|r| r.mensaje),
+        "error_detalle": refusal.map(|r| r.error),
         "timestamp": wire::iso(Utc::now()),
     }))
 }
@@ -329,52 +326,20 @@ async fn profile_info(
     let b = body.into_inner();
     admit(&req, &state, &b.username, b.password.as_deref())?;
     let username = b.username.trim().to_string();
+    let refused = |r: Refusal| Ok(profile_body(&username, ProfileFound::default(), Some(r)));
     if !key.router.activo {
-        return Ok(profile_body(
-            false,
-            "router_inactivo",
-            &username,
-            None,
-            None,
-            None,
-            Some("Router inactivo"),
-            Some("router_inactivo"),
-        ));
+        return refused(ROUTER_INACTIVE);
     }
-    let bad = || {
-        profile_body(
-            false,
-            "credenciales_invalidas",
-            &username,
-            None,
-            None,
-            None,
-            Some(MSG_BAD_CREDENTIALS),
-            Some("credenciales_invalidas"),
-        )
-    };
     let user = match state.routers.find_user(&key.router.id, &username).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return Ok(bad()),
+        Ok(Some(u)) if !username.is_empty() && password_ok(&u, b.password.as_deref()) => u,
+        Ok(_) => return refused(BAD_CREDENTIALS),
         Err(e) => {
             tracing::warn!(error = %e, "profile-info: router unavailable");
-            return Ok(profile_body(
-                false,
-                "router_no_disponible",
-                &username,
-                None,
-                None,
-                None,
-                Some(MSG_ROUTER_DOWN),
-                Some("router_no_disponible"),
-            ));
+            return refused(ROUTER_DOWN);
         }
     };
-    if username.is_empty() || !password_ok(&user, b.password.as_deref()) {
-        return Ok(bad());
-    }
     // The user profile's MAC-cookie settings (strings as the router sent them).
-    let (cookie_timeout, mac_auth) = match (
+    let (mac_cookie_timeout, mac_authentication) = match (
         &user.profile,
         state.routers.list_profiles(&key.router.id).await,
     ) {
@@ -385,16 +350,12 @@ async fn profile_info(
             .unwrap_or((None, None)),
         _ => (None, None),
     };
-    Ok(profile_body(
-        true,
-        "ok",
-        &username,
-        Some(&user),
-        cookie_timeout,
-        mac_auth,
-        None,
-        None,
-    ))
+    let found = ProfileFound {
+        user: Some(&user),
+        mac_cookie_timeout,
+        mac_authentication,
+    };
+    Ok(profile_body(&username, found, None))
 }
 
 #[cfg(test)]

@@ -9,14 +9,12 @@ use rsa::pkcs8::DecodePublicKey;
 use serde::Deserialize;
 use serde_json::json;
 
-use entity::empresa;
-
 use super::empresa::{bot_token, MAX_CHAT_ID};
 use super::{blank_to_none, gateway_mode};
 use crate::auth::session::ClienteAdmin;
-use crate::crypto::{field, mask};
+use crate::crypto::{field, mask, SecretBox};
 use crate::db::audit::{self, AuditAction};
-use crate::db::empresas::{self, EmpresaPatch};
+use crate::db::empresas::{self, Empresa, EmpresaPatch};
 use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::ids::EmpresaId;
@@ -289,7 +287,7 @@ struct MpCredentials {
 }
 impl FieldAliases for MpCredentials {}
 
-fn configurado(e: &empresa::Model) -> serde_json::Value {
+fn configurado(e: &Empresa) -> serde_json::Value {
     json!({
         "access_token": e.mercado_pago_access_token.is_some(),
         "webhook_secret": e.mercado_pago_webhook_secret.is_some(),
@@ -300,6 +298,109 @@ fn configurado(e: &empresa::Model) -> serde_json::Value {
     })
 }
 
+/// A validated Mercado Pago and Telegram change: `None` leaves a setting as it is; an empty
+/// secret deletes it.
+struct MpChanges {
+    access_token: Option<String>,
+    webhook_secret: Option<String>,
+    public_key: Option<Option<String>>,
+    mode: Option<String>,
+    bot: Option<Option<String>>,
+    chat: Option<Option<String>>,
+    notificaciones_telegram: Option<bool>,
+}
+
+impl MpChanges {
+    /// Validates every field of the body (nothing is stored before all are valid).
+    fn validate(body: MpCredentials) -> ApiResult<Self> {
+        let access_token = body.access_token.map(|v| v.trim().to_string());
+        if let Some(t) = &access_token {
+            validate::max_len("access_token", t, MAX_SECRET)?;
+        }
+        let webhook_secret = body.webhook_secret.map(|v| v.trim().to_string());
+        if let Some(s) = &webhook_secret {
+            validate::max_len("webhook_secret", s, MAX_SECRET)?;
+        }
+        let public_key = body.public_key.map(|v| blank_to_none(Some(v)));
+        if let Some(Some(k)) = &public_key {
+            validate::max_len("public_key", k, MAX_PUBLIC_KEY)?;
+        }
+        let mode = match body.mode.as_deref() {
+            None => None,
+            Some(m) => Some(gateway_mode("mode", m)?),
+        };
+        let bot = body.telegram_bot_token.map(|v| blank_to_none(Some(v)));
+        if let Some(Some(t)) = &bot {
+            bot_token("telegram_bot_token", t)?;
+        }
+        let chat = body.telegram_chat_id.map(|v| blank_to_none(Some(v)));
+        if let Some(Some(c)) = &chat {
+            validate::max_len("telegram_chat_id", c, MAX_CHAT_ID)?;
+        }
+        Ok(Self {
+            access_token,
+            webhook_secret,
+            public_key,
+            mode,
+            bot,
+            chat,
+            notificaciones_telegram: body.notificaciones_telegram,
+        })
+    }
+
+    /// The columns to write (secrets encrypted) and the audit names of what changes.
+    fn into_patch(self, secrets: &SecretBox) -> (EmpresaPatch, Vec<&'static str>) {
+        let mut patch = EmpresaPatch::default();
+        let mut campos: Vec<&'static str> = vec![];
+        match self.access_token.as_deref() {
+            None => {}
+            Some("") => {
+                patch.mercado_pago_access_token = Some(None);
+                campos.push("access_token (eliminado)");
+            }
+            Some(t) => {
+                patch.mercado_pago_access_token =
+                    Some(Some(secrets.encrypt(field::MP_ACCESS_TOKEN, t)));
+                campos.push("access_token (actualizado)");
+            }
+        }
+        match self.webhook_secret.as_deref() {
+            None => {}
+            Some("") => {
+                patch.mercado_pago_webhook_secret = Some(None);
+                campos.push("webhook_secret (eliminado)");
+            }
+            Some(s) => {
+                patch.mercado_pago_webhook_secret =
+                    Some(Some(secrets.encrypt(field::MP_WEBHOOK_SECRET, s)));
+                campos.push("webhook_secret (actualizado)");
+            }
+        }
+        if let Some(k) = self.public_key {
+            patch.mercado_pago_public_key = Some(k);
+            campos.push("public_key");
+        }
+        if let Some(mode) = self.mode {
+            patch.mercado_pago_mode = Some(mode);
+            campos.push("mode");
+        }
+        if let Some(t) = self.bot {
+            patch.telegram_bot_token =
+                Some(t.map(|t| secrets.encrypt(field::TELEGRAM_BOT_TOKEN, &t)));
+            campos.push("telegram_bot_token");
+        }
+        if let Some(c) = self.chat {
+            patch.telegram_chat_id = Some(c);
+            campos.push("telegram_chat_id");
+        }
+        if let Some(n) = self.notificaciones_telegram {
+            patch.notificaciones_telegram = Some(n);
+            campos.push("notificaciones_telegram");
+        }
+        (patch, campos)
+    }
+}
+
 /// The original's `/payments/configurar-credenciales` semantics, shared by both routes: an
 /// absent field stays unchanged; a secret is encrypted, and an empty string deletes it.
 async fn configurar_credenciales(
@@ -307,93 +408,21 @@ async fn configurar_credenciales(
     state: web::Data<AppState>,
     body: MpCredentials,
 ) -> ApiResult<HttpResponse> {
-    // Validate everything first.
-    let access_token = body.access_token.map(|v| v.trim().to_string());
-    if let Some(t) = &access_token {
-        validate::max_len("access_token", t, MAX_SECRET)?;
-    }
-    let webhook_secret = body.webhook_secret.map(|v| v.trim().to_string());
-    if let Some(s) = &webhook_secret {
-        validate::max_len("webhook_secret", s, MAX_SECRET)?;
-    }
-    let public_key = body.public_key.map(|v| blank_to_none(Some(v)));
-    if let Some(Some(k)) = &public_key {
-        validate::max_len("public_key", k, MAX_PUBLIC_KEY)?;
-    }
-    let mode = match body.mode.as_deref() {
-        None => None,
-        Some(m) => Some(gateway_mode("mode", m)?),
-    };
-    let bot = body.telegram_bot_token.map(|v| blank_to_none(Some(v)));
-    if let Some(Some(t)) = &bot {
-        bot_token("telegram_bot_token", t)?;
-    }
-    let chat = body.telegram_chat_id.map(|v| blank_to_none(Some(v)));
-    if let Some(Some(c)) = &chat {
-        validate::max_len("telegram_chat_id", c, MAX_CHAT_ID)?;
-    }
-
+    let changes = MpChanges::validate(body)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let current = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
     if !current.activa {
         return Err(ApiError::from(Problem::EmpresaInactive));
     }
     let empresa_json = json!({"id": current.id, "nombre": current.nombre});
-    let mut patch = EmpresaPatch::default();
-    let mut campos: Vec<&str> = vec![];
-    match access_token.as_deref() {
-        None => {}
-        Some("") => {
-            patch.mercado_pago_access_token = Some(None);
-            campos.push("access_token (eliminado)");
-        }
-        Some(t) => {
-            patch.mercado_pago_access_token =
-                Some(Some(state.secrets.encrypt(field::MP_ACCESS_TOKEN, t)));
-            campos.push("access_token (actualizado)");
-        }
-    }
-    match webhook_secret.as_deref() {
-        None => {}
-        Some("") => {
-            patch.mercado_pago_webhook_secret = Some(None);
-            campos.push("webhook_secret (eliminado)");
-        }
-        Some(s) => {
-            patch.mercado_pago_webhook_secret =
-                Some(Some(state.secrets.encrypt(field::MP_WEBHOOK_SECRET, s)));
-            campos.push("webhook_secret (actualizado)");
-        }
-    }
-    if let Some(k) = public_key {
-        patch.mercado_pago_public_key = Some(k);
-        campos.push("public_key");
-    }
-    if let Some(mode) = mode {
-        patch.mercado_pago_mode = Some(mode);
-        campos.push("mode");
-    }
-    if let Some(t) = bot {
-        patch.telegram_bot_token =
-            Some(t.map(|t| state.secrets.encrypt(field::TELEGRAM_BOT_TOKEN, &t)));
-        campos.push("telegram_bot_token");
-    }
-    if let Some(c) = chat {
-        patch.telegram_chat_id = Some(c);
-        campos.push("telegram_chat_id");
-    }
-    if let Some(n) = body.notificaciones_telegram {
-        patch.notificaciones_telegram = Some(n);
-        campos.push("notificaciones_telegram");
-    }
+    let (patch, campos) = changes.into_patch(&state.secrets);
     if campos.is_empty() {
-        let e = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
         txn.commit().await?;
         return Ok(HttpResponse::Ok().json(json!({
             "success": true,
             "message": "No se enviaron cambios. Credenciales actuales se mantienen.",
             "empresa": empresa_json,
-            "configurado": configurado(&e),
+            "configurado": configurado(&current),
         })));
     }
     let updated = empresas::update(&txn, current, patch).await?;
