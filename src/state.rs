@@ -8,11 +8,12 @@ use sea_orm::DatabaseConnection;
 use crate::auth::api_key::KeyUsage;
 use crate::auth::rate_limit::RateLimits;
 use crate::config::Config;
-use crate::crypto::{field, SecretBox};
+use crate::crypto::SecretBox;
+use crate::db::routers::BrokerSource;
 use crate::gateways::telegram::{TelegramClient, TelegramNotifier};
 use crate::gateways::Gateways;
 use crate::metrics::Metrics;
-use crate::routeros::{RouterPasswords, RouterRegistry};
+use crate::routeros::RouterRegistry;
 
 pub struct AppState {
     pub db: DatabaseConnection,
@@ -44,9 +45,8 @@ impl AppState {
             .build()?;
         let metrics = Arc::new(Metrics::new()?);
         let routers = RouterRegistry::new(
-            db.clone(),
+            Arc::new(BrokerSource::new(db.clone(), secrets.clone())),
             config.router.clone(),
-            secrets.clone(),
             crate::wire::iso,
         );
         routers.set_observer(metrics.clone());
@@ -76,12 +76,5 @@ impl AppState {
             routers,
             metrics,
         })
-    }
-}
-
-/// The router broker reveals router passwords with the application's master key.
-impl RouterPasswords for SecretBox {
-    fn reveal(&self, stored: &str) -> Option<zeroize::Zeroizing<String>> {
-        self.decrypt(field::ROUTER_PASSWORD, stored).ok()
     }
 }

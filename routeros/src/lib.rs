@@ -5,7 +5,7 @@
 //! router live in [`dialect`], in one place.
 //!
 //! The crate knows nothing of the application that embeds it: it takes its tuning as
-//! [`RouterSettings`], router passwords through [`RouterPasswords`], reports metrics through
+//! [`RouterSettings`], reads its routers (and reveals their passwords) through [`RouterSource`], reports metrics through
 //! [`RouterObserver`], and writes status timestamps with the application's [`TimeFormat`].
 
 pub mod actor;
@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod proto;
 pub mod registry;
 pub mod settings;
+pub mod source;
 
 pub use actor::{NoopObserver, RouterObserver};
 pub use client::{
@@ -34,5 +35,6 @@ pub use commands::{
 pub use error::RouterError;
 pub use messages::{BrokerError, RouterState, RouterStatus};
 pub use proto::{Attrs, Command, Response};
-pub use registry::{DirectRouter, RouterPasswords, RouterRegistry, TimeFormat};
+pub use registry::{DirectRouter, RouterRegistry, TimeFormat};
 pub use settings::{BrokerMode, RouterSettings};
+pub use source::{RouterRecord, RouterSource, SourceError};

@@ -17,15 +17,11 @@ use std::time::Duration;
 use actix::{Addr, ArbiterHandle};
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
-use sea_orm::{DatabaseConnection, EntityTrait};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use zeroize::Zeroizing;
-
-use entity::router;
 
 use crate::actor::{
     outcome_label, ActorDeps, ConnectGate, NoopObserver, RouterActor, RouterObserver, StatusCell,
@@ -40,13 +36,7 @@ use crate::messages::{
     NOT_RUN_RESTARTING,
 };
 use crate::settings::{BrokerMode, RouterSettings};
-
-/// Reveals a router's password from its row's stored (encrypted) form; the application holds
-/// the key. The password is only ever put in [`ConnectOptions`], never logged.
-pub trait RouterPasswords: Send + Sync + 'static {
-    /// The plain password, or `None` when the stored value cannot be decrypted.
-    fn reveal(&self, stored: &str) -> Option<Zeroizing<String>>;
-}
+use crate::source::{RouterRecord, RouterSource};
 
 /// Writes a status timestamp (`RouterStatus::last_error_at`, `connected_since`) in the
 /// application's wire format.
@@ -85,8 +75,7 @@ struct Entry {
 }
 
 struct Inner {
-    db: DatabaseConnection,
-    passwords: Arc<dyn RouterPasswords>,
+    source: Arc<dyn RouterSource>,
     format_time: TimeFormat,
     settings: RouterSettings,
     actors: Arc<DashMap<String, Entry>>,
@@ -137,19 +126,17 @@ impl std::fmt::Debug for RouterRegistry {
 }
 
 impl RouterRegistry {
-    /// No actor and no thread is started until a router is first used. `passwords` reveals the
-    /// routers' stored passwords; `format_time` writes the status timestamps.
+    /// No actor and no thread is started until a router is first used. `source` reads the
+    /// routers and reveals their passwords; `format_time` writes the status timestamps.
     pub fn new(
-        db: DatabaseConnection,
+        source: Arc<dyn RouterSource>,
         settings: RouterSettings,
-        passwords: Arc<dyn RouterPasswords>,
         format_time: TimeFormat,
     ) -> Self {
         let gate = Arc::new(ConnectGate::new(settings.connect_concurrency));
         Self {
             inner: Arc::new(Inner {
-                db,
-                passwords,
+                source,
                 format_time,
                 settings,
                 actors: Arc::new(DashMap::new()),
@@ -223,21 +210,16 @@ impl RouterRegistry {
             })
     }
 
-    async fn load(&self, router_id: &str) -> Result<Option<router::Model>, BrokerError> {
-        router::Entity::find_by_id(router_id.to_string())
-            .one(&self.inner.db)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, router_id, "router lookup failed");
-                BrokerError::Unavailable {
-                    reason: "database unavailable".into(),
-                }
-            })
+    async fn load(&self, router_id: &str) -> Result<Option<RouterRecord>, BrokerError> {
+        self.inner.source.load(router_id).await.map_err(|e| {
+            tracing::error!(error = %e, router_id, "router lookup failed");
+            storage_unavailable()
+        })
     }
 
-    /// Connection options from a router row (decrypting the password).
-    pub fn connect_options(&self, row: &router::Model) -> Result<ConnectOptions, BrokerError> {
-        connect_options(self.inner.passwords.as_ref(), &self.inner.settings, row)
+    /// Connection options from a router record (decrypting the password).
+    pub fn connect_options(&self, row: &RouterRecord) -> Result<ConnectOptions, BrokerError> {
+        connect_options(self.inner.source.as_ref(), &self.inner.settings, row)
     }
 
     /// The running actor, or a new one for an active router.
@@ -633,7 +615,7 @@ impl RouterRegistry {
         Ok(self.idle_status(&row))
     }
 
-    fn idle_status(&self, row: &router::Model) -> RouterStatus {
+    fn idle_status(&self, row: &RouterRecord) -> RouterStatus {
         let state = if row.activo {
             RouterState::Idle
         } else {
@@ -643,13 +625,11 @@ impl RouterRegistry {
     }
 
     /// Every router with its session state (the super_admin fleet view).
-    pub async fn fleet_status(&self) -> Result<Vec<FleetRouter>, sea_orm::DbErr> {
-        use sea_orm::QueryOrder;
-        let rows = router::Entity::find()
-            .order_by_asc(router::Column::EmpresaId)
-            .order_by_asc(router::Column::Id)
-            .all(&self.inner.db)
-            .await?;
+    pub async fn fleet_status(&self) -> Result<Vec<FleetRouter>, BrokerError> {
+        let rows = self.inner.source.all().await.map_err(|e| {
+            tracing::error!(error = %e, "router list failed");
+            storage_unavailable()
+        })?;
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -667,6 +647,12 @@ impl RouterRegistry {
                 }
             })
             .collect())
+    }
+}
+
+fn storage_unavailable() -> BrokerError {
+    BrokerError::Unavailable {
+        reason: "database unavailable".into(),
     }
 }
 
@@ -691,11 +677,11 @@ fn fingerprint(o: &ConnectOptions) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Connection options from a router row.
+/// Connection options from a router record.
 pub fn connect_options(
-    passwords: &dyn RouterPasswords,
+    passwords: &dyn RouterSource,
     settings: &RouterSettings,
-    row: &router::Model,
+    row: &RouterRecord,
 ) -> Result<ConnectOptions, BrokerError> {
     let port = u16::try_from(row.puerto).map_err(|_| BrokerError::Unavailable {
         reason: "the router's port is invalid".into(),

@@ -3,6 +3,7 @@
 //! company is never found.
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
@@ -230,4 +231,61 @@ pub async fn update<C: ConnectionTrait>(
     set(&mut m.tls_fingerprint, patch.tls_fingerprint);
     m.actualizado_en = Set(Utc::now());
     m.update(db).await
+}
+
+/// What the router broker needs of a row.
+pub fn record(r: &Model) -> routeros::RouterRecord {
+    routeros::RouterRecord {
+        id: r.id.clone(),
+        empresa_id: r.empresa_id.clone(),
+        nombre: r.nombre.clone(),
+        host: r.host.clone(),
+        puerto: r.puerto,
+        usuario: r.usuario.clone(),
+        password_encrypted: r.password_encrypted.clone(),
+        activo: r.activo,
+        use_tls: r.use_tls,
+        tls_fingerprint: r.tls_fingerprint.clone(),
+    }
+}
+
+/// The broker's view of the `routers` table; reveals passwords with the master key.
+pub struct BrokerSource {
+    db: sea_orm::DatabaseConnection,
+    secrets: std::sync::Arc<SecretBox>,
+}
+
+impl BrokerSource {
+    pub fn new(db: sea_orm::DatabaseConnection, secrets: std::sync::Arc<SecretBox>) -> Self {
+        Self { db, secrets }
+    }
+}
+
+impl routeros::RouterSource for BrokerSource {
+    fn load<'a>(
+        &'a self,
+        router_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<routeros::RouterRecord>, routeros::SourceError>> {
+        Box::pin(async move {
+            Ok(find(&self.db, RouterId(router_id))
+                .await?
+                .as_ref()
+                .map(record))
+        })
+    }
+
+    fn all(&self) -> BoxFuture<'_, Result<Vec<routeros::RouterRecord>, routeros::SourceError>> {
+        Box::pin(async move {
+            let rows = Entity::find()
+                .order_by_asc(Column::EmpresaId)
+                .order_by_asc(Column::Id)
+                .all(&self.db)
+                .await?;
+            Ok(rows.iter().map(record).collect())
+        })
+    }
+
+    fn reveal(&self, stored: &str) -> Option<zeroize::Zeroizing<String>> {
+        self.secrets.decrypt(field::ROUTER_PASSWORD, stored).ok()
+    }
 }

@@ -156,7 +156,7 @@ async fn test_connection(
             Err(e) => Err(e),
         }
     } else {
-        match state.routers.connect_options(&r) {
+        match state.routers.connect_options(&routers::record(&r)) {
             Ok(opts) => {
                 let direct = DirectRouter::new(opts);
                 match direct.call(&Op::Identity).await {
