@@ -137,6 +137,7 @@ fn run(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(web::Data::from(state.metrics.clone()))
             .configure(crate::extract::configure_extractors)
             .wrap(from_fn(crate::nul_guard::reject_nul))
             .wrap(from_fn(crate::metrics::record_http))
@@ -166,6 +167,7 @@ fn run_metrics(listener: TcpListener, state: web::Data<AppState>) -> std::io::Re
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(web::Data::from(state.metrics.clone()))
             .wrap(from_fn(crate::metrics::record_http))
             .configure(crate::routes::metrics::configure_listener)
             .configure(crate::routes::health::configure_probe)

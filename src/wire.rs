@@ -8,6 +8,9 @@ use rust_decimal::Decimal;
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC, no offset), dropping the fraction when it is zero,
 /// as Python's `datetime.isoformat()` does.
+/// Longest `Idempotency-Key` header accepted (the column's length).
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
 pub fn iso(dt: DateTime<Utc>) -> String {
     let naive = dt.naive_utc();
     if naive.nanosecond() / 1000 == 0 {

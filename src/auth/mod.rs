@@ -1,7 +1,9 @@
 //! Authentication: admin sessions, router API keys, password hashing, rate limits.
 
 pub mod api_key;
+pub mod key_usage;
 pub mod password;
+pub mod portal_key;
 pub mod rate_limit;
 pub mod session;
 

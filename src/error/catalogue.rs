@@ -11,10 +11,10 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 
+use crate::auth::password::MIN_PASSWORD_LEN;
 use crate::gateways::GatewayError;
 use crate::routeros::{BrokerError, RouterError};
-use crate::routes::auth::MIN_PASSWORD_LEN;
-use crate::routes::payments::MAX_IDEMPOTENCY_KEY;
+use crate::wire::MAX_IDEMPOTENCY_KEY;
 
 use super::FieldError;
 

@@ -542,6 +542,16 @@ pub fn mp_status(status: &str, detail: &str) -> PaymentStatus {
     }
 }
 
+/// The Mercado Pago notification URL of a company: the webhook path with `?empresa_id=`, so
+/// the signature can be checked with that company's secret before any other work.
+pub fn notification_url(base: &str, empresa_id: &str) -> String {
+    format!(
+        "{}/api/v1/webhook/mercado-pago?empresa_id={}",
+        base.trim_end_matches('/'),
+        empresa_id
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::state::AppState;
+use super::Metrics;
 
 /// Middleware recording `http_requests_total` and `http_request_duration_seconds`. The route
 /// label is the matched pattern, never the raw path.
@@ -15,9 +15,8 @@ pub async fn record_http(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
+    // Registered beside the application state (`web::Data::from(state.metrics.clone())`).
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().clone();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let started = Instant::now();

@@ -6,7 +6,6 @@ use actix_web::web;
 use rust_decimal::Decimal;
 
 use crate::gateways::{GatewayError, GatewayKind};
-use crate::state::AppState;
 use std::collections::BTreeSet;
 
 /// Touches every family through the public API.
@@ -175,12 +174,10 @@ async fn time_gateway_records_the_call() {
 #[actix_web::test]
 async fn middleware_labels_requests_by_route_pattern_never_the_raw_path() {
     use actix_web::{middleware::from_fn, test, App, HttpResponse};
-    let config = crate::config::Config::for_tests("sqlite::memory:");
-    let state =
-        web::Data::new(AppState::new(sea_orm::DatabaseConnection::Disconnected, config).unwrap());
+    let metrics = web::Data::new(Metrics::new().unwrap());
     let app = test::init_service(
         App::new()
-            .app_data(state.clone())
+            .app_data(metrics.clone())
             .wrap(from_fn(record_http))
             .route(
                 "/things/{thing_id}",
@@ -206,7 +203,7 @@ async fn middleware_labels_requests_by_route_pattern_never_the_raw_path() {
     assert_eq!(res.status(), 404);
     let res = test::call_service(&app, test::TestRequest::post().uri("/boom").to_request()).await;
     assert_eq!(res.status(), 500);
-    let text = state.metrics.render().unwrap();
+    let text = metrics.render().unwrap();
     assert!(
         text.contains(
             r#"http_requests_total{method="GET",route="/things/{thing_id}",status="200"} 2"#

@@ -7,15 +7,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::client_ip;
-use crate::auth::password::{hash_password, verify_dummy, verify_password, Verification};
+use crate::auth::password::{
+    hash_password, verify_dummy, verify_password, Verification, MIN_PASSWORD_LEN,
+};
 use crate::auth::session::{self, Session};
 use crate::db::usuarios::{self, Usuario};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::state::AppState;
 use crate::wire::iso;
-
-pub const MIN_PASSWORD_LEN: usize = 8;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(login).service(logout).service(change_password);

@@ -12,7 +12,7 @@
 use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use crate::auth::api_key::PortalKey;
+use crate::auth::portal_key::PortalKey;
 use crate::auth::session::ClienteAdmin;
 use crate::db::productos::{self, Producto};
 use crate::error::{ApiError, ApiResult, Problem};

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
-use crate::auth::api_key::PortalKey;
 use crate::auth::client_ip;
+use crate::auth::portal_key::PortalKey;
 use crate::error::ApiResult;
 use crate::extract::{FieldAliases, JsonBody};
 use crate::purchase::response::{MSG_CONNECTED, MSG_NOT_CONNECTED, MSG_SLOW};

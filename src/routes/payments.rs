@@ -8,8 +8,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::api_key::{PortalClaims, PortalKey};
 use crate::auth::client_ip;
+use crate::auth::portal_key::{PortalClaims, PortalKey};
 use crate::db::productos::{self, Producto};
 use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
@@ -20,9 +20,8 @@ use crate::purchase::{ip_field, mac_field, sha256_hex, store, GW_CONEKTA, GW_MER
 use crate::routeros::BrokerError;
 use crate::state::AppState;
 use crate::validate;
+use crate::wire::MAX_IDEMPOTENCY_KEY;
 
-/// Longest `Idempotency-Key` accepted (the column's length).
-pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 /// Longest card token accepted.
 const MAX_TOKEN: usize = 512;
 

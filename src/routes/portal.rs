@@ -3,7 +3,7 @@
 use actix_web::{get, HttpResponse};
 use serde_json::json;
 
-use crate::auth::api_key::PortalKey;
+use crate::auth::portal_key::PortalKey;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(config_public);

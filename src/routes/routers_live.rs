@@ -10,7 +10,7 @@
 use actix_web::{get, post, web, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::auth::api_key::PortalKey;
+use crate::auth::portal_key::PortalKey;
 use crate::auth::session::{ClienteAdmin, SuperAdmin};
 use crate::crypto::field;
 use crate::db::routers::{self, Router};

@@ -287,13 +287,3 @@ pub async fn events_for(
 ) -> Result<Vec<WebhookEvent>, sea_orm::DbErr> {
     webhook_events::list_for_empresa(&state.db, EmpresaId(empresa_id)).await
 }
-
-/// The Mercado Pago notification URL of a company: the webhook path with `?empresa_id=`, so
-/// the signature can be checked with that company's secret before any other work.
-pub fn mercado_pago_notification_url(base: &str, empresa_id: &str) -> String {
-    format!(
-        "{}/api/v1/webhook/mercado-pago?empresa_id={}",
-        base.trim_end_matches('/'),
-        empresa_id
-    )
-}

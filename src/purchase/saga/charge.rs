@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use entity::{empresa, purchase};
 
-use crate::auth::api_key::PortalKey;
+use crate::auth::portal_key::PortalKey;
 use crate::error::Problem;
 use crate::gateways::messages::conekta_status_message;
 use crate::gateways::{
@@ -89,7 +89,7 @@ pub(super) async fn charge_mp(
         .config
         .public_base_url
         .as_deref()
-        .map(|b| crate::routes::webhooks::mercado_pago_notification_url(b, &p.empresa_id));
+        .map(|b| crate::gateways::mercado_pago::notification_url(b, &p.empresa_id));
     let req = MpPaymentRequest {
         idempotency_key: p.id.clone(),
         device_id: extra.device_id,

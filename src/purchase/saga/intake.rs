@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use entity::purchase;
 
-use crate::auth::api_key::PortalKey;
+use crate::auth::portal_key::PortalKey;
 use crate::crypto::field;
 use crate::error::{ApiError, Problem};
 use crate::metrics::PurchaseOutcome;

@@ -4,7 +4,7 @@ use sea_orm::{IntoActiveModel, Set};
 
 use entity::{producto, purchase};
 
-use crate::auth::api_key::PortalKey;
+use crate::auth::portal_key::PortalKey;
 use crate::crypto::field;
 use crate::error::Problem;
 use crate::gateways::{ChargeOutcome, GatewayError};

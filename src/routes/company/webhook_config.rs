@@ -39,7 +39,7 @@ fn webhook_url(state: &AppState, req: &HttpRequest, empresa_id: &str) -> String 
             format!("{}://{}", info.scheme(), info.host())
         }
     };
-    crate::routes::webhooks::mercado_pago_notification_url(&base, empresa_id)
+    crate::gateways::mercado_pago::notification_url(&base, empresa_id)
 }
 
 /// The path's company must be the session's; anything else is "not found".

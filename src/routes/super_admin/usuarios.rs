@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::{begin_write, json_body};
 use crate::auth::password::hash_password;
+use crate::auth::password::MIN_PASSWORD_LEN;
 use crate::auth::session::SuperAdmin;
 use crate::db::audit::{self, AuditAction};
 use crate::db::empresas;
@@ -14,7 +15,6 @@ use crate::db::usuarios::{self, NewUsuario, Role, Usuario};
 use crate::error::{is_unique_violation, ApiError, ApiResult, Problem};
 use crate::extract::FieldAliases;
 use crate::ids::EmpresaId;
-use crate::routes::auth::MIN_PASSWORD_LEN;
 use crate::state::AppState;
 use crate::validate;
 use crate::wire::{iso, iso_opt};
