@@ -3,6 +3,8 @@
 //! `POST /v1/payments` carries `X-Idempotency-Key` = our purchase id, so the caller may safely repeat a create after a
 //! timeout: Mercado Pago returns the payment it already made for that key.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rust_decimal::prelude::ToPrimitive;
@@ -20,6 +22,23 @@ pub struct MercadoPagoClient {
     base: String,
     http: reqwest::Client,
     timeout: Option<Duration>,
+    /// Each account's currency (by SHA-256 of its access token): an account's site never changes.
+    currencies: Arc<Mutex<HashMap<String, &'static str>>>,
+}
+
+/// The currency a Mercado Pago site charges in: an account is paid only in its country's
+/// currency (`None` for a site this service does not know).
+pub fn site_currency(site_id: &str) -> Option<&'static str> {
+    Some(match site_id {
+        "MLA" => "ARS",
+        "MLB" => "BRL",
+        "MLC" => "CLP",
+        "MCO" => "COP",
+        "MLM" => "MXN",
+        "MPE" => "PEN",
+        "MLU" => "UYU",
+        _ => return None,
+    })
 }
 
 /// The payer as sent to Mercado Pago.
@@ -95,6 +114,7 @@ impl MercadoPagoClient {
             base: trim_base(base_url),
             http,
             timeout: None,
+            currencies: Arc::default(),
         }
     }
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -112,6 +132,45 @@ impl MercadoPagoClient {
             rb = rb.timeout(t);
         }
         rb
+    }
+
+    /// The currency the account behind `token` charges in: its site's (`GET /users/me`, read once
+    /// per access token). `None` when the site is not one this service knows.
+    pub async fn account_currency(
+        &self,
+        token: &str,
+    ) -> Result<Option<&'static str>, GatewayError> {
+        let id = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+        let cached = self
+            .currencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .copied();
+        if let Some(c) = cached {
+            return Ok(Some(c));
+        }
+        let (status, value) = read(
+            self.request(reqwest::Method::GET, "/users/me", token)
+                .send()
+                .await,
+        )
+        .await?;
+        if status != 200 {
+            return Err(error_from(status, &value));
+        }
+        let site = value.get("site_id").and_then(Value::as_str).unwrap_or("");
+        let currency = site_currency(site);
+        match currency {
+            Some(c) => {
+                self.currencies
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, c);
+            }
+            None => tracing::warn!(site_id = %site, "mercado pago account of an unknown site"),
+        }
+        Ok(currency)
     }
 
     /// The JSON body of `POST /v1/payments`.

@@ -212,6 +212,30 @@ async fn load_product(state: &AppState, key: &PortalKey, id: i32) -> ApiResult<P
         .ok_or_else(|| ApiError::from(Problem::ProductNotFound))
 }
 
+/// Mercado Pago charges an account only in its site's currency: a product in another currency is
+/// refused before anything is written or charged (the charge would be made in the account's
+/// currency, whatever the product says).
+async fn account_charges_currency(
+    state: &AppState,
+    credential: &str,
+    producto: &Producto,
+) -> ApiResult<()> {
+    let account = state
+        .gateways
+        .mercado_pago
+        .account_currency(credential)
+        .await
+        .map_err(Problem::Gateway)?;
+    match account {
+        Some(c) if c.eq_ignore_ascii_case(&producto.moneda) => Ok(()),
+        other => Err(Problem::CurrencyNotChargeable {
+            currency: producto.moneda.clone(),
+            account: other.unwrap_or_default().to_string(),
+        }
+        .into()),
+    }
+}
+
 fn request_hash(parts: &Value) -> String {
     sha256_hex(parts.to_string().as_bytes())
 }
@@ -360,6 +384,7 @@ async fn pagar_mercado_pago(
         }
         .into());
     }
+    account_charges_currency(&state, &credential, &producto).await?;
     let token = b.token.trim().to_string();
     if token.is_empty() {
         return Err(ApiError::field(
