@@ -173,6 +173,29 @@ impl MercadoPagoClient {
         Ok(currency)
     }
 
+    /// The card behind a card token, as [`card_fingerprint`] names it (`GET /v1/card_tokens/{id}`;
+    /// the token stays usable). `None` when the token does not describe its card.
+    pub async fn card_token_fingerprint(
+        &self,
+        token: &str,
+        card_token: &str,
+    ) -> Result<Option<String>, GatewayError> {
+        if card_token.is_empty() || !card_token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Ok(None);
+        }
+        let path = format!("/v1/card_tokens/{card_token}");
+        let (status, value) = read(
+            self.request(reqwest::Method::GET, &path, token)
+                .send()
+                .await,
+        )
+        .await?;
+        if status != 200 {
+            return Err(error_from(status, &value));
+        }
+        Ok(card_fingerprint(&value))
+    }
+
     /// The JSON body of `POST /v1/payments`.
     pub fn payment_body(req: &MpPaymentRequest) -> Value {
         let mut payer = json!({ "email": req.payer.email });
@@ -584,6 +607,27 @@ pub fn payment_snapshot(p: Value) -> Result<PaymentSnapshot, GatewayError> {
             .map(str::to_owned),
         raw: p,
     })
+}
+
+/// A card as Mercado Pago describes it, in a card token or in a payment's `card`: SHA-256 of its
+/// first six and last four digits and its expiry (no card number is kept). `None` when a part is
+/// missing.
+pub fn card_fingerprint(card: &Value) -> Option<String> {
+    let part = |k: &str| match card.get(k)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let text = format!(
+        "mp:{}:{}:{}:{}",
+        part("first_six_digits")?,
+        part("last_four_digits")?,
+        part("expiration_month")?,
+        part("expiration_year")?
+    );
+    Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        text.as_bytes(),
+    )))
 }
 
 /// Map a Mercado Pago `status` (+ `status_detail`) to the common status.

@@ -22,6 +22,7 @@ pub(crate) struct CardToken {
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/users/me", web::get().to(users_me))
         .route("/v1/card_tokens", web::post().to(create_card_token))
+        .route("/v1/card_tokens/{id}", web::get().to(get_card_token))
         .route("/v1/payments", web::post().to(create_payment))
         .route("/v1/payments/search", web::get().to(search_payments))
         .route("/v1/payments/{id}", web::get().to(get_payment))
@@ -221,6 +222,35 @@ async fn create_card_token(
     });
     shared.lock().mp_card_tokens.insert(id, tok);
     respond(201, body)
+}
+
+/// `GET /v1/card_tokens/{id}`: what the token says of its card (reading does not use it up).
+async fn get_card_token(
+    shared: web::Data<Shared>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    if let Err(r) = prologue(&shared, &req, b"", true).await {
+        return r;
+    }
+    let id = path.into_inner();
+    let Some(tok) = shared.lock().mp_card_tokens.get(&id).cloned() else {
+        return error(
+            404,
+            "not_found",
+            "card_token not found",
+            Some((2006, "Card Token not found")),
+        );
+    };
+    respond(
+        200,
+        json!({
+            "id": id, "first_six_digits": tok.first_six, "last_four_digits": tok.last_four,
+            "expiration_month": tok.expiration_month, "expiration_year": tok.expiration_year,
+            "cardholder": { "name": tok.name }, "status": if tok.used { "used" } else { "active" },
+            "live_mode": false,
+        }),
+    )
 }
 
 /// Amount with at most two decimals, > 0.
