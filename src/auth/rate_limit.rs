@@ -85,12 +85,6 @@ impl FromStr for Rate {
     }
 }
 
-impl std::fmt::Display for Rate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}s", self.count, self.period.as_secs())
-    }
-}
-
 /// Every limit of the service (`RATE_LIMIT_…`; README, "Configuration").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitSettings {
