@@ -70,6 +70,8 @@ impl std::fmt::Debug for MasterKey {
 /// them from `ROUTER_*` variables.
 pub use routeros::{BrokerMode, RouterSettings};
 
+pub use crate::auth::rate_limit::RateLimitSettings;
+
 /// The largest accepted `ROUTER_PIPELINE_DEPTH`.
 pub const MAX_PIPELINE_DEPTH: usize = 32;
 
@@ -157,6 +159,8 @@ pub struct Config {
     pub router: RouterSettings,
     /// `RATE_LIMITS=off` turns every rate limit off (benchmarks).
     pub rate_limits: bool,
+    /// Each limit (`RATE_LIMIT_…`).
+    pub limits: RateLimitSettings,
     pub purchase: PurchaseSettings,
     /// When set, `GET /metrics` requires `Authorization: Bearer <token>` (`METRICS_TOKEN`), and
     /// the API listener serves it too (without a token only the metrics listener does).
@@ -307,6 +311,8 @@ impl Config {
                     .as_deref(),
                 Some("off" | "false" | "0" | "no")
             ),
+            limits: RateLimitSettings::from_lookup(var)
+                .map_err(|(name, reason)| ConfigError::new(name, reason))?,
             purchase: {
                 let mut p = PurchaseSettings::default();
                 p.gateway_timeout =
@@ -375,6 +381,7 @@ impl Config {
                 ..RouterSettings::default()
             },
             rate_limits: true,
+            limits: RateLimitSettings::default(),
             purchase: PurchaseSettings::default(),
             metrics_token: None,
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),

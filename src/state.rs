@@ -59,7 +59,7 @@ impl AppState {
         );
         let notifier = TelegramNotifier::spawn(telegram.clone());
         let limits = if config.rate_limits {
-            RateLimits::default()
+            RateLimits::new(&config.limits)
         } else {
             RateLimits::unlimited()
         };

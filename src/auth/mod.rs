@@ -32,8 +32,9 @@ pub fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     Ok(credential)
 }
 
-/// The client address used for rate limits: the peer address, or the first
-/// `X-Forwarded-For` hop when the service is configured to trust its proxy.
+/// The client address used for rate limits ([`rate_limit::address_key`]: per address for IPv4,
+/// per /64 for IPv6): the peer address, or the first `X-Forwarded-For` hop when the service is
+/// configured to trust its proxy.
 pub fn client_ip(req: &HttpRequest, trust_forwarded: bool) -> String {
     if trust_forwarded {
         if let Some(ip) = req
@@ -41,13 +42,12 @@ pub fn client_ip(req: &HttpRequest, trust_forwarded: bool) -> String {
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
         {
-            return ip.to_string();
+            return rate_limit::address_key(ip);
         }
     }
     req.peer_addr()
-        .map(|a| a.ip().to_string())
+        .map(|a| rate_limit::address_key(a.ip()))
         .unwrap_or_else(|| "unknown".into())
 }

@@ -145,6 +145,12 @@ pub enum Problem {
         sent: f64,
         expected: rust_decimal::Decimal,
     },
+    /// The product's currency is not one the company's gateway account can charge (`account`:
+    /// the account's currency, empty when unknown).
+    CurrencyNotChargeable {
+        currency: String,
+        account: String,
+    },
     PaymentNotFound,
     PaymentLookupFailed(GatewayError),
     /// The gateway refused or failed a charge: its status and Spanish message.
@@ -425,6 +431,18 @@ impl Problem {
                 S::BAD_REQUEST,
                 "amount_mismatch",
                 format!("El monto (${sent:.2}) no coincide con el producto (${expected:.2})"),
+            ),
+            P::CurrencyNotChargeable { currency, account } if account.is_empty() => f(
+                S::BAD_REQUEST,
+                "currency_not_chargeable",
+                format!("La cuenta de pago de la empresa no puede cobrar en {currency}"),
+            ),
+            P::CurrencyNotChargeable { currency, account } => f(
+                S::BAD_REQUEST,
+                "currency_not_chargeable",
+                format!(
+                    "La cuenta de pago de la empresa cobra en {account} y no puede cobrar este producto en {currency}"
+                ),
             ),
             P::PaymentNotFound => s(S::NOT_FOUND, "payment_not_found", "Pago no encontrado"),
             P::PaymentLookupFailed(e) => f(

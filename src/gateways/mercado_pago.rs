@@ -3,6 +3,8 @@
 //! `POST /v1/payments` carries `X-Idempotency-Key` = our purchase id, so the caller may safely repeat a create after a
 //! timeout: Mercado Pago returns the payment it already made for that key.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rust_decimal::prelude::ToPrimitive;
@@ -20,6 +22,23 @@ pub struct MercadoPagoClient {
     base: String,
     http: reqwest::Client,
     timeout: Option<Duration>,
+    /// Each account's currency (by SHA-256 of its access token): an account's site never changes.
+    currencies: Arc<Mutex<HashMap<String, &'static str>>>,
+}
+
+/// The currency a Mercado Pago site charges in: an account is paid only in its country's
+/// currency (`None` for a site this service does not know).
+pub fn site_currency(site_id: &str) -> Option<&'static str> {
+    Some(match site_id {
+        "MLA" => "ARS",
+        "MLB" => "BRL",
+        "MLC" => "CLP",
+        "MCO" => "COP",
+        "MLM" => "MXN",
+        "MPE" => "PEN",
+        "MLU" => "UYU",
+        _ => return None,
+    })
 }
 
 /// The payer as sent to Mercado Pago.
@@ -95,6 +114,7 @@ impl MercadoPagoClient {
             base: trim_base(base_url),
             http,
             timeout: None,
+            currencies: Arc::default(),
         }
     }
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -112,6 +132,68 @@ impl MercadoPagoClient {
             rb = rb.timeout(t);
         }
         rb
+    }
+
+    /// The currency the account behind `token` charges in: its site's (`GET /users/me`, read once
+    /// per access token). `None` when the site is not one this service knows.
+    pub async fn account_currency(
+        &self,
+        token: &str,
+    ) -> Result<Option<&'static str>, GatewayError> {
+        let id = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+        let cached = self
+            .currencies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .copied();
+        if let Some(c) = cached {
+            return Ok(Some(c));
+        }
+        let (status, value) = read(
+            self.request(reqwest::Method::GET, "/users/me", token)
+                .send()
+                .await,
+        )
+        .await?;
+        if status != 200 {
+            return Err(error_from(status, &value));
+        }
+        let site = value.get("site_id").and_then(Value::as_str).unwrap_or("");
+        let currency = site_currency(site);
+        match currency {
+            Some(c) => {
+                self.currencies
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, c);
+            }
+            None => tracing::warn!(site_id = %site, "mercado pago account of an unknown site"),
+        }
+        Ok(currency)
+    }
+
+    /// The card behind a card token, as [`card_fingerprint`] names it (`GET /v1/card_tokens/{id}`;
+    /// the token stays usable). `None` when the token does not describe its card.
+    pub async fn card_token_fingerprint(
+        &self,
+        token: &str,
+        card_token: &str,
+    ) -> Result<Option<String>, GatewayError> {
+        if card_token.is_empty() || !card_token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Ok(None);
+        }
+        let path = format!("/v1/card_tokens/{card_token}");
+        let (status, value) = read(
+            self.request(reqwest::Method::GET, &path, token)
+                .send()
+                .await,
+        )
+        .await?;
+        if status != 200 {
+            return Err(error_from(status, &value));
+        }
+        Ok(card_fingerprint(&value))
     }
 
     /// The JSON body of `POST /v1/payments`.
@@ -525,6 +607,27 @@ pub fn payment_snapshot(p: Value) -> Result<PaymentSnapshot, GatewayError> {
             .map(str::to_owned),
         raw: p,
     })
+}
+
+/// A card as Mercado Pago describes it, in a card token or in a payment's `card`: SHA-256 of its
+/// first six and last four digits and its expiry (no card number is kept). `None` when a part is
+/// missing.
+pub fn card_fingerprint(card: &Value) -> Option<String> {
+    let part = |k: &str| match card.get(k)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let text = format!(
+        "mp:{}:{}:{}:{}",
+        part("first_six_digits")?,
+        part("last_four_digits")?,
+        part("expiration_month")?,
+        part("expiration_year")?
+    );
+    Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        text.as_bytes(),
+    )))
 }
 
 /// Map a Mercado Pago `status` (+ `status_detail`) to the common status.

@@ -2,6 +2,9 @@
 //! and `estado-pago`, authenticated by the router API key. The work is done by
 //! [`crate::purchase::saga`].
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
@@ -10,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::auth::client_ip;
 use crate::auth::portal_key::{PortalClaims, PortalKey};
+use crate::auth::rate_limit::AttemptKeys;
 use crate::db::productos::{self, Producto};
 use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
@@ -171,14 +175,91 @@ fn validate_common(
     })
 }
 
-fn check_limits(state: &AppState, req: &HttpRequest, claims: &PortalClaims) -> ApiResult<()> {
-    // Per key (its signed id) and per client IP, before any database read.
-    state.limits.payment_key.check(&claims.claims.jti)?;
-    state
-        .limits
-        .payment_ip
-        .check(&client_ip(req, state.config.trust_forwarded_for))?;
-    Ok(())
+/// The keys a payment attempt is counted under.
+fn attempt_keys(
+    state: &AppState,
+    req: &HttpRequest,
+    claims: &PortalClaims,
+    email: &str,
+) -> AttemptKeys {
+    AttemptKeys {
+        address: client_ip(req, state.config.trust_forwarded_for),
+        api_key: claims.claims.jti.clone(),
+        email: email.trim().to_lowercase(),
+    }
+}
+
+/// The purchase's idempotency key as sent (the header, else the card token's hash), before the
+/// header is validated.
+fn sent_idempotency_key(req: &HttpRequest, card_token: &str) -> String {
+    let header = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    saga::idempotency_key(header, &sha256_hex(card_token.trim().as_bytes()))
+}
+
+/// The rate limits, first of all (no database read unless one refuses): the address's budget of
+/// invalid requests, the decline budgets of the address, the key and the e-mail, and the
+/// generous per-address and per-key limits of every attempt. A refusal stands unless the request
+/// retries a purchase already registered under its idempotency key (see [`unless_retry`]).
+async fn check_limits(
+    state: &AppState,
+    req: &HttpRequest,
+    claims: &PortalClaims,
+    email: &str,
+    card_token: &str,
+) -> ApiResult<AttemptKeys> {
+    let attempt = attempt_keys(state, req, claims, email);
+    let verdict = state.limits.admit_payment(&attempt);
+    let idem = sent_idempotency_key(req, card_token);
+    unless_retry(state, claims.empresa_id(), &idem, verdict).await?;
+    Ok(attempt)
+}
+
+/// A retry of a known idempotency key only replays (or waits for) the first answer: no rate limit
+/// refuses it. One read, only when a limit refused.
+async fn unless_retry(
+    state: &AppState,
+    empresa_id: &str,
+    idem: &str,
+    verdict: ApiResult<()>,
+) -> ApiResult<()> {
+    let Err(refused) = verdict else {
+        return Ok(());
+    };
+    if store::is_registered(&state.db, &store::scope(empresa_id), idem).await? {
+        Ok(())
+    } else {
+        Err(refused)
+    }
+}
+
+/// Counts a payment request answered 4xx before any charge — malformed, invalid, unauthenticated,
+/// an unknown product… — against its address's budget of invalid requests. Not counted: a
+/// declined card (402, its own budgets), a refusal by a limit (429) and a purchase in progress or
+/// a reused token (409).
+async fn count_invalid(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let address = state
+        .as_ref()
+        .map(|s| client_ip(req.request(), s.config.trust_forwarded_for));
+    let res = next.call(req).await;
+    let status = match &res {
+        Ok(r) => r.status(),
+        Err(e) => e.as_response_error().status_code(),
+    };
+    if status.is_client_error() && !matches!(status.as_u16(), 402 | 409 | 429) {
+        if let (Some(state), Some(address)) = (state, address) {
+            state.limits.invalid_ip.spend(&address);
+        }
+    }
+    res
 }
 
 /// The database half of admission, after the body is validated: a busy router is answered first
@@ -204,11 +285,61 @@ async fn admit(
     Ok(Ok(key))
 }
 
+/// Mercado Pago describes the card behind a token: once some card has spent its decline budget,
+/// each attempt's card is looked up before the charge, and a card without budget is refused.
+/// When the lookup fails the attempt goes on (the other budgets still hold).
+async fn check_card(
+    state: &AppState,
+    key: &PortalKey,
+    credential: &str,
+    idempotency_header: Option<&str>,
+    card_token: &str,
+) -> ApiResult<()> {
+    if !state.limits.declined_card.any_spent() {
+        return Ok(());
+    }
+    let card = state
+        .gateways
+        .mercado_pago
+        .card_token_fingerprint(credential, card_token)
+        .await;
+    let Ok(Some(card)) = card else {
+        return Ok(());
+    };
+    let idem = saga::idempotency_key(idempotency_header, &sha256_hex(card_token.as_bytes()));
+    let verdict = state.limits.declined_card.check(&card);
+    unless_retry(state, &key.empresa.id, &idem, verdict).await
+}
+
 /// The product must exist, be active, and belong to this company AND this key's router.
 async fn load_product(state: &AppState, key: &PortalKey, id: i32) -> ApiResult<Producto> {
     productos::find_for_sale(&state.db, key.empresa_id(), key.router_id(), id)
         .await?
         .ok_or_else(|| ApiError::from(Problem::ProductNotFound))
+}
+
+/// Mercado Pago charges an account only in its site's currency: a product in another currency is
+/// refused before anything is written or charged (the charge would be made in the account's
+/// currency, whatever the product says).
+async fn account_charges_currency(
+    state: &AppState,
+    credential: &str,
+    producto: &Producto,
+) -> ApiResult<()> {
+    let account = state
+        .gateways
+        .mercado_pago
+        .account_currency(credential)
+        .await
+        .map_err(Problem::Gateway)?;
+    match account {
+        Some(c) if c.eq_ignore_ascii_case(&producto.moneda) => Ok(()),
+        other => Err(Problem::CurrencyNotChargeable {
+            currency: producto.moneda.clone(),
+            account: other.unwrap_or_default().to_string(),
+        }
+        .into()),
+    }
 }
 
 fn request_hash(parts: &Value) -> String {
@@ -232,15 +363,18 @@ fn token_field(field: &str, token: &str) -> ApiResult<()> {
     ),
     security(("apiKey" = []), ("apiKeyBearer" = [])),
 )]
-#[post("/api/v1/payments/pagar-conekta")]
+#[post(
+    "/api/v1/payments/pagar-conekta",
+    wrap = "actix_web::middleware::from_fn(count_invalid)"
+)]
 async fn pagar_conekta(
     req: HttpRequest,
     claims: PortalClaims,
     state: web::Data<AppState>,
     body: JsonBody<ConektaReq>,
 ) -> ApiResult<HttpResponse> {
-    check_limits(&state, &req, &claims)?;
     let b = body.into_inner();
+    let attempt = check_limits(&state, &req, &claims, &b.customer_email, &b.card_token).await?;
     token_field("token_tarjeta", &b.card_token)?;
     let c = validate_common(
         &req,
@@ -290,6 +424,7 @@ async fn pagar_conekta(
         mp: None,
         idempotency_key: c.idempotency_key,
         request_hash: hash,
+        attempt: Some(attempt),
     };
     Ok(saga::run(&state, &key, input).await.into_http())
 }
@@ -307,15 +442,18 @@ async fn pagar_conekta(
     ),
     security(("apiKey" = []), ("apiKeyBearer" = [])),
 )]
-#[post("/api/v1/payments/pagar-mercado-pago")]
+#[post(
+    "/api/v1/payments/pagar-mercado-pago",
+    wrap = "actix_web::middleware::from_fn(count_invalid)"
+)]
 async fn pagar_mercado_pago(
     req: HttpRequest,
     claims: PortalClaims,
     state: web::Data<AppState>,
     body: JsonBody<MpReq>,
 ) -> ApiResult<HttpResponse> {
-    check_limits(&state, &req, &claims)?;
     let b = body.into_inner();
+    let attempt = check_limits(&state, &req, &claims, &b.customer_email, &b.token).await?;
     token_field("token", &b.token)?;
     validate::required_text("payment_method_id", &b.payment_method_id, 50)?;
     if let Some(i) = &b.issuer_id {
@@ -359,6 +497,7 @@ async fn pagar_mercado_pago(
         }
         .into());
     }
+    account_charges_currency(&state, &credential, &producto).await?;
     let token = b.token.trim().to_string();
     if token.is_empty() {
         return Err(ApiError::field(
@@ -368,6 +507,14 @@ async fn pagar_mercado_pago(
             json!(b.token),
         ));
     }
+    check_card(
+        &state,
+        &key,
+        &credential,
+        c.idempotency_key.as_deref(),
+        &token,
+    )
+    .await?;
     // `issuer_id` goes to Mercado Pago only in live mode (as the original).
     let issuer_id = b
         .issuer_id
@@ -408,6 +555,7 @@ async fn pagar_mercado_pago(
         }),
         idempotency_key: c.idempotency_key,
         request_hash: hash,
+        attempt: Some(attempt),
     };
     Ok(saga::run(&state, &key, input).await.into_http())
 }

@@ -269,6 +269,13 @@ async fn on_not_paid(
         } => (Some(gateway_id.clone()), status.clone(), message_es.clone()),
         ChargeOutcome::Paid { .. } => (None, String::new(), String::new()),
     };
+    if let (ChargeOutcome::Declined { raw, .. }, Some(a)) = (&other, &input.attempt) {
+        // The card, where the gateway describes it: Mercado Pago's payment has its `card`.
+        let card = (p.gateway == GW_MERCADO_PAGO)
+            .then(|| crate::gateways::mercado_pago::card_fingerprint(&raw["card"]))
+            .flatten();
+        state.limits.record_decline(a, card.as_deref());
+    }
     let mut am = p.into_active_model();
     am.gateway_payment_id = Set(gid);
     am.gateway_status = Set(Some(if matches!(other, ChargeOutcome::Declined { .. }) {

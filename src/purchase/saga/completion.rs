@@ -75,11 +75,11 @@ pub(super) async fn confirm_and_enable(
         }
     };
     let reference_ok = snap.our_reference.as_deref().is_none_or(|r| r == p.id);
-    // Mercado Pago takes no currency (the account's is used), so only Conekta's is compared.
+    // Amount and currency both: Mercado Pago charges in the account's currency whatever the
+    // product's, and always reports it; a Conekta read without a currency is taken as the order's.
     let amount_ok = snap.amount == p.amount
-        && (p.gateway != GW_CONEKTA
-            || snap.currency.is_empty()
-            || snap.currency.eq_ignore_ascii_case(&p.currency));
+        && (snap.currency.eq_ignore_ascii_case(&p.currency)
+            || (p.gateway == GW_CONEKTA && snap.currency.is_empty()));
     match snap.status {
         PaymentStatus::Paid if reference_ok && amount_ok => {}
         PaymentStatus::Pending | PaymentStatus::Authorized if p.gateway == GW_MERCADO_PAGO => {

@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 
 use entity::{empresa, producto};
 
+use crate::auth::rate_limit::AttemptKeys;
 use crate::crypto::field;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -62,6 +63,8 @@ pub struct PurchaseInput {
     pub idempotency_key: Option<String>,
     /// SHA-256 of the normalised request (to refuse a reused key with another body).
     pub request_hash: String,
+    /// What a declined charge is counted under (the rate limits' decline budgets).
+    pub attempt: Option<AttemptKeys>,
 }
 
 /// Turns an [`ApiError`] into a reply.

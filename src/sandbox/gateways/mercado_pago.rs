@@ -14,11 +14,15 @@ pub(crate) struct CardToken {
     name: String,
     first_six: String,
     last_four: String,
+    expiration_month: Value,
+    expiration_year: Value,
     used: bool,
 }
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/card_tokens", web::post().to(create_card_token))
+    cfg.route("/users/me", web::get().to(users_me))
+        .route("/v1/card_tokens", web::post().to(create_card_token))
+        .route("/v1/card_tokens/{id}", web::get().to(get_card_token))
         .route("/v1/payments", web::post().to(create_payment))
         .route("/v1/payments/search", web::get().to(search_payments))
         .route("/v1/payments/{id}", web::get().to(get_payment))
@@ -131,6 +135,33 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The currency of a Mercado Pago site: an account charges only in its site's currency.
+fn site_currency(site_id: &str) -> &'static str {
+    crate::gateways::mercado_pago::site_currency(site_id).unwrap_or("")
+}
+
+/// `GET /users/me`: the account behind the access token, with its site.
+async fn users_me(shared: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    if let Err(r) = prologue(&shared, &req, b"", true).await {
+        return r;
+    }
+    let site_id = shared.config().mp_site_id;
+    let country = match site_id.as_str() {
+        "MLA" => "AR",
+        "MLB" => "BR",
+        "MLC" => "CL",
+        "MCO" => "CO",
+        "MPE" => "PE",
+        "MLU" => "UY",
+        _ => "MX",
+    };
+    respond(
+        200,
+        json!({ "id": 123456789, "nickname": "TESTSANDBOX", "site_id": site_id,
+                "country_id": country, "email": "test_user_123456789@testuser.com" }),
+    )
+}
+
 async fn create_card_token(
     shared: web::Data<Shared>,
     req: HttpRequest,
@@ -176,6 +207,8 @@ async fn create_card_token(
         name: name.clone(),
         first_six: number[..6].to_owned(),
         last_four: number[number.len() - 4..].to_owned(),
+        expiration_month: b["expiration_month"].clone(),
+        expiration_year: b["expiration_year"].clone(),
         used: false,
     };
     let now = chrono::Utc::now().to_rfc3339();
@@ -189,6 +222,35 @@ async fn create_card_token(
     });
     shared.lock().mp_card_tokens.insert(id, tok);
     respond(201, body)
+}
+
+/// `GET /v1/card_tokens/{id}`: what the token says of its card (reading does not use it up).
+async fn get_card_token(
+    shared: web::Data<Shared>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    if let Err(r) = prologue(&shared, &req, b"", true).await {
+        return r;
+    }
+    let id = path.into_inner();
+    let Some(tok) = shared.lock().mp_card_tokens.get(&id).cloned() else {
+        return error(
+            404,
+            "not_found",
+            "card_token not found",
+            Some((2006, "Card Token not found")),
+        );
+    };
+    respond(
+        200,
+        json!({
+            "id": id, "first_six_digits": tok.first_six, "last_four_digits": tok.last_four,
+            "expiration_month": tok.expiration_month, "expiration_year": tok.expiration_year,
+            "cardholder": { "name": tok.name }, "status": if tok.used { "used" } else { "active" },
+            "live_mode": false,
+        }),
+    )
 }
 
 /// Amount with at most two decimals, > 0.
@@ -251,6 +313,16 @@ async fn create_payment(
     {
         return bad_request(4050, "payer.email must be a valid email");
     }
+    // The account charges in its site's currency only; a `currency_id` naming another is refused.
+    let currency = site_currency(&shared.config().mp_site_id);
+    if let Some(asked) = b.get("currency_id").and_then(Value::as_str) {
+        if asked != currency {
+            return bad_request(
+                1,
+                "Params Error: currency_id must be the currency of the collector's site",
+            );
+        }
+    }
     let binary_mode = b["binary_mode"].as_bool().unwrap_or(false);
     let capture = b["capture"].as_bool().unwrap_or(true);
     let device = header(&req, "x-meli-session-id")
@@ -286,7 +358,7 @@ async fn create_payment(
             "date_created": now, "date_approved": if status == "approved" { json!(now) } else { Value::Null },
             "date_last_updated": now, "money_release_date": Value::Null,
             "operation_type": "regular_payment", "payment_method_id": pm, "payment_type_id": "credit_card",
-            "issuer_id": b.get("issuer_id").cloned().unwrap_or(json!("24")), "currency_id": "MXN",
+            "issuer_id": b.get("issuer_id").cloned().unwrap_or(json!("24")), "currency_id": currency,
             "description": b["description"], "external_reference": b["external_reference"],
             "transaction_amount": b["transaction_amount"], "transaction_amount_refunded": 0,
             "captured": status == "approved", "binary_mode": binary_mode, "installments": installments,
@@ -296,6 +368,7 @@ async fn create_payment(
             "device_id": device,
             "payer": payer,
             "card": { "first_six_digits": tok.first_six, "last_four_digits": tok.last_four,
+                      "expiration_month": tok.expiration_month, "expiration_year": tok.expiration_year,
                       "cardholder": { "name": tok.name, "identification": {} } },
             "transaction_details": { "net_received_amount": b["transaction_amount"], "total_paid_amount": b["transaction_amount"],
                       "installment_amount": b["transaction_amount"], "overpaid_amount": 0 },
@@ -309,7 +382,7 @@ async fn create_payment(
             reference: b["external_reference"].as_str().map(str::to_owned),
             metadata: b.get("metadata").cloned().unwrap_or(json!({})),
             amount,
-            currency: "MXN".into(),
+            currency: currency.into(),
             status: status.to_owned(),
             refunded: Decimal::ZERO,
             idempotency_key: Some(key),

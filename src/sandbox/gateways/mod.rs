@@ -53,6 +53,8 @@ pub struct SandboxConfig {
     pub mp_webhook_secret: String,
     /// How long a "charge, then time out" response is held back.
     pub hang_for: Duration,
+    /// The Mercado Pago account's site (`GET /users/me`): its payments are in the site's currency.
+    pub mp_site_id: String,
 }
 
 impl Default for SandboxConfig {
@@ -63,6 +65,7 @@ impl Default for SandboxConfig {
             conekta_webhook_url: None,
             mp_webhook_secret: DEFAULT_MP_WEBHOOK_SECRET.to_owned(),
             hang_for: Duration::from_secs(30),
+            mp_site_id: "MLM".to_owned(),
         }
     }
 }
@@ -542,6 +545,15 @@ impl SandboxHandle {
     /// How many of the injected 429s are still to be served.
     pub fn telegram_rate_limits_pending(&self) -> u32 {
         self.shared.lock().faults.telegram_429_next
+    }
+    /// The Mercado Pago account's site from now on (`MLM` by default): later payments are made
+    /// in its currency, as the real account's are.
+    pub fn set_mp_site_id(&self, site_id: &str) {
+        self.shared
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .mp_site_id = site_id.to_owned();
     }
     pub fn set_mp_webhook_url(&self, url: Option<String>) {
         self.shared

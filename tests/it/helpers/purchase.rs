@@ -179,6 +179,11 @@ pub fn conekta_body(product_id: i32, token: &str) -> Value {
 
 /// A Mercado Pago card token made as the JS SDK does; `holder` picks the outcome (APRO, FUND, PEND…).
 pub async fn mp_card_token(w: &World, holder: &str) -> String {
+    mp_card_token_for(w, holder, "4075595716483764").await
+}
+
+/// [`mp_card_token`] for the card `number` (each number is another card).
+pub async fn mp_card_token_for(w: &World, holder: &str, number: &str) -> String {
     let res = w
         .app
         .http
@@ -187,7 +192,7 @@ pub async fn mp_card_token(w: &World, holder: &str) -> String {
             w.sb.base_url()
         ))
         .json(&json!({
-            "card_number": "4075595716483764",
+            "card_number": number,
             "security_code": "123",
             "expiration_month": 11,
             "expiration_year": 2030,

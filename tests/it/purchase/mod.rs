@@ -2,5 +2,6 @@ mod admin_edits_under_load;
 mod faults;
 mod happy;
 mod hotspot;
+mod rate_limits;
 mod refusals;
 mod statements;

@@ -157,6 +157,82 @@ async fn mercado_pago_amount_mismatch_and_missing_configuration() {
     check_invariants(&w).await;
 }
 
+/// The product, priced in `moneda`.
+async fn priced_in(w: &World, moneda: &str) {
+    let mut p = w.product.clone().into_active_model();
+    p.moneda = Set(moneda.into());
+    p.update(&w.app.db).await.unwrap();
+}
+
+#[actix_web::test]
+async fn mercado_pago_refuses_a_product_its_account_cannot_charge_before_anything_happens() {
+    let w = world().await;
+    // USD 15 through a Mexican account (site MLM, pesos only): it would be charged MXN 15.
+    priced_in(&w, "USD").await;
+    let token = mp_card_token(&w, "APRO").await;
+    let (s, v) = w.mp(&mp_body(w.product.id, &token, 15.0)).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(
+        v["detail"],
+        "La cuenta de pago de la empresa cobra en MXN y no puede cobrar este producto en USD"
+    );
+    let charges = w.sb.requests("mercado_pago");
+    assert!(
+        !charges.iter().any(|r| r.path == "/v1/payments"),
+        "no charge was attempted: {charges:?}"
+    );
+    assert!(w.sb.ledger().is_empty());
+    assert_eq!(w.sim.commands_total(), 0, "the router was never contacted");
+    assert!(w.purchases().await.is_empty(), "nothing was registered");
+    // An account of a site this service does not know charges in no known currency.
+    let w2 = world().await;
+    w2.sb.set_mp_site_id("MXX");
+    let token = mp_card_token(&w2, "APRO").await;
+    let (s, v) = w2.mp(&mp_body(w2.product.id, &token, 15.0)).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(
+        v["detail"],
+        "La cuenta de pago de la empresa no puede cobrar en MXN"
+    );
+    assert!(w2.sb.ledger().is_empty());
+    check_invariants(&w).await;
+    check_invariants(&w2).await;
+}
+
+#[actix_web::test]
+async fn a_mercado_pago_charge_read_back_in_another_currency_is_not_confirmed() {
+    let w = world().await;
+    let token = mp_card_token(&w, "APRO").await;
+    let (s, v) = w.mp(&mp_body(w.product.id, &token, 15.0)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(w.sb.ledger()[0].currency, "MXN");
+    // The account now charges pesos of another country (the service still believes MXN): the
+    // payment is approved for 15 ARS, and the independent read reports so.
+    w.sb.set_mp_site_id("MLA");
+    let token = mp_card_token(&w, "APRO").await;
+    let (s, v) = w.mp(&mp_body(w.product.id, &token, 15.0)).await;
+    assert_eq!(s, 402, "{v}");
+    let ledger = w.sb.ledger();
+    assert_eq!(ledger.len(), 2);
+    assert_eq!(ledger[1].currency, "ARS");
+    assert_eq!(
+        ledger[1].net_captured(),
+        rust_decimal::Decimal::ZERO,
+        "refunded: {ledger:?}"
+    );
+    let purchases = w.purchases().await;
+    assert_eq!(
+        purchases.iter().filter(|p| p.state == "completed").count(),
+        1
+    );
+    assert_eq!(
+        w.sim.users().len(),
+        1,
+        "the second purchase's user was removed"
+    );
+    check_invariants(&w).await;
+}
+
 #[actix_web::test]
 async fn malformed_bodies_bad_macs_and_ips_are_422_before_anything_external() {
     let w = world().await;
@@ -221,12 +297,13 @@ async fn payment_routes_are_rate_limited_per_client_ip() {
     let sb_cfg = |c: &mut pagos_hotspot::config::Config| c.rate_limits = true;
     let w = world_with(sb_cfg).await;
     let mut statuses = vec![];
-    for _ in 0..8 {
+    // Invalid requests have a budget of 30 per address (RATE_LIMIT_INVALID_PER_IP).
+    for _ in 0..32 {
         let mut body = conekta_body(w.product.id, "tok_test_visa_4242");
         body["mac_cliente"] = json!("bad");
         statuses.push(w.conekta(&body).await.0);
     }
-    assert!(statuses.contains(&429), "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 422 || *s == 429));
+    assert!(statuses[..30].iter().all(|s| *s == 422), "{statuses:?}");
+    assert_eq!(statuses[30..], [429, 429], "{statuses:?}");
     check_invariants(&w).await;
 }
