@@ -226,58 +226,12 @@ impl Config {
                 .parse()
                 .map_err(|_| ConfigError::new("BIND_ADDR", "bad default"))?,
         )?;
-        let email = var("SUPER_ADMIN_INITIAL_EMAIL");
-        let password = var("SUPER_ADMIN_INITIAL_PASSWORD").map(SecretString::from);
-        if email.is_some() != password.is_some() {
-            let name = if email.is_some() {
-                "SUPER_ADMIN_INITIAL_PASSWORD"
-            } else {
-                "SUPER_ADMIN_INITIAL_EMAIL"
-            };
-            return Err(ConfigError::new(
-                name,
-                "SUPER_ADMIN_INITIAL_EMAIL and SUPER_ADMIN_INITIAL_PASSWORD go together",
-            ));
-        }
+        let (email, password) = initial_super_admin()?;
         let log_format = var("LOG_FORMAT").unwrap_or_else(|| "json".into());
         if log_format != "json" && log_format != "pretty" {
             return Err(ConfigError::new("LOG_FORMAT", "must be json or pretty"));
         }
-        let mut router = RouterSettings::default();
-        router.mailbox_capacity = parsed("ROUTER_MAILBOX_CAPACITY", router.mailbox_capacity)?;
-        router.command_timeout = Duration::from_millis(parsed(
-            "ROUTER_COMMAND_TIMEOUT_MS",
-            millis(router.command_timeout),
-        )?);
-        router.idle_timeout =
-            Duration::from_secs(parsed("ROUTER_IDLE_SECS", router.idle_timeout.as_secs())?);
-        router.probe_interval = Duration::from_secs(
-            parsed("ROUTER_PROBE_SECS", router.probe_interval.as_secs())?.max(1),
-        );
-        router.connect_concurrency =
-            parsed("ROUTER_CONNECT_CONCURRENCY", router.connect_concurrency)?.max(1);
-        router.allow_loopback = parsed("ROUTER_ALLOW_LOOPBACK", router.allow_loopback)?;
-        router.reply_limits.max_rows =
-            parsed("ROUTER_MAX_REPLY_ROWS", router.reply_limits.max_rows)?.max(1);
-        router.reply_limits.max_bytes =
-            parsed("ROUTER_MAX_REPLY_BYTES", router.reply_limits.max_bytes)?.max(1024);
-        router.pipeline_depth = parsed("ROUTER_PIPELINE_DEPTH", router.pipeline_depth)?;
-        if !(1..=MAX_PIPELINE_DEPTH).contains(&router.pipeline_depth) {
-            return Err(ConfigError::new(
-                "ROUTER_PIPELINE_DEPTH",
-                format!("must be between 1 and {MAX_PIPELINE_DEPTH}"),
-            ));
-        }
-        router.mode = match var("ROUTER_BROKER_MODE").as_deref() {
-            None | Some("persistent") => BrokerMode::Persistent,
-            Some("per-request") => BrokerMode::ConnectPerRequest,
-            Some(_) => {
-                return Err(ConfigError::new(
-                    "ROUTER_BROKER_MODE",
-                    "must be persistent or per-request",
-                ))
-            }
-        };
+        let router = router_settings()?;
         Ok(Self {
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             bind_addr,
@@ -387,6 +341,63 @@ impl Config {
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         }
     }
+}
+
+/// The router broker's settings (`ROUTER_…`).
+fn router_settings() -> Result<RouterSettings, ConfigError> {
+    let mut router = RouterSettings::default();
+    router.mailbox_capacity = parsed("ROUTER_MAILBOX_CAPACITY", router.mailbox_capacity)?;
+    router.command_timeout = Duration::from_millis(parsed(
+        "ROUTER_COMMAND_TIMEOUT_MS",
+        millis(router.command_timeout),
+    )?);
+    router.idle_timeout =
+        Duration::from_secs(parsed("ROUTER_IDLE_SECS", router.idle_timeout.as_secs())?);
+    router.probe_interval =
+        Duration::from_secs(parsed("ROUTER_PROBE_SECS", router.probe_interval.as_secs())?.max(1));
+    router.connect_concurrency =
+        parsed("ROUTER_CONNECT_CONCURRENCY", router.connect_concurrency)?.max(1);
+    router.allow_loopback = parsed("ROUTER_ALLOW_LOOPBACK", router.allow_loopback)?;
+    router.reply_limits.max_rows =
+        parsed("ROUTER_MAX_REPLY_ROWS", router.reply_limits.max_rows)?.max(1);
+    router.reply_limits.max_bytes =
+        parsed("ROUTER_MAX_REPLY_BYTES", router.reply_limits.max_bytes)?.max(1024);
+    router.pipeline_depth = parsed("ROUTER_PIPELINE_DEPTH", router.pipeline_depth)?;
+    if !(1..=MAX_PIPELINE_DEPTH).contains(&router.pipeline_depth) {
+        return Err(ConfigError::new(
+            "ROUTER_PIPELINE_DEPTH",
+            format!("must be between 1 and {MAX_PIPELINE_DEPTH}"),
+        ));
+    }
+    router.mode = match var("ROUTER_BROKER_MODE").as_deref() {
+        None | Some("persistent") => BrokerMode::Persistent,
+        Some("per-request") => BrokerMode::ConnectPerRequest,
+        Some(_) => {
+            return Err(ConfigError::new(
+                "ROUTER_BROKER_MODE",
+                "must be persistent or per-request",
+            ))
+        }
+    };
+    Ok(router)
+}
+
+/// `SUPER_ADMIN_INITIAL_EMAIL` and `SUPER_ADMIN_INITIAL_PASSWORD` (both or neither).
+fn initial_super_admin() -> Result<(Option<String>, Option<SecretString>), ConfigError> {
+    let email = var("SUPER_ADMIN_INITIAL_EMAIL");
+    let password = var("SUPER_ADMIN_INITIAL_PASSWORD").map(SecretString::from);
+    if email.is_some() != password.is_some() {
+        let name = if email.is_some() {
+            "SUPER_ADMIN_INITIAL_PASSWORD"
+        } else {
+            "SUPER_ADMIN_INITIAL_EMAIL"
+        };
+        return Err(ConfigError::new(
+            name,
+            "SUPER_ADMIN_INITIAL_EMAIL and SUPER_ADMIN_INITIAL_PASSWORD go together",
+        ));
+    }
+    Ok((email, password))
 }
 
 /// `BACKEND_CORS_ORIGINS`: a JSON array (as the original required in practice) or a

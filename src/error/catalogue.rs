@@ -200,6 +200,7 @@ type Spec = (StatusCode, &'static str, Cow<'static, str>);
 
 impl Problem {
     /// Status, code and detail, as one table.
+    #[allow(clippy::too_many_lines)]
     fn spec(&self) -> Spec {
         use StatusCode as S;
         fn s(status: StatusCode, code: &'static str, text: &'static str) -> Spec {

@@ -115,6 +115,7 @@ fn older_than(p: &purchase::Model, d: std::time::Duration) -> bool {
 }
 
 /// Drives one claimed purchase; returns the state it ended in.
+#[allow(clippy::too_many_lines)]
 async fn drive(state: &AppState, p: purchase::Model) -> String {
     let empresa = match empresa::Entity::find_by_id(p.empresa_id.clone())
         .one(&state.db)

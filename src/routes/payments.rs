@@ -122,17 +122,41 @@ struct Common {
     idempotency_key: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn validate_common(
-    req: &HttpRequest,
-    name: &str,
-    email: &str,
-    phone: Option<&str>,
-    user_type: Option<&str>,
-    mac: Option<&str>,
-    ip: Option<&str>,
+/// The customer and device fields both payment bodies carry.
+struct CustomerIn<'a> {
+    name: &'a str,
+    email: &'a str,
+    phone: Option<&'a str>,
+    user_type: Option<&'a str>,
+    mac: Option<&'a str>,
+    ip: Option<&'a str>,
     auto_connect: Option<bool>,
-) -> ApiResult<Common> {
+}
+
+macro_rules! customer_in {
+    ($b:expr) => {
+        CustomerIn {
+            name: &$b.customer_name,
+            email: &$b.customer_email,
+            phone: $b.customer_phone.as_deref(),
+            user_type: $b.user_type.as_deref(),
+            mac: $b.mac_address.as_deref(),
+            ip: $b.ip_address.as_deref(),
+            auto_connect: $b.auto_connect,
+        }
+    };
+}
+
+fn validate_common(req: &HttpRequest, customer: CustomerIn<'_>) -> ApiResult<Common> {
+    let CustomerIn {
+        name,
+        email,
+        phone,
+        user_type,
+        mac,
+        ip,
+        auto_connect,
+    } = customer;
     validate::required_text("nombre_cliente", name, 100)?;
     validate::email("email_cliente", email)?;
     let phone = phone.map(str::trim).filter(|p| !p.is_empty());
@@ -350,6 +374,40 @@ fn token_field(field: &str, token: &str) -> ApiResult<()> {
     validate::max_len(field, token, MAX_TOKEN)
 }
 
+/// The Mercado Pago body's own fields; the number of installments.
+fn mp_fields(b: &MpReq) -> ApiResult<u32> {
+    token_field("token", &b.token)?;
+    validate::required_text("payment_method_id", &b.payment_method_id, 50)?;
+    if let Some(i) = &b.issuer_id {
+        validate::max_len("issuer_id", i, 50)?;
+    }
+    if let Some(d) = &b.device_id {
+        validate::max_len("device_id", d, 255)?;
+    }
+    let installments = b.installments.unwrap_or(1);
+    if !(1..=48).contains(&installments) {
+        return Err(
+            Problem::InvalidInstallments(BadField::new("cuotas", json!(installments))).into(),
+        );
+    }
+    Ok(installments)
+}
+
+/// The amount the portal sent must be the product's price (to the cent).
+fn amount_matches(sent: f64, producto: &Producto) -> ApiResult<Decimal> {
+    let monto = Decimal::from_f64(sent)
+        .filter(|_| sent.is_finite())
+        .ok_or_else(|| Problem::InvalidAmount(BadField::new("monto", json!(sent))))?;
+    if (monto - producto.precio).abs() > Decimal::new(1, 2) {
+        return Err(Problem::AmountMismatch {
+            sent,
+            expected: producto.precio.round_dp(2),
+        }
+        .into());
+    }
+    Ok(monto)
+}
+
 #[utoipa::path(
     tag = "pagos",
     summary = "Buy a plan with a Conekta card token; answers the hotspot credentials",
@@ -376,16 +434,7 @@ async fn pagar_conekta(
     let b = body.into_inner();
     let attempt = check_limits(&state, &req, &claims, &b.customer_email, &b.card_token).await?;
     token_field("token_tarjeta", &b.card_token)?;
-    let c = validate_common(
-        &req,
-        &b.customer_name,
-        &b.customer_email,
-        b.customer_phone.as_deref(),
-        b.user_type.as_deref(),
-        b.mac_address.as_deref(),
-        b.ip_address.as_deref(),
-        b.auto_connect,
-    )?;
+    let c = validate_common(&req, customer_in!(b))?;
     let token = b.card_token.trim().to_string();
     if token.is_empty() {
         return Err(ApiError::from(Problem::CardTokenInvalid));
@@ -454,30 +503,8 @@ async fn pagar_mercado_pago(
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let attempt = check_limits(&state, &req, &claims, &b.customer_email, &b.token).await?;
-    token_field("token", &b.token)?;
-    validate::required_text("payment_method_id", &b.payment_method_id, 50)?;
-    if let Some(i) = &b.issuer_id {
-        validate::max_len("issuer_id", i, 50)?;
-    }
-    if let Some(d) = &b.device_id {
-        validate::max_len("device_id", d, 255)?;
-    }
-    let c = validate_common(
-        &req,
-        &b.customer_name,
-        &b.customer_email,
-        b.customer_phone.as_deref(),
-        b.user_type.as_deref(),
-        b.mac_address.as_deref(),
-        b.ip_address.as_deref(),
-        b.auto_connect,
-    )?;
-    let installments = b.installments.unwrap_or(1);
-    if !(1..=48).contains(&installments) {
-        return Err(
-            Problem::InvalidInstallments(BadField::new("cuotas", json!(installments))).into(),
-        );
-    }
+    let installments = mp_fields(&b)?;
+    let c = validate_common(&req, customer_in!(b))?;
     let key = match admit(&state, claims, c.idempotency_key.as_deref(), b.token.trim()).await? {
         Ok(key) => key,
         Err(busy) => return Ok(busy),
@@ -485,18 +512,7 @@ async fn pagar_mercado_pago(
     let credential = saga::gateway_credential(&state, &key.empresa, GW_MERCADO_PAGO)
         .ok_or_else(|| ApiError::from(Problem::MercadoPagoNotConfigured))?;
     let producto = load_product(&state, &key, b.product_id).await?;
-    let monto = Decimal::from_f64(b.transaction_amount)
-        .filter(|_| b.transaction_amount.is_finite())
-        .ok_or_else(|| {
-            Problem::InvalidAmount(BadField::new("monto", json!(b.transaction_amount)))
-        })?;
-    if (monto - producto.precio).abs() > Decimal::new(1, 2) {
-        return Err(Problem::AmountMismatch {
-            sent: b.transaction_amount,
-            expected: producto.precio.round_dp(2),
-        }
-        .into());
-    }
+    let monto = amount_matches(b.transaction_amount, &producto)?;
     account_charges_currency(&state, &credential, &producto).await?;
     let token = b.token.trim().to_string();
     if token.is_empty() {

@@ -260,6 +260,65 @@ fn valid_amount(v: &Value) -> Option<Decimal> {
     (d > Decimal::ZERO && d.scale() <= 2 && d <= Decimal::from(1_000_000)).then_some(d)
 }
 
+/// Idempotency: the same key answers the same payment (409 with another body).
+fn replay(shared: &Shared, key: &str, b: &Value) -> Option<HttpResponse> {
+    let g = shared.lock();
+    let (prev_body, id) = g.mp_idempotency.get(key)?;
+    if prev_body != b {
+        return Some(error(
+            409,
+            "conflict",
+            "X-Idempotency-Key already used with a different request",
+            Some((
+                2001,
+                "Already posted the same request with a different payload",
+            )),
+        ));
+    }
+    let p = g.mp_payments.get(id).cloned().unwrap_or(Value::Null);
+    Some(respond(201, p))
+}
+
+/// The payment body's checks, as Mercado Pago answers them: amount, token, method and
+/// installments; the payer's e-mail; the currency (the account charges in its site's currency
+/// only, a `currency_id` naming another is refused).
+fn checked_payment<'a>(
+    b: &'a Value,
+    currency: &str,
+) -> Result<(Decimal, &'a str, &'a str, i64), HttpResponse> {
+    let Some(amount) = valid_amount(&b["transaction_amount"]) else {
+        return Err(bad_request(2072, "Invalid value for transaction_amount"));
+    };
+    let Some(token) = b["token"].as_str().filter(|t| !t.is_empty()) else {
+        return Err(bad_request(2006, "Card Token not found"));
+    };
+    let Some(pm) = b["payment_method_id"].as_str().filter(|t| !t.is_empty()) else {
+        return Err(bad_request(2131, "Cannot infer Payment Method"));
+    };
+    let installments = b["installments"].as_i64().unwrap_or(1);
+    if installments < 1 {
+        return Err(bad_request(
+            109,
+            "Invalid number of shares (installments) for this payment_method_id",
+        ));
+    }
+    if !b["payer"]["email"]
+        .as_str()
+        .is_some_and(|e| e.contains('@'))
+    {
+        return Err(bad_request(4050, "payer.email must be a valid email"));
+    }
+    if let Some(asked) = b.get("currency_id").and_then(Value::as_str) {
+        if asked != currency {
+            return Err(bad_request(
+                1,
+                "Params Error: currency_id must be the currency of the collector's site",
+            ));
+        }
+    }
+    Ok((amount, token, pm, installments))
+}
+
 async fn create_payment(
     shared: web::Data<Shared>,
     req: HttpRequest,
@@ -272,57 +331,14 @@ async fn create_payment(
     let Some(key) = header(&req, "x-idempotency-key").map(str::to_owned) else {
         return bad_request(1, "Header X-Idempotency-Key can't be null");
     };
-    // Idempotency: same key → the same payment.
-    {
-        let g = shared.lock();
-        if let Some((prev_body, id)) = g.mp_idempotency.get(&key) {
-            if prev_body != &b {
-                return error(
-                    409,
-                    "conflict",
-                    "X-Idempotency-Key already used with a different request",
-                    Some((
-                        2001,
-                        "Already posted the same request with a different payload",
-                    )),
-                );
-            }
-            let p = g.mp_payments.get(id).cloned().unwrap_or(Value::Null);
-            return respond(201, p);
-        }
+    if let Some(replayed) = replay(&shared, &key, &b) {
+        return replayed;
     }
-    let Some(amount) = valid_amount(&b["transaction_amount"]) else {
-        return bad_request(2072, "Invalid value for transaction_amount");
-    };
-    let Some(token) = b["token"].as_str().filter(|t| !t.is_empty()) else {
-        return bad_request(2006, "Card Token not found");
-    };
-    let Some(pm) = b["payment_method_id"].as_str().filter(|t| !t.is_empty()) else {
-        return bad_request(2131, "Cannot infer Payment Method");
-    };
-    let installments = b["installments"].as_i64().unwrap_or(1);
-    if installments < 1 {
-        return bad_request(
-            109,
-            "Invalid number of shares (installments) for this payment_method_id",
-        );
-    }
-    if !b["payer"]["email"]
-        .as_str()
-        .is_some_and(|e| e.contains('@'))
-    {
-        return bad_request(4050, "payer.email must be a valid email");
-    }
-    // The account charges in its site's currency only; a `currency_id` naming another is refused.
     let currency = site_currency(&shared.config().mp_site_id);
-    if let Some(asked) = b.get("currency_id").and_then(Value::as_str) {
-        if asked != currency {
-            return bad_request(
-                1,
-                "Params Error: currency_id must be the currency of the collector's site",
-            );
-        }
-    }
+    let (amount, token, pm, installments) = match checked_payment(&b, currency) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let binary_mode = b["binary_mode"].as_bool().unwrap_or(false);
     let capture = b["capture"].as_bool().unwrap_or(true);
     let device = header(&req, "x-meli-session-id")

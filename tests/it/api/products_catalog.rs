@@ -1,7 +1,7 @@
 //! Products (company admin) and the portal catalogue, over real HTTP.
 
 use crate::helpers::{spawn_app, status_json, TestApp};
-use chrono::Utc;
+use pagos_hotspot::db::productos::{self, NewProducto};
 use rust_decimal::Decimal;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{json, Value};
@@ -38,37 +38,27 @@ fn product_body(router_id: &str, perfil: &str) -> Value {
 }
 
 /// A product row written directly (to seed shapes the API no longer accepts).
-#[allow(clippy::too_many_arguments)]
-async fn insert_product(
-    app: &TestApp,
-    empresa_id: &str,
-    router_id: &str,
-    perfil: &str,
-    detalles: Value,
-    activo: bool,
-    orden: i32,
-    destacado: bool,
-) -> producto::Model {
-    producto::ActiveModel {
-        empresa_id: Set(empresa_id.into()),
-        router_id: Set(router_id.into()),
-        perfil_mikrotik_id: Set(perfil.into()),
-        perfil_mikrotik_nombre: Set(format!("p{perfil}")),
-        nombre_venta: Set(format!("Plan {perfil}")),
-        descripcion: Set(None),
-        imagen_url: Set(None),
-        precio: Set(Decimal::new(1000, 2)),
-        moneda: Set("MXN".into()),
-        detalles: Set(detalles),
-        activo: Set(activo),
-        orden_visual: Set(orden),
-        destacado: Set(destacado),
-        creado_en: Set(Utc::now()),
-        ..Default::default()
+async fn insert_product(app: &TestApp, new: NewProducto) -> producto::Model {
+    productos::insert(&app.db, new).await.unwrap()
+}
+
+/// An active, unfeatured 10.00 MXN plan with no details.
+fn plan(empresa_id: &str, router_id: &str, perfil: &str) -> NewProducto {
+    NewProducto {
+        empresa_id: empresa_id.into(),
+        router_id: router_id.into(),
+        perfil_mikrotik_id: perfil.into(),
+        perfil_mikrotik_nombre: format!("p{perfil}"),
+        nombre_venta: format!("Plan {perfil}"),
+        descripcion: None,
+        imagen_url: None,
+        precio: Decimal::new(1000, 2),
+        moneda: "MXN".into(),
+        detalles: json!([]),
+        activo: true,
+        orden_visual: 0,
+        destacado: false,
     }
-    .insert(&app.db)
-    .await
-    .unwrap()
 }
 
 #[actix_web::test]
@@ -500,41 +490,70 @@ async fn catalog_is_scoped_to_the_key_router_and_active_products() {
     let e = &a.empresa.id;
     let r = &a.router.id;
 
-    let p_plain = insert_product(&app, e, r, "*1", json!([{"texto": "a"}]), true, 2, false).await;
+    let p_plain = insert_product(
+        &app,
+        NewProducto {
+            detalles: json!([{"texto": "a"}]),
+            activo: true,
+            orden_visual: 2,
+            destacado: false,
+            ..plan(e, r, "*1")
+        },
+    )
+    .await;
     let p_feat = insert_product(
         &app,
-        e,
-        r,
-        "*2",
-        json!(["• Conexión inmediata"]),
-        true,
-        2,
-        true,
+        NewProducto {
+            detalles: json!(["• Conexión inmediata"]),
+            activo: true,
+            orden_visual: 2,
+            destacado: true,
+            ..plan(e, r, "*2")
+        },
     )
     .await;
     let p_first = insert_product(
         &app,
-        e,
-        r,
-        "*3",
-        json!([{"horas": 5, "ok": true}]),
-        true,
-        0,
-        false,
+        NewProducto {
+            detalles: json!([{"horas": 5, "ok": true}]),
+            activo: true,
+            orden_visual: 0,
+            destacado: false,
+            ..plan(e, r, "*3")
+        },
     )
     .await;
-    let p_inactive = insert_product(&app, e, r, "*4", json!([]), false, 0, true).await;
-    let p_other_router =
-        insert_product(&app, e, &router2.id, "*1", json!([]), true, 0, false).await;
+    let p_inactive = insert_product(
+        &app,
+        NewProducto {
+            detalles: json!([]),
+            activo: false,
+            orden_visual: 0,
+            destacado: true,
+            ..plan(e, r, "*4")
+        },
+    )
+    .await;
+    let p_other_router = insert_product(
+        &app,
+        NewProducto {
+            detalles: json!([]),
+            activo: true,
+            orden_visual: 0,
+            destacado: false,
+            ..plan(e, &router2.id, "*1")
+        },
+    )
+    .await;
     let p_b = insert_product(
         &app,
-        &b.empresa.id,
-        &b.router.id,
-        "*1",
-        json!([]),
-        true,
-        0,
-        false,
+        NewProducto {
+            detalles: json!([]),
+            activo: true,
+            orden_visual: 0,
+            destacado: false,
+            ..plan(&b.empresa.id, &b.router.id, "*1")
+        },
     )
     .await;
 
@@ -641,8 +660,28 @@ async fn debug_dump_needs_the_company_admin_too() {
     let b = app.tenant("Beta").await;
     let (router2, _) = app.add_router(&a.empresa.id, "Segundo").await;
     let e = &a.empresa.id;
-    let mine = insert_product(&app, e, &a.router.id, "*1", json!(["x"]), false, 0, false).await;
-    insert_product(&app, e, &router2.id, "*1", json!([]), true, 0, false).await;
+    let mine = insert_product(
+        &app,
+        NewProducto {
+            detalles: json!(["x"]),
+            activo: false,
+            orden_visual: 0,
+            destacado: false,
+            ..plan(e, &a.router.id, "*1")
+        },
+    )
+    .await;
+    insert_product(
+        &app,
+        NewProducto {
+            detalles: json!([]),
+            activo: true,
+            orden_visual: 0,
+            destacado: false,
+            ..plan(e, &router2.id, "*1")
+        },
+    )
+    .await;
 
     // The key alone (either header), or with another company's admin, or an admin alone: 404.
     let (status, body) = catalog(&app, &a.api_key, "/debug").await;

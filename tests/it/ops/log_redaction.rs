@@ -110,12 +110,39 @@ async fn admin_flows(app: &TestApp, secrets: &mut Secrets) -> (String, String) {
         .unwrap();
     assert_eq!(res.status(), 401);
 
+    let router_id = router_key_flows(app, &tenant.empresa.id, secrets).await;
+
+    // Gateway and Telegram credentials, encrypted at rest.
+    let s = &app.state.secrets;
+    let mut empresa = tenant.empresa.clone().into_active_model();
+    empresa.conekta_private_key = Set(Some(
+        s.encrypt(field::CONEKTA_PRIVATE_KEY, CONEKTA_PRIVATE_KEY),
+    ));
+    empresa.mercado_pago_access_token =
+        Set(Some(s.encrypt(field::MP_ACCESS_TOKEN, MP_ACCESS_TOKEN)));
+    empresa.mercado_pago_webhook_secret =
+        Set(Some(s.encrypt(field::MP_WEBHOOK_SECRET, MP_WEBHOOK_SECRET)));
+    empresa.telegram_bot_token = Set(Some(
+        s.encrypt(field::TELEGRAM_BOT_TOKEN, TELEGRAM_BOT_TOKEN),
+    ));
+    empresa.telegram_chat_id = Set(Some("123456789".into()));
+    let empresa = empresa.update(&app.db).await.unwrap();
+    secrets.add("conekta private key", CONEKTA_PRIVATE_KEY);
+    secrets.add("mercado pago access token", MP_ACCESS_TOKEN);
+    secrets.add("mercado pago webhook secret", MP_WEBHOOK_SECRET);
+    secrets.add("telegram bot token", TELEGRAM_BOT_TOKEN);
+    (empresa.id, router_id)
+}
+
+/// A second router with a password; its API key used both ways, and a forged one. Returns the
+/// router's id.
+async fn router_key_flows(app: &TestApp, empresa_id: &str, secrets: &mut Secrets) -> String {
     // A router with a password.
     let (router, key) = create_router(
         &app.db,
         &app.state.secrets,
         NewRouter {
-            empresa_id: tenant.empresa.id.clone(),
+            empresa_id: empresa_id.to_string(),
             nombre: "Router logs".into(),
             host: "127.0.0.1".into(),
             puerto: 8728,
@@ -161,27 +188,7 @@ async fn admin_flows(app: &TestApp, secrets: &mut Secrets) -> (String, String) {
         .unwrap();
     assert_eq!(res.status(), 401);
     secrets.add("forged api key", forged);
-
-    // Gateway and Telegram credentials, encrypted at rest.
-    let s = &app.state.secrets;
-    let mut empresa = tenant.empresa.clone().into_active_model();
-    empresa.conekta_private_key = Set(Some(
-        s.encrypt(field::CONEKTA_PRIVATE_KEY, CONEKTA_PRIVATE_KEY),
-    ));
-    empresa.mercado_pago_access_token =
-        Set(Some(s.encrypt(field::MP_ACCESS_TOKEN, MP_ACCESS_TOKEN)));
-    empresa.mercado_pago_webhook_secret =
-        Set(Some(s.encrypt(field::MP_WEBHOOK_SECRET, MP_WEBHOOK_SECRET)));
-    empresa.telegram_bot_token = Set(Some(
-        s.encrypt(field::TELEGRAM_BOT_TOKEN, TELEGRAM_BOT_TOKEN),
-    ));
-    empresa.telegram_chat_id = Set(Some("123456789".into()));
-    let empresa = empresa.update(&app.db).await.unwrap();
-    secrets.add("conekta private key", CONEKTA_PRIVATE_KEY);
-    secrets.add("mercado pago access token", MP_ACCESS_TOKEN);
-    secrets.add("mercado pago webhook secret", MP_WEBHOOK_SECRET);
-    secrets.add("telegram bot token", TELEGRAM_BOT_TOKEN);
-    (empresa.id, router.id)
+    router.id
 }
 
 /// The gateway clients against the sandbox with the company's decrypted credentials: paid,
@@ -310,11 +317,9 @@ fn contains_token(text: &str, secret: &str) -> bool {
     })
 }
 
-/// The purchases: a paid and a declined Conekta charge, an approved and a rejected Mercado Pago
-/// payment (card tokens made through the sandbox's `/v1/card_tokens`), both user types, against
-/// the RouterOS simulator (its own router password). Returns the world and the request ids of
-/// the two paid purchases with their purchase ids.
-async fn purchase_flows(secrets: &mut Secrets) -> (World, Vec<(String, String)>) {
+/// The world of [`purchase_flows`]: the simulator (with its own router password), the sandbox
+/// gateways, a tenant with both gateways configured and one product.
+async fn purchase_world(secrets: &mut Secrets) -> World {
     let sb = SandboxGateways::start(SandboxConfig::default()).unwrap();
     let sim = RouterSim::start(SimConfig::new("api", SIM_ROUTER_PASSWORD)).unwrap();
     let app = spawn_app_with(|c| crate::helpers::purchase::base_config(c, &sb)).await;
@@ -342,13 +347,21 @@ async fn purchase_flows(secrets: &mut Secrets) -> (World, Vec<(String, String)>)
     secrets.add("mercado pago webhook secret", sb.mp_webhook_secret());
     secrets.add("telegram bot token", crate::helpers::purchase::BOT_TOKEN);
     secrets.add("card number", MP_CARD_NUMBER);
-    let w = World {
+    World {
         app,
         sim,
         sb,
         tenant,
         product,
-    };
+    }
+}
+
+/// The purchases: a paid and a declined Conekta charge, an approved and a rejected Mercado Pago
+/// payment (card tokens made through the sandbox's `/v1/card_tokens`), both user types, against
+/// the RouterOS simulator (its own router password). Returns the world and the request ids of
+/// the two paid purchases with their purchase ids.
+async fn purchase_flows(secrets: &mut Secrets) -> (World, Vec<(String, String)>) {
+    let w = purchase_world(secrets).await;
     let mut paid = Vec::new();
 
     // Conekta, user + password, paid.

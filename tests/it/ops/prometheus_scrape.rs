@@ -85,15 +85,8 @@ async fn load_world() -> Load {
     }
 }
 
-/// One round of the load the dashboard is checked under; it touches every panel. Portal
-/// requests (good, unauthenticated, unknown path) and an admin login; purchases against the
-/// RouterOS simulator and the sandbox gateways on 127.0.0.1: paid on both gateways (one with a
-/// MAC and auto-connect), a declined Conekta card, a rejected and a pending Mercado Pago
-/// payment, a Conekta charge lost to gateway 5xx (left for the reconciler, which undoes it: a
-/// compensation), a signed Mercado Pago webhook, a reconciler pass, and a purchase on the router
-/// that is down (`router_up` 0, a failed router command).
-async fn generate_load(load: &Load, round: usize) {
-    let w = &load.w;
+/// Portal requests (good, unauthenticated, unknown path) and an admin login.
+async fn portal_and_admin_requests(w: &World, round: usize) {
     let app = &w.app;
     let http = &app.http;
     for _ in 0..5 {
@@ -121,6 +114,20 @@ async fn generate_load(load: &Load, round: usize) {
     assert_eq!(res.status(), 404);
     app.login(&w.tenant.admin_email, crate::helpers::ADMIN_PASSWORD)
         .await;
+}
+
+/// One round of the load the dashboard is checked under; it touches every panel. Portal
+/// requests (good, unauthenticated, unknown path) and an admin login; purchases against the
+/// RouterOS simulator and the sandbox gateways on 127.0.0.1: paid on both gateways (one with a
+/// MAC and auto-connect), a declined Conekta card, a rejected and a pending Mercado Pago
+/// payment, a Conekta charge lost to gateway 5xx (left for the reconciler, which undoes it: a
+/// compensation), a signed Mercado Pago webhook, a reconciler pass, and a purchase on the router
+/// that is down (`router_up` 0, a failed router command).
+async fn generate_load(load: &Load, round: usize) {
+    let w = &load.w;
+    let app = &w.app;
+    let http = &app.http;
+    portal_and_admin_requests(w, round).await;
 
     let conekta = "/api/v1/payments/pagar-conekta";
     let mp = "/api/v1/payments/pagar-mercado-pago";
