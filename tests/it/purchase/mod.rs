@@ -4,4 +4,5 @@ mod happy;
 mod hotspot;
 mod rate_limits;
 mod refusals;
+mod revocation;
 mod statements;
