@@ -29,6 +29,9 @@ pub struct Model {
     pub gateway: Option<String>,
     #[sea_orm(column_type = "Decimal(Some((10, 2)))")]
     pub monto: Decimal,
+    /// What the gateway reports as refunded (partial or full); `None`: nothing refunded.
+    #[sea_orm(column_type = "Decimal(Some((10, 2)))", nullable)]
+    pub monto_reembolsado: Option<Decimal>,
     #[sea_orm(column_type = "String(StringLen::N(3))")]
     pub moneda: String,
     #[sea_orm(column_type = "String(StringLen::N(100))", nullable)]

@@ -12,6 +12,7 @@ mod m20261121_000008_create_idempotency_keys;
 mod m20261121_000009_create_webhook_events;
 mod m20261121_000010_create_audit_log;
 mod m20261121_000011_create_revoked_sessions;
+mod m20261205_000001_add_transacciones_monto_reembolsado;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_create_webhook_events::Migration),
             Box::new(m20261121_000010_create_audit_log::Migration),
             Box::new(m20261121_000011_create_revoked_sessions::Migration),
+            Box::new(m20261205_000001_add_transacciones_monto_reembolsado::Migration),
         ]
     }
 }

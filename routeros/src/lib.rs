@@ -8,6 +8,7 @@
 //! [`RouterSettings`], reads its routers (and reveals their passwords) through [`RouterSource`], reports metrics through
 //! [`RouterObserver`], and writes status timestamps with the application's [`TimeFormat`].
 
+pub mod access;
 pub mod actor;
 pub mod client;
 pub mod codec;
@@ -22,6 +23,7 @@ pub mod registry;
 pub mod settings;
 pub mod source;
 
+pub use access::RevokeReport;
 pub use actor::{NoopObserver, RouterObserver};
 pub use client::{
     legacy_login_response, AddressPolicy, ConnectOptions, LoginMethod, Reply, RouterClient,

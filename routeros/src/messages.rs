@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::access::{self, RevokeReport};
 use crate::client::RouterClient;
 use crate::commands::{ActiveLogin, HotspotUser, NewHotspotUser, NewIpBinding, SystemResource};
 use crate::commands::{Host, IpBinding, UserProfile};
@@ -41,6 +42,16 @@ pub enum Op {
     FindHost(String),
     /// `/ip/hotspot/active/login`.
     ActiveLogin(ActiveLogin),
+    /// `/ip/hotspot/active/remove` of every session of the user (by name) → how many.
+    RemoveActiveSessions(String),
+    /// `/ip/hotspot/cookie/remove` of every MAC cookie of the user (by name) → how many.
+    RemoveCookies(String),
+    /// Disable the user (by name), remove its sessions and cookies, read the state back. A user
+    /// of that name whose comment is not `comment` (when given) is someone else's: untouched.
+    RevokeAccess {
+        user: String,
+        comment: Option<String>,
+    },
     /// `/ip/hotspot/user/profile/print`.
     ListProfiles,
     /// `/system/identity/print` → the router's name.
@@ -62,6 +73,9 @@ impl Op {
             Op::FindBindings(_) => "find_bindings",
             Op::FindHost(_) => "find_host",
             Op::ActiveLogin(_) => "login_active",
+            Op::RemoveActiveSessions(_) => "remove_active_sessions",
+            Op::RemoveCookies(_) => "remove_cookies",
+            Op::RevokeAccess { .. } => "revoke_access",
             Op::ListProfiles => "list_profiles",
             Op::Identity => "identity",
             Op::Resource => "ping",
@@ -69,13 +83,18 @@ impl Op {
     }
 
     /// Commands that finish or undo a purchase (enable after the money is confirmed, disable or
-    /// remove when compensating). They are never refused for a full queue: refusing them would
+    /// remove when compensating, revoke after a refund or chargeback). They are never refused for a full queue: refusing them would
     /// only leave a paid customer without access, or money without a refund, for longer. They
     /// are bounded anyway by the purchases that already passed `CreateUser`.
     pub fn is_priority(&self) -> bool {
         matches!(
             self,
-            Op::EnableUser(_) | Op::DisableUser(_) | Op::RemoveUser(_)
+            Op::EnableUser(_)
+                | Op::DisableUser(_)
+                | Op::RemoveUser(_)
+                | Op::RemoveActiveSessions(_)
+                | Op::RemoveCookies(_)
+                | Op::RevokeAccess { .. }
         )
     }
 
@@ -89,6 +108,9 @@ impl Op {
                 | Op::RemoveUser(_)
                 | Op::BindMac(_)
                 | Op::ActiveLogin(_)
+                | Op::RemoveActiveSessions(_)
+                | Op::RemoveCookies(_)
+                | Op::RevokeAccess { .. }
         )
     }
 }
@@ -98,6 +120,9 @@ impl Op {
 pub enum OpOutput {
     Id(String),
     Unit,
+    /// How many items a removal removed.
+    Count(usize),
+    Revoked(RevokeReport),
     User(Option<HotspotUser>),
     Bindings(Vec<IpBinding>),
     Hosts(Vec<Host>),
@@ -131,6 +156,13 @@ pub async fn execute(client: &mut RouterClient, op: &Op) -> Result<OpOutput, Rou
         Op::ActiveLogin(l) => {
             client.active_login(l).await?;
             OpOutput::Unit
+        }
+        Op::RemoveActiveSessions(name) => {
+            OpOutput::Count(access::remove_active_sessions(client, name).await?)
+        }
+        Op::RemoveCookies(name) => OpOutput::Count(access::remove_cookies(client, name).await?),
+        Op::RevokeAccess { user, comment } => {
+            OpOutput::Revoked(access::revoke_access(client, user, comment.as_deref()).await?)
         }
         Op::ListProfiles => OpOutput::Profiles(client.user_profiles().await?),
         Op::Identity => OpOutput::Identity(client.system_identity().await?),

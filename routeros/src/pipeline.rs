@@ -31,6 +31,7 @@ use tokio::sync::oneshot;
 use tokio::time::{timeout, timeout_at, Instant};
 use tokio_util::codec::Framed;
 
+use crate::access;
 use crate::client::{traps_to_error, Reply, ReplyLimits, ReplySize, RouterClient, Transport};
 use crate::codec::{ApiCodec, Sentence};
 use crate::commands::{self as cmds, HotspotUser, SystemResource};
@@ -304,7 +305,7 @@ impl Pipeline {
         }
     }
 
-    async fn call(&self, cmd: Command) -> ReplyResult {
+    pub(crate) async fn call(&self, cmd: Command) -> ReplyResult {
         self.run(&cmd, self.inner.command_timeout).await
     }
 
@@ -379,6 +380,18 @@ pub async fn execute(p: &Pipeline, op: &Op) -> Result<OpOutput, RouterError> {
         Op::ActiveLogin(l) => {
             p.call(cmds::active_login(l)).await?;
             OpOutput::Unit
+        }
+        Op::RemoveActiveSessions(name) => {
+            let mut runner = p;
+            OpOutput::Count(access::remove_active_sessions(&mut runner, name).await?)
+        }
+        Op::RemoveCookies(name) => {
+            let mut runner = p;
+            OpOutput::Count(access::remove_cookies(&mut runner, name).await?)
+        }
+        Op::RevokeAccess { user, comment } => {
+            let mut runner = p;
+            OpOutput::Revoked(access::revoke_access(&mut runner, user, comment.as_deref()).await?)
         }
         Op::ListProfiles => {
             let r = p.call(cmds::print(cmds::PROFILE, &[], None)).await?;

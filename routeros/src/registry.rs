@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::access::RevokeReport;
 use crate::actor::{
     outcome_label, ActorDeps, ConnectGate, NoopObserver, RouterActor, RouterObserver, StatusCell,
 };
@@ -570,6 +571,49 @@ impl RouterRegistry {
         login: ActiveLogin,
     ) -> Result<(), BrokerError> {
         self.unit(router_id, Op::ActiveLogin(login)).await
+    }
+
+    /// Logs every device of the hotspot user `name` out; returns how many sessions were removed.
+    pub async fn remove_active_sessions(
+        &self,
+        router_id: &str,
+        name: &str,
+    ) -> Result<usize, BrokerError> {
+        self.count(router_id, Op::RemoveActiveSessions(name.to_string()))
+            .await
+    }
+
+    /// Removes every MAC cookie of the hotspot user `name`; returns how many were removed.
+    pub async fn remove_cookies(&self, router_id: &str, name: &str) -> Result<usize, BrokerError> {
+        self.count(router_id, Op::RemoveCookies(name.to_string()))
+            .await
+    }
+
+    /// Takes the hotspot user `name`'s access away: disables it, removes its active sessions
+    /// and its MAC cookies, then reads the router's state back (see
+    /// [`RevokeReport::is_complete`]). Idempotent; a user that is gone is no error. With
+    /// `comment`, a user of that name with another comment is someone else's and left alone.
+    pub async fn revoke_access(
+        &self,
+        router_id: &str,
+        name: &str,
+        comment: Option<&str>,
+    ) -> Result<RevokeReport, BrokerError> {
+        let op = Op::RevokeAccess {
+            user: name.to_string(),
+            comment: comment.map(str::to_string),
+        };
+        match self.call(router_id, op).await? {
+            OpOutput::Revoked(r) => Ok(r),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn count(&self, router_id: &str, op: Op) -> Result<usize, BrokerError> {
+        match self.call(router_id, op).await? {
+            OpOutput::Count(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// Every hotspot user profile.

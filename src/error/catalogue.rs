@@ -132,6 +132,10 @@ pub enum Problem {
         perfil: String,
         router_id: String,
     },
+    /// The router answered and has no hotspot profile of that name.
+    ProductProfileNotOnRouter {
+        perfil: String,
+    },
 
     // ---- payments and purchases
     ConektaNotConfigured,
@@ -166,10 +170,9 @@ pub enum Problem {
     AccessActivating,
     RefundedNoAccess,
     HotspotUserExists,
-    HotspotProfileMissing {
-        profile: String,
-        available: Vec<String>,
-    },
+    /// The product's hotspot profile is not on its router (the portal learns nothing of the
+    /// router's profiles).
+    HotspotProfileMissing,
     HotspotUserCreateFailed {
         detail: String,
     },
@@ -395,6 +398,14 @@ impl Problem {
                 ),
             ),
 
+            P::ProductProfileNotOnRouter { perfil } => f(
+                S::BAD_REQUEST,
+                "product_profile_not_on_router",
+                format!(
+                    "El perfil '{perfil}' no existe en el router. Créelo en el router o elija un perfil existente."
+                ),
+            ),
+
             P::ConektaNotConfigured => s(
                 S::BAD_REQUEST,
                 "conekta_not_configured",
@@ -485,13 +496,10 @@ impl Problem {
                 "hotspot_user_exists",
                 "No se pudo crear el usuario: El usuario ya existe en el sistema",
             ),
-            P::HotspotProfileMissing { profile, available } => f(
-                S::INTERNAL_SERVER_ERROR,
+            P::HotspotProfileMissing => s(
+                S::CONFLICT,
                 "hotspot_profile_missing",
-                format!(
-                    "No se pudo crear el usuario: Perfil '{profile}' no encontrado. Disponibles: {}",
-                    available.join(", ")
-                ),
+                "No se pudo crear el usuario: este plan no está disponible en este momento. Elija otro plan o avise al establecimiento.",
             ),
             P::HotspotUserCreateFailed { detail } => f(
                 S::INTERNAL_SERVER_ERROR,

@@ -134,7 +134,8 @@ impl PurchaseOutcome {
 pub enum CompensationKind {
     /// Removed a hotspot user created for a purchase that was not paid.
     RemoveUser,
-    /// Disabled a hotspot user (refund or chargeback after access was granted).
+    /// Revoked a hotspot user's access (refund or chargeback after access was granted): user
+    /// disabled, active sessions and MAC cookies removed, confirmed on the router.
     DisableUser,
     /// Refunded a captured charge.
     Refund,

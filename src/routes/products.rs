@@ -5,6 +5,12 @@
 //! float arithmetic) and validated (> 0, two decimals); the currency is checked on create and
 //! update; every string is checked against its column before anything is written; every change
 //! is audited in the same transaction.
+//!
+//! The hotspot profile a product sells is checked on its router when the product is created
+//! and when it is switched back on (`activo: true`): a router that answers without that
+//! profile refuses the save (400); a router that cannot answer (offline, busy, switched off)
+//! does not block it: the product is saved with `perfil_verificado: false` and an
+//! `advertencia`, and every sale checks the profile again (docs/access-lifecycle.md).
 
 use std::str::FromStr;
 
@@ -117,6 +123,38 @@ pub fn parse_price(field: &str, value: &Value) -> ApiResult<Decimal> {
             )
         })?;
     validate::price(field, parsed.normalize())
+}
+
+/// Sent with a product saved while its router could not confirm the profile.
+const PROFILE_UNVERIFIED: &str =
+    "No se pudo verificar el perfil en el router (sin conexión). El producto se guardó; la venta fallará si el perfil no existe.";
+
+/// Checks that the router has the hotspot profile: `Ok(true)` confirmed, `Ok(false)` the router
+/// could not answer (saved unverified), `Err` the router answered without it.
+async fn profile_on_router(state: &AppState, router_id: &str, perfil: &str) -> ApiResult<bool> {
+    match state.routers.list_profiles(router_id).await {
+        Ok(profiles) if profiles.iter().any(|p| p.name == perfil) => Ok(true),
+        Ok(_) => Err(Problem::ProductProfileNotOnRouter {
+            perfil: perfil.to_string(),
+        }
+        .into()),
+        Err(e) => {
+            tracing::warn!(router_id, error = %e, "product saved without checking its profile on the router");
+            Ok(false)
+        }
+    }
+}
+
+/// A saved product's JSON, with the outcome of the profile check when one ran.
+fn saved_json(p: &Producto, verified: Option<bool>) -> Value {
+    let mut v = product_json(p);
+    if let (Value::Object(m), Some(verified)) = (&mut v, verified) {
+        m.insert("perfil_verificado".into(), json!(verified));
+        if !verified {
+            m.insert("advertencia".into(), json!(PROFILE_UNVERIFIED));
+        }
+    }
+    v
 }
 
 fn null_refused(field: &str) -> ApiError {
@@ -241,6 +279,7 @@ async fn create_product(
     if exists.is_some() {
         return Err(duplicate());
     }
+    let verified = profile_on_router(&state, &router.id, &req.perfil_mikrotik_nombre).await?;
 
     let txn = crate::db::begin_write(&state.db).await?;
     let new = NewProducto {
@@ -274,7 +313,7 @@ async fn create_product(
     )
     .await?;
     txn.commit().await?;
-    Ok(HttpResponse::Created().json(product_json(&product)))
+    Ok(HttpResponse::Created().json(saved_json(&product, Some(verified))))
 }
 
 #[utoipa::path(
@@ -414,6 +453,18 @@ async fn update_product(
     if changed.is_empty() {
         return Ok(HttpResponse::Ok().json(product_json(&existing)));
     }
+    // Switching a product on puts it back on sale: its profile must (still) be on the router.
+    let verified = match activo {
+        Some(true) => Some(
+            profile_on_router(
+                &state,
+                &existing.router_id,
+                &existing.perfil_mikrotik_nombre,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
 
     let txn = crate::db::begin_write(&state.db).await?;
     let updated = productos::update(&txn, existing, patch).await?;
@@ -431,7 +482,7 @@ async fn update_product(
     )
     .await?;
     txn.commit().await?;
-    Ok(HttpResponse::Ok().json(product_json(&updated)))
+    Ok(HttpResponse::Ok().json(saved_json(&updated, verified)))
 }
 
 #[utoipa::path(

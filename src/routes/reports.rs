@@ -305,6 +305,7 @@ async fn transacciones(
                 "id": t.id,
                 "transaccion_id": t.transaccion_id,
                 "monto": wire::money(t.monto),
+                "monto_reembolsado": t.monto_reembolsado.map(wire::money),
                 "estado_pago": t.estado_pago,
                 "cliente_nombre": t.cliente_nombre,
                 "creada_en": wire::iso(t.creada_en),

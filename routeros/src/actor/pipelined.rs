@@ -32,7 +32,10 @@ impl OpKey {
     pub fn of(op: &Op) -> Self {
         match op {
             Op::CreateUser(u) => OpKey::User(u.name.clone()),
-            Op::FindUser(name) => OpKey::User(name.clone()),
+            Op::FindUser(name)
+            | Op::RemoveActiveSessions(name)
+            | Op::RemoveCookies(name)
+            | Op::RevokeAccess { user: name, .. } => OpKey::User(name.clone()),
             Op::EnableUser(id) | Op::DisableUser(id) | Op::RemoveUser(id) => {
                 OpKey::User(id.clone())
             }

@@ -356,7 +356,8 @@ impl RouterClient {
         self.broken = true;
     }
 
-    async fn call(&mut self, cmd: Command) -> Result<Reply, RouterError> {
+    /// Runs one command with the session's command deadline.
+    pub(crate) async fn call(&mut self, cmd: Command) -> Result<Reply, RouterError> {
         let d = self.command_timeout;
         self.run(&cmd, d).await
     }

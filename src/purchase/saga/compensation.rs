@@ -18,6 +18,7 @@ use super::gateway_credential;
 use crate::purchase::response::Reply;
 use crate::purchase::states as st;
 use crate::purchase::store;
+use crate::purchase::user_comment;
 
 /// Undoes a purchase: returns money that moved (refund, or cancel of an authorization), then
 /// removes the hotspot user. Ends in `refunded`, `declined` or `failed`; stays `compensating`
@@ -209,7 +210,10 @@ pub(super) async fn remove_user(state: &AppState, p: &purchase::Model) -> Result
     }
 }
 
-/// Disables the user of a completed purchase whose payment was refunded or charged back.
+/// Takes access away from a completed purchase whose payment was refunded or charged back: the
+/// hotspot user is disabled, its active sessions and MAC cookies are removed, and the router's
+/// state is read back. Idempotent; stays `revoking` (for the reconciler) until the router
+/// confirms that no access is left.
 pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Model {
     let p = store::best_effort(
         "move the state",
@@ -218,39 +222,15 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
     )
     .await
     .unwrap_or(p);
-    let id = match &p.router_user_id {
-        Some(id) => Ok(Some(id.clone())),
-        None => find_own_user(state, &p).await,
-    };
-    let res = match id {
-        Ok(Some(id)) => match state
-            .routers
-            .disable_user(&p.router_id, &id)
-            .await
-            .inspect(|_| {
-                state
-                    .metrics
-                    .record_compensation(CompensationKind::DisableUser, true)
-            }) {
-            Err(BrokerError::Router(RouterError::NotFound(_))) => Ok(()),
-            Err(BrokerError::OutcomeUnknown) => {
-                let name = p.hotspot_username.clone().unwrap_or_default();
-                match state.routers.find_user(&p.router_id, &name).await {
-                    Ok(Some(u)) if !u.disabled => Err(BrokerError::OutcomeUnknown),
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(e),
-                }
-            }
-            other => other,
-        },
-        Ok(None) => Ok(()),
-        Err(e) => Err(e),
+    let res = match p.hotspot_username.as_deref() {
+        Some(name) => revoke_on_router(state, &p.router_id, name, &user_comment(&p.id)).await,
+        None => Ok(()),
     };
     if let Err(e) = res {
         return store::retry_later(
             &state.db,
             p.clone(),
-            &format!("disable user: {e}"),
+            &format!("revoke access: {e}"),
             state.config.purchase.retry_delay,
         )
         .await;
@@ -278,4 +258,39 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
     )
     .await
     .unwrap_or(p)
+}
+
+/// Runs the router's revocation and checks its read-back; `Err` says why it must be retried.
+async fn revoke_on_router(
+    state: &AppState,
+    router_id: &str,
+    name: &str,
+    comment: &str,
+) -> Result<(), String> {
+    let r = state
+        .routers
+        .revoke_access(router_id, name, Some(comment))
+        .await;
+    let ok = r.as_ref().is_ok_and(|report| report.is_complete());
+    state
+        .metrics
+        .record_compensation(CompensationKind::DisableUser, ok);
+    match r {
+        Ok(report) if report.is_complete() => {
+            tracing::info!(
+                router_id,
+                sessions_removed = report.sessions_removed,
+                cookies_removed = report.cookies_removed,
+                user_found = report.user_found,
+                foreign_user = report.foreign_user,
+                "hotspot access revoked on the router"
+            );
+            Ok(())
+        }
+        Ok(report) => Err(format!(
+            "the router still shows access (user enabled: {}, sessions: {}, cookies: {})",
+            report.user_enabled, report.sessions_left, report.cookies_left
+        )),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -187,7 +187,7 @@ pub(super) async fn create_user(
                 }
             }
             Err(e) => {
-                let reply = create_user_error(state, &p.router_id, &input.producto, e).await;
+                let reply = create_user_error(&p.router_id, &input.producto, e);
                 fail_before_charge(state, p).await;
                 return Err(reply);
             }
@@ -216,26 +216,24 @@ pub(super) async fn fail_before_charge(state: &AppState, p: purchase::Model) {
     .await;
 }
 
-/// The original's answers for a failed user creation.
-pub(super) async fn create_user_error(
-    state: &AppState,
+/// The answer for a failed user creation. A profile the router does not have (the product's
+/// profile was removed or renamed on the router) is a clear catalogue answer that names nothing
+/// of the router's; nothing was created and nothing charged.
+pub(super) fn create_user_error(
     router_id: &str,
     producto: &producto::Model,
     e: BrokerError,
 ) -> Reply {
     match e {
         BrokerError::Router(re) => {
-            let msg = re.to_string();
-            if msg.to_lowercase().contains("profile") {
-                if let Ok(profiles) = state.routers.list_profiles(router_id).await {
-                    let names: Vec<String> = profiles.into_iter().map(|p| p.name).collect();
-                    if !names.contains(&producto.perfil_mikrotik_nombre) {
-                        return Reply::from(Problem::HotspotProfileMissing {
-                            profile: producto.perfil_mikrotik_nombre.clone(),
-                            available: names,
-                        });
-                    }
-                }
+            if matches!(&re, RouterError::InvalidValue(m) if m.to_lowercase().contains("profile")) {
+                tracing::warn!(
+                    router_id,
+                    producto_id = producto.id,
+                    profile = %producto.perfil_mikrotik_nombre,
+                    "the product's hotspot profile does not exist on its router"
+                );
+                return Reply::from(Problem::HotspotProfileMissing);
             }
             let detail = match re {
                 RouterError::NotFound(m)

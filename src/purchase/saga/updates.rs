@@ -113,12 +113,19 @@ pub async fn on_gateway_update(
     let id = p.id.clone();
     let out = apply_update(state, empresa, p, &snap, &cred).await;
     store::unlock(&state.db, &id).await?;
-    // Keep the payment history in step with the gateway.
-    transaccion::Entity::update_many()
-        .col_expr(
-            transaccion::Column::EstadoPago,
-            sea_orm::sea_query::Expr::value(snap.raw_status.chars().take(20).collect::<String>()),
-        )
+    // Keep the payment history in step with the gateway, the refunded amount included (a
+    // partial refund keeps the access: docs/access-lifecycle.md).
+    let mut history = transaccion::Entity::update_many().col_expr(
+        transaccion::Column::EstadoPago,
+        sea_orm::sea_query::Expr::value(snap.raw_status.chars().take(20).collect::<String>()),
+    );
+    if snap.amount_refunded > rust_decimal::Decimal::ZERO {
+        history = history.col_expr(
+            transaccion::Column::MontoReembolsado,
+            sea_orm::sea_query::Expr::value(Some(snap.amount_refunded.round_dp(2))),
+        );
+    }
+    history
         .col_expr(
             transaccion::Column::WebhookProcessed,
             sea_orm::sea_query::Expr::value(true),

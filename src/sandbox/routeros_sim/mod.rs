@@ -524,6 +524,13 @@ impl SimControl {
             .collect()
     }
 
+    /// The sessions at this address end on their own (idle or session timeout, the device
+    /// left): the host is no longer authorised but the MAC cookie stays, so the device is logged
+    /// in again on its next visit. Returns how many sessions ended.
+    pub fn end_session_keeping_cookie(&self, address: &str) -> usize {
+        self.state().end_sessions_at(address)
+    }
+
     /// Seeds a host-table entry (a device the hotspot has seen); returns its `.id`.
     pub fn add_host(&self, mac: &str, ip: &str) -> String {
         self.state().add_host(mac, ip)

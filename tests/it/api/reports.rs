@@ -71,10 +71,13 @@ async fn transactions_list_shape_and_pagination_edges() {
             "estado_pago",
             "id",
             "monto",
+            "monto_reembolsado",
             "transaccion_id"
         ]
     );
     assert_eq!(first["monto"], json!(10.06));
+    // Added key (refunded amount): null when nothing was refunded.
+    assert_eq!(first["monto_reembolsado"], json!(null));
     assert_eq!(first["creada_en"], "2025-01-16T12:00:00");
     assert_eq!(
         first["transaccion_id"],

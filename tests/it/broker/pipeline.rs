@@ -236,3 +236,8 @@ async fn pipelined_fatal_ends_in_recovery() {
 async fn a_pipelined_restart_mid_command_is_outcome_unknown_and_waiting_commands_move() {
     scenario::a_restart_mid_command(piped()).await;
 }
+
+#[actix_web::test]
+async fn a_pipelined_revocation_leaves_the_user_no_way_in() {
+    scenario::revoke_access_leaves_the_user_no_way_in(piped()).await;
+}

@@ -43,6 +43,11 @@ async fn two_hundred_concurrent_callers_get_their_own_answers_one_command_on_the
 }
 
 #[actix_web::test]
+async fn a_revocation_leaves_the_user_no_way_in() {
+    scenario::revoke_access_leaves_the_user_no_way_in(fast()).await;
+}
+
+#[actix_web::test]
 async fn callers_beyond_the_bound_get_busy_at_once() {
     let mut settings = fast();
     settings.mailbox_capacity = 8;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use pagos_hotspot::config::{BrokerMode, Config, RouterSettings};
 use pagos_hotspot::routeros::{
-    BrokerError, NewHotspotUser, RouterRegistry, RouterState, RouterStatus,
+    ActiveLogin, BrokerError, NewHotspotUser, RouterRegistry, RouterState, RouterStatus,
 };
 use pagos_hotspot::sandbox::routeros_sim::{RouterSim, SimConfig, SimControl};
 use tokio::time::Instant;
@@ -172,6 +172,69 @@ pub mod scenario {
         assert_eq!(st.state, RouterState::Connected);
         assert!(st.commands_total >= 400, "{}", st.commands_total);
         assert_eq!(st.queue_depth, 0);
+    }
+
+    /// Revoking a user's access on the router: its user disabled, its active sessions and MAC
+    /// cookies removed (a cookie left by a session that ended by itself included), the router's
+    /// state read back; idempotent; another user, or a user of that name with another comment,
+    /// untouched. The two removals also run alone.
+    pub async fn revoke_access_leaves_the_user_no_way_in(settings: RouterSettings) {
+        let s = setup(settings).await;
+        let (reg, rid) = (s.reg(), s.rid());
+        for (name, mac, ip) in [
+            ("PT-REV1", "AA:BB:CC:00:00:01", "10.5.50.31"),
+            ("PT-REV1", "AA:BB:CC:00:00:02", "10.5.50.32"),
+            ("PT-KEEP", "AA:BB:CC:00:00:03", "10.5.50.33"),
+        ] {
+            if s.sim.users().iter().all(|u| u.name != name) {
+                s.sim.seed_user(name, "1234", "1h");
+            }
+            s.sim.add_host(mac, ip);
+            let login = ActiveLogin {
+                user: name.into(),
+                password: "1234".into(),
+                ip: ip.into(),
+                mac_address: Some(mac.into()),
+            };
+            reg.active_login(rid, login).await.unwrap();
+        }
+        // One device of PT-REV1 went away: its session ended, its cookie stays.
+        assert_eq!(s.sim.end_session_keeping_cookie("10.5.50.32"), 1);
+        let of = |name: &str| {
+            let sessions = s.sim.active().iter().filter(|a| a.user == name).count();
+            let cookies = s.sim.cookies().iter().filter(|c| c.user == name).count();
+            let enabled = s.sim.users().iter().any(|u| u.name == name && !u.disabled);
+            (sessions, cookies, enabled)
+        };
+        assert_eq!(of("PT-REV1"), (1, 2, true));
+
+        let r = reg.revoke_access(rid, "PT-REV1", None).await.unwrap();
+        assert!(r.is_complete(), "{r:?}");
+        assert!(r.user_found && !r.foreign_user, "{r:?}");
+        assert_eq!(r.sessions_removed, 1, "{r:?}");
+        // Removing the session also dropped its own cookie [DOC]; the other one is removed here.
+        assert_eq!(r.cookies_removed, 1, "{r:?}");
+        assert_eq!(of("PT-REV1"), (0, 0, false));
+        assert_eq!(of("PT-KEEP"), (1, 1, true));
+        // Again: nothing left to do, still complete.
+        let again = reg.revoke_access(rid, "PT-REV1", None).await.unwrap();
+        assert!(again.is_complete() && again.sessions_removed + again.cookies_removed == 0);
+        // A user gone entirely is no error either.
+        let gone = reg.revoke_access(rid, "PT-NONE", None).await.unwrap();
+        assert!(gone.is_complete() && !gone.user_found, "{gone:?}");
+        // Someone else's user of that name (another comment) is left alone.
+        let foreign = reg
+            .revoke_access(rid, "PT-KEEP", Some("purchase:other"))
+            .await
+            .unwrap();
+        assert!(foreign.foreign_user, "{foreign:?}");
+        assert_eq!(of("PT-KEEP"), (1, 1, true));
+        // The removals alone: cookies first (the session stays), then the session.
+        assert_eq!(reg.remove_cookies(rid, "PT-KEEP").await.unwrap(), 1);
+        assert_eq!(of("PT-KEEP"), (1, 0, true));
+        assert_eq!(reg.remove_active_sessions(rid, "PT-KEEP").await.unwrap(), 1);
+        assert_eq!(of("PT-KEEP"), (0, 0, true));
+        assert_eq!(reg.remove_active_sessions(rid, "PT-KEEP").await.unwrap(), 0);
     }
 
     /// The router reboots: the uptime going backwards is detected, the broker reconnects and

@@ -240,6 +240,37 @@ impl World {
             .await
     }
 
+    /// A portal request (API key), e.g. `/api/v1/hotspot/auto-reconnect`.
+    pub async fn portal(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .app
+            .http
+            .post(self.app.url(path))
+            .header("X-API-Key", &self.tenant.api_key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        status_json(res).await
+    }
+
+    /// Logs a device (seen by the hotspot at `mac`/`ip`) in with the user's credentials through
+    /// the portal's `auto-reconnect`; its answer.
+    pub async fn log_in_device(&self, user: &str, pass: &str, mac: &str, ip: &str) -> Value {
+        let body =
+            json!({"username": user, "password": pass, "current_mac": mac, "current_ip": ip});
+        self.portal("/api/v1/hotspot/auto-reconnect", body).await.1
+    }
+
+    /// The company's payment history as its admin reads it (`/mi-empresa/transacciones`).
+    pub async fn transactions(&self) -> Value {
+        let path = "/api/v1/admin/mi-empresa/transacciones";
+        let token = Some(self.tenant.admin_token.as_str());
+        let (s, v) = crate::helpers::call(&self.app, "GET", path, token, None).await;
+        assert_eq!(s, 200, "{v}");
+        v
+    }
+
     pub async fn purchases(&self) -> Vec<purchase::Model> {
         purchase::Entity::find()
             .filter(purchase::Column::EmpresaId.eq(self.tenant.empresa.id.clone()))
@@ -288,6 +319,85 @@ pub async fn pay_at(
         rb = rb.header("Idempotency-Key", k);
     }
     status_json(rb.send().await.unwrap()).await
+}
+
+/// A completed Mercado Pago purchase with the sandbox's notifications pointed at us, and its
+/// payment id.
+pub async fn mp_purchase_with_webhooks(w: &World) -> (String, i64) {
+    w.sb.set_mp_webhook_url(Some(w.app.url(&format!(
+        "/api/v1/webhook/mercado-pago?empresa_id={}",
+        w.tenant.empresa.id
+    ))));
+    let token = mp_card_token(w, "APRO").await;
+    let (s, v) = w.mp(&mp_body(w.product.id, &token, 15.0)).await;
+    assert_eq!(s, 200, "{v}");
+    let pid = v["mercado_pago"]["payment_id"].as_i64().unwrap();
+    let purchase = w.purchases().await[0].id.clone();
+    // The payment's own creation notice is handled (or answered) before we go on.
+    eventually("the creation notice", || {
+        w.sb.webhooks_sent().iter().any(|h| h.status.is_some())
+    })
+    .await;
+    (purchase, pid)
+}
+
+/// Refunds a whole Mercado Pago payment at the sandbox, as the merchant would in its panel.
+pub async fn refund_at_sandbox(w: &World, pid: i64) {
+    let res = w
+        .app
+        .http
+        .post(format!("{}/v1/payments/{pid}/refunds", w.sb.base_url()))
+        .bearer_auth(MP_TOKEN)
+        .header("X-Idempotency-Key", format!("refund-{pid}"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+}
+
+/// Refunds a whole Mercado Pago payment at the sandbox, waits until the sandbox's
+/// `payment.updated` notice was answered, and returns that answer's status.
+pub async fn refund_and_await_notice(w: &World, pid: i64) -> Option<u16> {
+    refund_at_sandbox(w, pid).await;
+    eventually("the refund notice answered", || {
+        last_refund_notice_status(w).is_some_and(|s| s.is_some())
+    })
+    .await;
+    last_refund_notice_status(w).flatten()
+}
+
+/// Points the sandbox's Conekta events at us and sends one for `order`; the answer's status.
+pub async fn conekta_notice(w: &World, order: &str, event_type: &str) -> Option<u16> {
+    w.sb.set_conekta_webhook_url(Some(w.app.url(&format!(
+        "/api/v1/webhook/conekta?empresa_id={}",
+        w.tenant.empresa.id
+    ))));
+    w.sb.send_conekta_webhook(order, event_type).await.unwrap()
+}
+
+/// Refunds `cents` of a Conekta order at the sandbox, as the merchant would in its panel.
+pub async fn conekta_refund_at_sandbox(w: &World, order: &str, cents: i64) {
+    let res = w
+        .app
+        .http
+        .post(format!("{}/orders/{order}/refunds", w.sb.base_url()))
+        .basic_auth(CONEKTA_KEY, Some(""))
+        .header("Accept", "application/vnd.conekta-v2.1.0+json")
+        .json(&json!({"amount": cents, "reason": "requested_by_client"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+}
+
+/// The status of the sandbox's last `payment.updated` notice (`None` inside: not answered yet).
+pub fn last_refund_notice_status(w: &World) -> Option<Option<u16>> {
+    w.sb.webhooks_sent()
+        .iter()
+        .rev()
+        .find(|h| h.body.contains("payment.updated"))
+        .map(|h| h.status)
 }
 
 /// Polls `cond` until true or the deadline (5 s) passes.

@@ -379,26 +379,11 @@ async fn a_refund_webhook_revokes_access() {
         .await;
     assert_eq!(s, 200, "{v}");
     let order = v["id_transaccion"].as_str().unwrap().to_string();
-    let res = w
-        .app
-        .http
-        .post(format!("{}/orders/{order}/refunds", w.sb.base_url()))
-        .basic_auth(CONEKTA_KEY, Some(""))
-        .header("Accept", "application/vnd.conekta-v2.1.0+json")
-        .json(&json!({"amount": 1500, "reason": "requested_by_client"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
-    w.sb.set_conekta_webhook_url(Some(w.app.url(&format!(
-        "/api/v1/webhook/conekta?empresa_id={}",
-        w.tenant.empresa.id
-    ))));
-    let status =
-        w.sb.send_conekta_webhook(&order, "order.refunded")
-            .await
-            .unwrap();
-    assert_eq!(status, Some(200));
+    conekta_refund_at_sandbox(&w, &order, 1500).await;
+    assert_eq!(
+        conekta_notice(&w, &order, "order.refunded").await,
+        Some(200)
+    );
     let ps = w.purchases().await;
     assert!(
         ps.iter().all(|p| p.state == "revoked"),
@@ -654,48 +639,6 @@ async fn a_pending_payment_is_enabled_when_the_approval_arrives_by_webhook_or_by
     check_invariants(&w).await;
 }
 
-/// A completed Mercado Pago purchase with the sandbox's notifications pointed at us, and its
-/// payment id.
-async fn mp_purchase_with_webhooks(w: &World) -> (String, i64) {
-    w.sb.set_mp_webhook_url(Some(w.app.url(&format!(
-        "/api/v1/webhook/mercado-pago?empresa_id={}",
-        w.tenant.empresa.id
-    ))));
-    let token = mp_card_token(w, "APRO").await;
-    let (s, v) = w.mp(&mp_body(w.product.id, &token, 15.0)).await;
-    assert_eq!(s, 200, "{v}");
-    let pid = v["mercado_pago"]["payment_id"].as_i64().unwrap();
-    let purchase = w.purchases().await[0].id.clone();
-    // The payment's own creation notice is handled (or answered) before we go on.
-    eventually("the creation notice", || {
-        w.sb.webhooks_sent().iter().any(|h| h.status.is_some())
-    })
-    .await;
-    (purchase, pid)
-}
-
-async fn refund_at_sandbox(w: &World, pid: i64) {
-    let res = w
-        .app
-        .http
-        .post(format!("{}/v1/payments/{pid}/refunds", w.sb.base_url()))
-        .bearer_auth(MP_TOKEN)
-        .header("X-Idempotency-Key", format!("refund-{pid}"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
-}
-
-fn last_refund_notice_status(w: &World) -> Option<Option<u16>> {
-    w.sb.webhooks_sent()
-        .iter()
-        .rev()
-        .find(|h| h.body.contains("payment.updated"))
-        .map(|h| h.status)
-}
-
 #[actix_web::test]
 async fn a_refund_notice_for_a_purchase_held_by_another_worker_waits_for_it_then_revokes() {
     let w = world_with(|c| c.purchase.webhook_lease_wait = Duration::from_secs(5)).await;
@@ -703,12 +646,7 @@ async fn a_refund_notice_for_a_purchase_held_by_another_worker_waits_for_it_then
     // Another worker (a reconciler pass, another notification) holds the purchase briefly.
     let db = &w.app.db;
     assert!(store_claim(db, &purchase, Duration::from_millis(400)).await);
-    refund_at_sandbox(&w, pid).await;
-    eventually("the refund notice answered", || {
-        last_refund_notice_status(&w).is_some_and(|s| s.is_some())
-    })
-    .await;
-    assert_eq!(last_refund_notice_status(&w), Some(Some(200)));
+    assert_eq!(refund_and_await_notice(&w, pid).await, Some(200));
     assert_eq!(w.purchases().await[0].state, "revoked");
     assert!(w.sim.users()[0].disabled);
     check_invariants(&w).await;
@@ -720,13 +658,8 @@ async fn a_refund_notice_for_a_purchase_held_too_long_is_refused_and_its_redeliv
     let (purchase, pid) = mp_purchase_with_webhooks(&w).await;
     let db = &w.app.db;
     assert!(store_claim(db, &purchase, Duration::from_secs(60)).await);
-    refund_at_sandbox(&w, pid).await;
-    eventually("the refund notice answered", || {
-        last_refund_notice_status(&w).is_some_and(|s| s.is_some())
-    })
-    .await;
     // Not applied, and not acknowledged: the gateway will deliver it again.
-    assert_eq!(last_refund_notice_status(&w), Some(Some(503)));
+    assert_eq!(refund_and_await_notice(&w, pid).await, Some(503));
     assert_eq!(w.purchases().await[0].state, "completed");
     // The worker lets go; the gateway's next delivery of the same notice is processed.
     pagos_hotspot::purchase::store::unlock(db, &purchase)

@@ -8,16 +8,7 @@ use serde_json::{json, Value};
 use crate::helpers::purchase::*;
 
 async fn post(w: &World, path: &str, body: Value) -> (u16, Value) {
-    let res = w
-        .app
-        .http
-        .post(w.app.url(path))
-        .header("X-API-Key", &w.tenant.api_key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    crate::helpers::status_json(res).await
+    w.portal(path, body).await
 }
 
 #[actix_web::test]

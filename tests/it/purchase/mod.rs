@@ -2,6 +2,8 @@ mod admin_edits_under_load;
 mod faults;
 mod happy;
 mod hotspot;
+mod profiles;
 mod rate_limits;
 mod refusals;
+mod revocation;
 mod statements;

@@ -142,6 +142,29 @@ impl State {
         ]);
     }
 
+    /// A session that ends by itself (timeout, device gone) keeps its MAC cookie `[DOC]`;
+    /// only an admin's removal deletes it. Returns how many sessions ended.
+    pub(crate) fn end_sessions_at(&mut self, address: &str) -> usize {
+        let before = self.active.items.len();
+        let mut macs = Vec::new();
+        self.active.items.retain(|a| {
+            let here = a.get("address") == Some(address.as_bytes());
+            if here {
+                macs.push(a.get("mac-address").unwrap_or_default().to_vec());
+            }
+            !here
+        });
+        for h in &mut self.hosts.items {
+            if macs
+                .iter()
+                .any(|m| h.get("mac-address") == Some(m.as_slice()))
+            {
+                h.set("authorized", "false");
+            }
+        }
+        before - self.active.items.len()
+    }
+
     pub(super) fn active_remove(&mut self, attrs: &[(String, Vec<u8>)]) -> Out {
         let idx = match Self::targets(&self.active, attrs, None) {
             Ok(i) => i,
