@@ -360,24 +360,8 @@ async fn get_product(
     Ok(HttpResponse::Ok().json(product_json(&product)))
 }
 
-#[utoipa::path(
-    tag = "cliente_admin",
-    summary = "Update a product (partial)",
-    request_body(content = inline(crate::openapi::schemas::ProductUpdate), content_type = "application/json"),
-    responses((status = 200, description = "OK")),
-    security(("session" = ["cliente_admin"])),
-)]
-#[put("/api/v1/admin/products/{producto_id}")]
-async fn update_product(
-    state: web::Data<AppState>,
-    admin: ClienteAdmin,
-    path: web::Path<i32>,
-    body: JsonBody<UpdateProduct>,
-) -> ApiResult<HttpResponse> {
-    let req = body.into_inner();
-    let producto_id = path.into_inner();
-
-    // Validate the whole body first.
+/// The update body, validated, as the columns to set.
+fn validated_patch(req: UpdateProduct) -> ApiResult<ProductoPatch> {
     let nombre_venta = match req.nombre_venta {
         Some(None) => return Err(null_refused("nombre_venta")),
         Some(Some(v)) => {
@@ -404,52 +388,59 @@ async fn update_product(
         Some(Some(list)) => Some(Value::Array(list.into_iter().map(Value::Object).collect())),
         None => None,
     };
-    let activo = flatten_required("activo", req.activo)?;
-    let orden_visual = flatten_required("orden_visual", req.orden_visual)?;
-    let destacado = flatten_required("destacado", req.destacado)?;
+    Ok(ProductoPatch {
+        nombre_venta,
+        descripcion: req.descripcion,
+        imagen_url: req.imagen_url,
+        precio,
+        moneda,
+        detalles,
+        activo: flatten_required("activo", req.activo)?,
+        orden_visual: flatten_required("orden_visual", req.orden_visual)?,
+        destacado: flatten_required("destacado", req.destacado)?,
+    })
+}
 
+/// The audit names of the columns a patch sets, in the body's order.
+fn patch_fields(p: &ProductoPatch) -> Vec<&'static str> {
+    [
+        ("nombre_venta", p.nombre_venta.is_some()),
+        ("descripcion", p.descripcion.is_some()),
+        ("imagen_url", p.imagen_url.is_some()),
+        ("precio", p.precio.is_some()),
+        ("moneda", p.moneda.is_some()),
+        ("detalles", p.detalles.is_some()),
+        ("activo", p.activo.is_some()),
+        ("orden_visual", p.orden_visual.is_some()),
+        ("destacado", p.destacado.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Update a product (partial)",
+    request_body(content = inline(crate::openapi::schemas::ProductUpdate), content_type = "application/json"),
+    responses((status = 200, description = "OK")),
+    security(("session" = ["cliente_admin"])),
+)]
+#[put("/api/v1/admin/products/{producto_id}")]
+async fn update_product(
+    state: web::Data<AppState>,
+    admin: ClienteAdmin,
+    path: web::Path<i32>,
+    body: JsonBody<UpdateProduct>,
+) -> ApiResult<HttpResponse> {
+    let producto_id = path.into_inner();
+    // Validate the whole body first.
+    let patch = validated_patch(body.into_inner())?;
     let existing = own_product(&state, &admin.empresa_id, producto_id)
         .await?
         .ok_or_else(|| ApiError::from(Problem::ProductNotOwned))?;
-
-    let mut changed: Vec<&str> = Vec::new();
-    let mut patch = ProductoPatch::default();
-    if let Some(v) = nombre_venta {
-        patch.nombre_venta = Some(v);
-        changed.push("nombre_venta");
-    }
-    if let Some(v) = req.descripcion {
-        patch.descripcion = Some(v);
-        changed.push("descripcion");
-    }
-    if let Some(v) = req.imagen_url {
-        patch.imagen_url = Some(v);
-        changed.push("imagen_url");
-    }
-    if let Some(v) = precio {
-        patch.precio = Some(v);
-        changed.push("precio");
-    }
-    if let Some(v) = moneda {
-        patch.moneda = Some(v);
-        changed.push("moneda");
-    }
-    if let Some(v) = detalles {
-        patch.detalles = Some(v);
-        changed.push("detalles");
-    }
-    if let Some(v) = activo {
-        patch.activo = Some(v);
-        changed.push("activo");
-    }
-    if let Some(v) = orden_visual {
-        patch.orden_visual = Some(v);
-        changed.push("orden_visual");
-    }
-    if let Some(v) = destacado {
-        patch.destacado = Some(v);
-        changed.push("destacado");
-    }
+    let changed = patch_fields(&patch);
+    let activo = patch.activo;
     if changed.is_empty() {
         return Ok(HttpResponse::Ok().json(product_json(&existing)));
     }
