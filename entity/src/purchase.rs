@@ -21,11 +21,9 @@ pub struct Model {
     #[sea_orm(column_type = "String(StringLen::N(50))")]
     pub router_id: String,
     pub producto_id: i32,
-    #[sea_orm(column_type = "String(StringLen::N(20))")]
-    pub gateway: String,
+    pub gateway: GatewayKind,
     /// Saga state.
-    #[sea_orm(column_type = "String(StringLen::N(32))")]
-    pub state: String,
+    pub state: SagaState,
     #[sea_orm(column_type = "Decimal(Some((10, 2)))")]
     pub amount: Decimal,
     #[sea_orm(column_type = "String(StringLen::N(3))")]
@@ -73,6 +71,145 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+}
+
+/// Which gateway a payment belongs to, stored as its text (`conekta` | `mercado_pago`).
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(20))")]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayKind {
+    #[sea_orm(string_value = "conekta")]
+    Conekta,
+    #[sea_orm(string_value = "mercado_pago")]
+    MercadoPago,
+}
+
+impl GatewayKind {
+    /// The stored text, also the metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatewayKind::Conekta => "conekta",
+            GatewayKind::MercadoPago => "mercado_pago",
+        }
+    }
+}
+
+impl std::fmt::Display for GatewayKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A purchase's saga state, stored as its text. Each state is written BEFORE its step.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "snake_case")]
+pub enum SagaState {
+    #[sea_orm(string_value = "created")]
+    Created,
+    #[sea_orm(string_value = "creating_user")]
+    CreatingUser,
+    #[sea_orm(string_value = "user_created")]
+    UserCreated,
+    #[sea_orm(string_value = "charging")]
+    Charging,
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "charged")]
+    Charged,
+    #[sea_orm(string_value = "confirmed")]
+    Confirmed,
+    #[sea_orm(string_value = "compensating")]
+    Compensating,
+    #[sea_orm(string_value = "revoking")]
+    Revoking,
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    #[sea_orm(string_value = "declined")]
+    Declined,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "refunded")]
+    Refunded,
+    #[sea_orm(string_value = "revoked")]
+    Revoked,
+}
+
+impl SagaState {
+    /// States the reconciler drives forward.
+    pub const INTERMEDIATE: [SagaState; 9] = [
+        SagaState::Created,
+        SagaState::CreatingUser,
+        SagaState::UserCreated,
+        SagaState::Charging,
+        SagaState::Pending,
+        SagaState::Charged,
+        SagaState::Confirmed,
+        SagaState::Compensating,
+        SagaState::Revoking,
+    ];
+
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SagaState::Created => "created",
+            SagaState::CreatingUser => "creating_user",
+            SagaState::UserCreated => "user_created",
+            SagaState::Charging => "charging",
+            SagaState::Pending => "pending",
+            SagaState::Charged => "charged",
+            SagaState::Confirmed => "confirmed",
+            SagaState::Compensating => "compensating",
+            SagaState::Revoking => "revoking",
+            SagaState::Completed => "completed",
+            SagaState::Declined => "declined",
+            SagaState::Failed => "failed",
+            SagaState::Refunded => "refunded",
+            SagaState::Revoked => "revoked",
+        }
+    }
+
+    /// Whether the saga is over (nothing left for the reconciler).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            SagaState::Completed
+                | SagaState::Declined
+                | SagaState::Failed
+                | SagaState::Refunded
+                | SagaState::Revoked
+        )
+    }
+}
+
+impl std::fmt::Display for SagaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the stored text (`state == "completed"`).
+impl PartialEq<&str> for SagaState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for SagaState {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+/// Compares with the stored text (`gateway == "conekta"`).
+impl PartialEq<&str> for GatewayKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -36,13 +36,8 @@ pub fn build_http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> 
         .build()
 }
 
-/// Which gateway a payment belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GatewayKind {
-    Conekta,
-    MercadoPago,
-}
+/// Which gateway a payment belongs to (also the `purchases.gateway` column).
+pub use entity::purchase::GatewayKind;
 
 /// The answer of a charge the gateway processed.
 #[derive(Debug, Clone, PartialEq)]

@@ -24,44 +24,8 @@ use serde_json::json;
 
 use crate::error::{ApiError, BadField, Problem};
 
-/// Saga states (the `purchases.state` column).
-pub mod states {
-    pub const CREATED: &str = "created";
-    pub const CREATING_USER: &str = "creating_user";
-    pub const USER_CREATED: &str = "user_created";
-    pub const CHARGING: &str = "charging";
-    pub const PENDING: &str = "pending";
-    pub const CHARGED: &str = "charged";
-    pub const CONFIRMED: &str = "confirmed";
-    pub const COMPENSATING: &str = "compensating";
-    pub const REVOKING: &str = "revoking";
-    pub const COMPLETED: &str = "completed";
-    pub const DECLINED: &str = "declined";
-    pub const FAILED: &str = "failed";
-    pub const REFUNDED: &str = "refunded";
-    pub const REVOKED: &str = "revoked";
-
-    /// States the reconciler drives forward.
-    pub const INTERMEDIATE: [&str; 9] = [
-        CREATED,
-        CREATING_USER,
-        USER_CREATED,
-        CHARGING,
-        PENDING,
-        CHARGED,
-        CONFIRMED,
-        COMPENSATING,
-        REVOKING,
-    ];
-
-    pub fn is_terminal(s: &str) -> bool {
-        matches!(s, COMPLETED | DECLINED | FAILED | REFUNDED | REVOKED)
-    }
-}
-
-/// Gateway names stored in `purchases.gateway` / `transacciones.gateway`.
-pub const GW_CONEKTA: &str = "conekta";
-pub const GW_MERCADO_PAGO: &str = "mercado_pago";
+/// Saga states (the `purchases.state` column) and gateways.
+pub use entity::purchase::{GatewayKind, SagaState};
 
 /// The `comment` of a hotspot user created by a purchase.
 pub fn user_comment(purchase_id: &str) -> String {
@@ -153,10 +117,11 @@ mod tests {
 
     #[test]
     fn states_partition() {
-        for s in states::INTERMEDIATE {
-            assert!(!states::is_terminal(s));
+        for s in SagaState::INTERMEDIATE {
+            assert!(!s.is_terminal());
         }
-        assert!(states::is_terminal(states::COMPLETED));
-        assert!(states::is_terminal(states::REVOKED));
+        assert!(SagaState::Completed.is_terminal());
+        assert!(SagaState::Revoked.is_terminal());
+        assert_eq!(SagaState::CreatingUser, "creating_user");
     }
 }

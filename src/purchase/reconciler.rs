@@ -16,8 +16,8 @@ use crate::metrics::ReconcilerAction;
 use crate::state::AppState;
 
 use super::saga::{self, Finish};
-use super::states as st;
 use super::store;
+use crate::purchase::SagaState;
 
 /// Purchases looked at per pass.
 const BATCH: u64 = 100;
@@ -37,13 +37,13 @@ pub struct ReconcileReport {
 }
 
 impl ReconcileReport {
-    fn count(&mut self, state: &str) {
+    fn count(&mut self, state: SagaState) {
         match state {
-            st::COMPLETED => self.completed += 1,
-            st::REFUNDED => self.refunded += 1,
-            st::DECLINED => self.declined += 1,
-            st::FAILED => self.failed += 1,
-            st::REVOKED => self.revoked += 1,
+            SagaState::Completed => self.completed += 1,
+            SagaState::Refunded => self.refunded += 1,
+            SagaState::Declined => self.declined += 1,
+            SagaState::Failed => self.failed += 1,
+            SagaState::Revoked => self.revoked += 1,
             _ => self.unfinished += 1,
         }
     }
@@ -78,12 +78,12 @@ pub async fn reconcile_once(state: &AppState) -> ReconcileReport {
         let id = p.id.clone();
         report.examined += 1;
         let end = drive(state, p).await;
-        report.count(&end);
-        let action = match end.as_str() {
-            st::COMPLETED => ReconcilerAction::Completed,
-            st::REFUNDED => ReconcilerAction::Refunded,
-            st::DECLINED => ReconcilerAction::Cancelled,
-            st::FAILED => ReconcilerAction::MarkedFailed,
+        report.count(end);
+        let action = match end {
+            SagaState::Completed => ReconcilerAction::Completed,
+            SagaState::Refunded => ReconcilerAction::Refunded,
+            SagaState::Declined => ReconcilerAction::Cancelled,
+            SagaState::Failed => ReconcilerAction::MarkedFailed,
             _ => ReconcilerAction::Retried,
         };
         state.metrics.record_reconciler_action(action);
@@ -116,7 +116,7 @@ fn older_than(p: &purchase::Model, d: std::time::Duration) -> bool {
 
 /// Drives one claimed purchase; returns the state it ended in.
 #[allow(clippy::too_many_lines)]
-async fn drive(state: &AppState, p: purchase::Model) -> String {
+async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
     let empresa = match empresa::Entity::find_by_id(p.empresa_id.clone())
         .one(&state.db)
         .await
@@ -125,20 +125,20 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
         _ => return p.state,
     };
     let settings = &state.config.purchase;
-    match p.state.as_str() {
+    match p.state {
         // Never charged: undo the user; the portal may retry with the same key.
-        st::CREATED | st::CREATING_USER | st::USER_CREATED => {
+        SagaState::Created | SagaState::CreatingUser | SagaState::UserCreated => {
             let p = saga::compensate(state, &empresa, p).await;
-            if super::states::is_terminal(&p.state) {
+            if p.state.is_terminal() {
                 store::free_key(&state.db, &p).await;
             }
             p.state
         }
-        st::CHARGING => {
-            let Some(cred) = saga::gateway_credential(state, &empresa, &p.gateway) else {
+        SagaState::Charging => {
+            let Some(cred) = saga::gateway_credential(state, &empresa, p.gateway) else {
                 return p.state;
             };
-            let found = saga::gw_find(state, &p.gateway, &cred, &p.id).await;
+            let found = saga::gw_find(state, p.gateway, &cred, &p.id).await;
             match found {
                 Ok(Some(snap)) => {
                     let status = snap.status.clone();
@@ -146,14 +146,11 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                     am.gateway_payment_id = sea_orm::Set(Some(snap.gateway_id.clone()));
                     am.gateway_status =
                         sea_orm::Set(Some(snap.raw_status.chars().take(32).collect()));
-                    am.state = sea_orm::Set(
-                        match status {
-                            PaymentStatus::Paid => st::CHARGED,
-                            PaymentStatus::Pending | PaymentStatus::Authorized => st::PENDING,
-                            _ => st::CHARGING,
-                        }
-                        .into(),
-                    );
+                    am.state = sea_orm::Set(match status {
+                        PaymentStatus::Paid => SagaState::Charged,
+                        PaymentStatus::Pending | PaymentStatus::Authorized => SagaState::Pending,
+                        _ => SagaState::Charging,
+                    });
                     let Some(p) = store::best_effort(
                         "save the gateway answer",
                         &p.id,
@@ -172,7 +169,7 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                 Ok(None) if older_than(&p, settings.unknown_charge_deadline) => {
                     // Nothing was charged under our reference: undo.
                     let p = saga::compensate(state, &empresa, p).await;
-                    if super::states::is_terminal(&p.state) {
+                    if p.state.is_terminal() {
                         store::free_key(&state.db, &p).await;
                     }
                     p.state
@@ -194,26 +191,26 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                 }
             }
         }
-        st::CHARGED | st::CONFIRMED => {
-            let Some(cred) = saga::gateway_credential(state, &empresa, &p.gateway) else {
+        SagaState::Charged | SagaState::Confirmed => {
+            let Some(cred) = saga::gateway_credential(state, &empresa, p.gateway) else {
                 return p.state;
             };
             finish(state, &empresa, p, &cred).await
         }
-        st::PENDING => {
-            let Some(cred) = saga::gateway_credential(state, &empresa, &p.gateway) else {
+        SagaState::Pending => {
+            let Some(cred) = saga::gateway_credential(state, &empresa, p.gateway) else {
                 return p.state;
             };
             let Some(gid) = p.gateway_payment_id.clone() else {
                 return p.state;
             };
-            match saga::gw_get(state, &p.gateway, &cred, &gid).await {
+            match saga::gw_get(state, p.gateway, &cred, &gid).await {
                 Ok(snap) => match snap.status {
                     PaymentStatus::Paid => {
                         let p = store::best_effort(
                             "move the state",
                             &p.id,
-                            store::set_state(&state.db, p.clone(), st::CHARGED),
+                            store::set_state(&state.db, p.clone(), SagaState::Charged),
                         )
                         .await
                         .unwrap_or(p);
@@ -248,8 +245,8 @@ async fn drive(state: &AppState, p: purchase::Model) -> String {
                 }
             }
         }
-        st::COMPENSATING => saga::compensate(state, &empresa, p).await.state,
-        st::REVOKING => saga::revoke(state, p).await.state,
+        SagaState::Compensating => saga::compensate(state, &empresa, p).await.state,
+        SagaState::Revoking => saga::revoke(state, p).await.state,
         _ => p.state,
     }
 }
@@ -260,7 +257,7 @@ async fn finish(
     empresa: &empresa::Model,
     p: purchase::Model,
     cred: &str,
-) -> String {
+) -> SagaState {
     match saga::finish_paid(state, empresa, p, cred, None, None).await {
         Finish::Done(p, snap) => {
             let body = saga::completed_body(state, &p, &snap).await;
@@ -273,7 +270,7 @@ async fn finish(
             p.state
         }
         Finish::Stopped(p, _) => {
-            if (p.state == st::CONFIRMED || p.state == st::CHARGED)
+            if (p.state == SagaState::Confirmed || p.state == SagaState::Charged)
                 && older_than(&p, state.config.purchase.enable_deadline)
             {
                 tracing::warn!(purchase_id = %p.id, "enable deadline passed; refunding");

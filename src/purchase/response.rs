@@ -12,7 +12,7 @@ use crate::gateways::messages::MP_PENDING_WARNING;
 use crate::gateways::PaymentSnapshot;
 use crate::wire;
 
-use super::GW_MERCADO_PAGO;
+use super::GatewayKind;
 
 /// A status and JSON body (success, or a problem of the [`crate::error::catalogue`]),
 /// optionally with `Retry-After`.
@@ -107,7 +107,7 @@ pub fn success_body(
     payment: Option<&PaymentSnapshot>,
     auto_conexion: Value,
 ) -> Value {
-    let is_mp = p.gateway == GW_MERCADO_PAGO;
+    let is_mp = p.gateway == GatewayKind::MercadoPago;
     let estado_pago = match payment {
         Some(s) if is_mp => s.raw_status.clone(),
         _ if is_mp => "approved".to_string(),

@@ -1,5 +1,6 @@
 //! `purchases` and `idempotency_keys` queries used by the saga, the reconciler and the webhooks.
 
+use super::{GatewayKind, SagaState};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -206,10 +207,10 @@ pub async fn save<C: ConnectionTrait>(
 pub async fn set_state<C: ConnectionTrait>(
     db: &C,
     p: purchase::Model,
-    state: &str,
+    state: SagaState,
 ) -> Result<purchase::Model, DbErr> {
     let mut am = p.into_active_model();
-    am.state = Set(state.to_string());
+    am.state = Set(state);
     save(db, am).await
 }
 
@@ -315,7 +316,7 @@ pub async fn due<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<purchase::Model>, DbErr> {
     purchase::Entity::find()
-        .filter(purchase::Column::State.is_in(super::states::INTERMEDIATE))
+        .filter(purchase::Column::State.is_in(SagaState::INTERMEDIATE))
         .filter(
             purchase::Column::NextAttemptAt
                 .is_null()
@@ -336,7 +337,7 @@ pub async fn due<C: ConnectionTrait>(
 pub async fn by_gateway_payment<C: ConnectionTrait>(
     db: &C,
     empresa_id: &str,
-    gateway: &str,
+    gateway: GatewayKind,
     payment_id: &str,
 ) -> Result<Option<purchase::Model>, DbErr> {
     purchase::Entity::find()

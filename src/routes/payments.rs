@@ -20,7 +20,7 @@ use crate::extract::{FieldAliases, JsonBody};
 use crate::gateways::{GatewayError, PaymentStatus};
 use crate::purchase::credentials::UserType;
 use crate::purchase::saga::{self, MpExtra, PurchaseInput};
-use crate::purchase::{ip_field, mac_field, sha256_hex, store, GW_CONEKTA, GW_MERCADO_PAGO};
+use crate::purchase::{ip_field, mac_field, sha256_hex, store, GatewayKind, SagaState};
 use crate::routeros::BrokerError;
 use crate::state::AppState;
 use crate::validate;
@@ -443,11 +443,11 @@ async fn pagar_conekta(
         Ok(key) => key,
         Err(busy) => return Ok(busy),
     };
-    let credential = saga::gateway_credential(&state, &key.empresa, GW_CONEKTA)
+    let credential = saga::gateway_credential(&state, &key.empresa, GatewayKind::Conekta)
         .ok_or_else(|| ApiError::from(Problem::ConektaNotConfigured))?;
     let producto = load_product(&state, &key, b.product_id).await?;
     let hash = request_hash(&json!([
-        GW_CONEKTA,
+        GatewayKind::Conekta,
         b.product_id,
         sha256_hex(token.as_bytes()),
         c.customer_name,
@@ -459,7 +459,7 @@ async fn pagar_conekta(
         c.auto_connect,
     ]));
     let input = PurchaseInput {
-        gateway: GW_CONEKTA,
+        gateway: GatewayKind::Conekta,
         producto,
         card_token: token,
         credential,
@@ -509,7 +509,7 @@ async fn pagar_mercado_pago(
         Ok(key) => key,
         Err(busy) => return Ok(busy),
     };
-    let credential = saga::gateway_credential(&state, &key.empresa, GW_MERCADO_PAGO)
+    let credential = saga::gateway_credential(&state, &key.empresa, GatewayKind::MercadoPago)
         .ok_or_else(|| ApiError::from(Problem::MercadoPagoNotConfigured))?;
     let producto = load_product(&state, &key, b.product_id).await?;
     let monto = amount_matches(b.transaction_amount, &producto)?;
@@ -536,7 +536,7 @@ async fn pagar_mercado_pago(
         .issuer_id
         .filter(|i| !i.trim().is_empty() && key.empresa.mercado_pago_mode != "test");
     let hash = request_hash(&json!([
-        GW_MERCADO_PAGO,
+        GatewayKind::MercadoPago,
         b.product_id,
         sha256_hex(token.as_bytes()),
         b.payment_method_id,
@@ -552,7 +552,7 @@ async fn pagar_mercado_pago(
         monto.round_dp(2).to_string(),
     ]));
     let input = PurchaseInput {
-        gateway: GW_MERCADO_PAGO,
+        gateway: GatewayKind::MercadoPago,
         producto,
         card_token: token,
         credential,
@@ -591,21 +591,24 @@ async fn estado_pago(
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let payment_id = path.into_inner();
-    let credential = saga::gateway_credential(&state, &key.empresa, GW_MERCADO_PAGO)
+    let credential = saga::gateway_credential(&state, &key.empresa, GatewayKind::MercadoPago)
         .ok_or_else(|| ApiError::from(Problem::MercadoPagoNotConfigured))?;
     let not_found = || ApiError::from(Problem::PaymentNotFound);
     let id = payment_id.to_string();
-    let purchase = store::by_gateway_payment(&state.db, &key.empresa.id, GW_MERCADO_PAGO, &id)
-        .await?
-        .filter(|p| p.router_id == key.router.id)
-        .ok_or_else(not_found)?;
-    let snap = match saga::gw_get(&state, GW_MERCADO_PAGO, &credential, &id).await {
+    let purchase =
+        store::by_gateway_payment(&state.db, &key.empresa.id, GatewayKind::MercadoPago, &id)
+            .await?
+            .filter(|p| p.router_id == key.router.id)
+            .ok_or_else(not_found)?;
+    let snap = match saga::gw_get(&state, GatewayKind::MercadoPago, &credential, &id).await {
         Ok(s) => s,
         Err(GatewayError::NotFound { .. }) => return Err(not_found()),
         Err(e) => return Err(Problem::PaymentLookupFailed(e).into()),
     };
-    if purchase.state == crate::purchase::states::PENDING && snap.status == PaymentStatus::Paid {
-        if let Err(e) = saga::on_gateway_update(&state, &key.empresa, GW_MERCADO_PAGO, &id).await {
+    if purchase.state == SagaState::Pending && snap.status == PaymentStatus::Paid {
+        if let Err(e) =
+            saga::on_gateway_update(&state, &key.empresa, GatewayKind::MercadoPago, &id).await
+        {
             tracing::warn!(error = ?e, "estado-pago: could not complete the pending purchase");
         }
     }

@@ -20,7 +20,7 @@ use crate::gateways::{webhook, GatewayKind};
 use crate::ids::EmpresaId;
 use crate::metrics::{PaymentOutcome, WebhookOutcome};
 use crate::purchase::saga::{self, UpdateOutcome};
-use crate::purchase::{sha256_hex, GW_CONEKTA, GW_MERCADO_PAGO};
+use crate::purchase::sha256_hex;
 use crate::state::AppState;
 use crate::wire;
 
@@ -74,26 +74,30 @@ fn received(extra: Value) -> HttpResponse {
 /// Records the event; `false` when it was already processed.
 async fn record_event(
     state: &AppState,
-    provider: &str,
+    provider: GatewayKind,
     event_id: &str,
     empresa_id: &str,
     body: &[u8],
 ) -> ApiResult<Option<WebhookEvent>> {
     let empresa = EmpresaId(empresa_id);
-    Ok(
-        webhook_events::record_new(&state.db, provider, event_id, empresa, sha256_hex(body))
-            .await?,
+    Ok(webhook_events::record_new(
+        &state.db,
+        provider.as_str(),
+        event_id,
+        empresa,
+        sha256_hex(body),
     )
+    .await?)
 }
 
 async fn apply(
     state: &AppState,
     empresa: &Empresa,
-    gateway: &str,
+    gateway: GatewayKind,
     payment_id: &str,
     event: WebhookEvent,
 ) -> ApiResult<HttpResponse> {
-    let kind = saga::kind_of(gateway);
+    let kind = gateway;
     let applied = match saga::on_gateway_update(state, empresa, gateway, payment_id).await {
         // The purchase stayed held by someone else: not applied, answered 503.
         Ok(UpdateOutcome::Busy) => Err((
@@ -206,14 +210,28 @@ async fn mercado_pago(
         Some(r) if !r.is_empty() => format!("{payment_id}:{r}"),
         _ => format!("{payment_id}:{}:{}", sig.ts, sig.v1),
     };
-    let Some(event) = record_event(&state, GW_MERCADO_PAGO, &event_id, &empresa.id, &body).await?
+    let Some(event) = record_event(
+        &state,
+        GatewayKind::MercadoPago,
+        &event_id,
+        &empresa.id,
+        &body,
+    )
+    .await?
     else {
         state
             .metrics
             .record_webhook(GatewayKind::MercadoPago, WebhookOutcome::Duplicate);
         return Ok(received(json!({ "duplicate": true })));
     };
-    apply(&state, &empresa, GW_MERCADO_PAGO, &payment_id, event).await
+    apply(
+        &state,
+        &empresa,
+        GatewayKind::MercadoPago,
+        &payment_id,
+        event,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -271,13 +289,14 @@ async fn conekta(
     else {
         return Ok(received(json!({})));
     };
-    let Some(ev) = record_event(&state, GW_CONEKTA, event_id, &empresa.id, &body).await? else {
+    let Some(ev) = record_event(&state, GatewayKind::Conekta, event_id, &empresa.id, &body).await?
+    else {
         state
             .metrics
             .record_webhook(GatewayKind::Conekta, WebhookOutcome::Duplicate);
         return Ok(received(json!({ "duplicate": true })));
     };
-    apply(&state, &empresa, GW_CONEKTA, order_id, ev).await
+    apply(&state, &empresa, GatewayKind::Conekta, order_id, ev).await
 }
 
 /// Events already recorded for a company (used by tests and diagnostics).

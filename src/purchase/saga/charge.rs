@@ -22,9 +22,9 @@ use super::notify::notify_rejected;
 use super::router_steps::Ended;
 use super::{db_reply, MpExtra, PurchaseInput};
 use crate::purchase::response::{self, Reply};
-use crate::purchase::states as st;
 use crate::purchase::store;
-use crate::purchase::{GW_CONEKTA, GW_MERCADO_PAGO};
+use crate::purchase::GatewayKind;
+use crate::purchase::SagaState;
 
 pub(super) async fn charge(
     state: &AppState,
@@ -32,7 +32,7 @@ pub(super) async fn charge(
     input: &PurchaseInput,
     p: &purchase::Model,
 ) -> Result<ChargeOutcome, GatewayError> {
-    if p.gateway == GW_CONEKTA {
+    if p.gateway == GatewayKind::Conekta {
         let cents = crate::gateways::to_minor_units(p.amount).ok_or_else(|| {
             GatewayError::InvalidRequest {
                 code: "invalid_amount".into(),
@@ -138,7 +138,7 @@ pub(super) async fn handle_outcome(
             status,
             message_es,
             ..
-        } if p.gateway == GW_MERCADO_PAGO => {
+        } if p.gateway == GatewayKind::MercadoPago => {
             let pending = MpPending {
                 gateway_id,
                 status,
@@ -160,7 +160,7 @@ async fn on_paid(
     key_id: Option<&str>,
     password: &str,
 ) -> Ended {
-    let status = if p.gateway == GW_CONEKTA {
+    let status = if p.gateway == GatewayKind::Conekta {
         "paid"
     } else {
         "approved"
@@ -168,7 +168,7 @@ async fn on_paid(
     let mut am = p.into_active_model();
     am.gateway_payment_id = Set(Some(gateway_id));
     am.gateway_status = Set(Some(status.into()));
-    am.state = Set(st::CHARGED.into());
+    am.state = Set(SagaState::Charged);
     let p = match store::save(&state.db, am).await {
         Ok(p) => p,
         Err(e) => return (db_reply(e), None),
@@ -210,12 +210,12 @@ async fn on_mp_pending(
     let mut am = p.into_active_model();
     am.gateway_payment_id = Set(Some(gateway_id.clone()));
     am.gateway_status = Set(Some(status));
-    am.state = Set(st::PENDING.into());
+    am.state = Set(SagaState::Pending);
     let p = match store::save(&state.db, am).await {
         Ok(p) => p,
         Err(e) => return (db_reply(e), None),
     };
-    let snap = gw_get(state, &p.gateway, &input.credential, &gateway_id)
+    let snap = gw_get(state, p.gateway, &input.credential, &gateway_id)
         .await
         .ok();
     tracing::info!(purchase_id = %p.id, detail = %message_es, "payment pending; the user stays disabled until approval");
@@ -271,7 +271,7 @@ async fn on_not_paid(
     };
     if let (ChargeOutcome::Declined { raw, .. }, Some(a)) = (&other, &input.attempt) {
         // The card, where the gateway describes it: Mercado Pago's payment has its `card`.
-        let card = (p.gateway == GW_MERCADO_PAGO)
+        let card = (p.gateway == GatewayKind::MercadoPago)
             .then(|| crate::gateways::mercado_pago::card_fingerprint(&raw["card"]))
             .flatten();
         state.limits.record_decline(a, card.as_deref());

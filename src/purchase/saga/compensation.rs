@@ -16,9 +16,9 @@ use super::completion::find_own_user;
 use super::gateway::{gw_cancel, gw_get, gw_refund};
 use super::gateway_credential;
 use crate::purchase::response::Reply;
-use crate::purchase::states as st;
 use crate::purchase::store;
 use crate::purchase::user_comment;
+use crate::purchase::SagaState;
 
 /// Undoes a purchase: returns money that moved (refund, or cancel of an authorization), then
 /// removes the hotspot user. Ends in `refunded`, `declined` or `failed`; stays `compensating`
@@ -31,7 +31,7 @@ pub(crate) async fn compensate(
     let p = store::best_effort(
         "move the state",
         &p.id,
-        store::set_state(&state.db, p.clone(), st::COMPENSATING),
+        store::set_state(&state.db, p.clone(), SagaState::Compensating),
     )
     .await
     .unwrap_or(p);
@@ -52,7 +52,7 @@ pub(crate) async fn compensate(
     }
     let final_state = end_state(refunded, p.gateway_status.as_deref());
     let mut am = p.clone().into_active_model();
-    am.state = Set(final_state.into());
+    am.state = Set(final_state);
     am.router_user_id = Set(None);
     am.next_attempt_at = Set(None);
     let p = store::best_effort("save", &p.id, store::save(&state.db, am))
@@ -60,8 +60,8 @@ pub(crate) async fn compensate(
         .unwrap_or(p);
     // A portal retry of a purchase finished in the background learns how it ended.
     let saved = match (final_state, p.response_status) {
-        (st::REFUNDED, None) => Some(Problem::RefundedNoAccess),
-        (st::DECLINED, None) => Some(Problem::PaymentNotApproved {
+        (SagaState::Refunded, None) => Some(Problem::RefundedNoAccess),
+        (SagaState::Declined, None) => Some(Problem::PaymentNotApproved {
             message: conekta_status_message("other").to_string(),
         }),
         _ => None,
@@ -92,7 +92,7 @@ async fn return_money(
     let Some(gid) = p.gateway_payment_id.clone() else {
         return Ok((p, refunded));
     };
-    let Some(cred) = gateway_credential(state, empresa, &p.gateway) else {
+    let Some(cred) = gateway_credential(state, empresa, p.gateway) else {
         return Err(store::retry_later(
             &state.db,
             p.clone(),
@@ -101,7 +101,7 @@ async fn return_money(
         )
         .await);
     };
-    let snap = match gw_get(state, &p.gateway, &cred, &gid).await {
+    let snap = match gw_get(state, p.gateway, &cred, &gid).await {
         Ok(s) => s,
         Err(e) => {
             return Err(store::retry_later(
@@ -119,7 +119,7 @@ async fn return_money(
             Some(
                 gw_refund(
                     state,
-                    &p.gateway,
+                    p.gateway,
                     &cred,
                     &gid,
                     left,
@@ -129,7 +129,7 @@ async fn return_money(
             )
         }
         PaymentStatus::Authorized | PaymentStatus::Pending => {
-            Some(gw_cancel(state, &p.gateway, &cred, &gid).await)
+            Some(gw_cancel(state, p.gateway, &cred, &gid).await)
         }
         _ => None,
     };
@@ -168,9 +168,9 @@ async fn return_money(
 
 /// Where a compensated purchase ends: `refunded`, `declined` (the gateway refused or the
 /// payment never happened) or `failed`.
-fn end_state(refunded: bool, gateway_status: Option<&str>) -> &'static str {
+fn end_state(refunded: bool, gateway_status: Option<&str>) -> SagaState {
     if refunded {
-        st::REFUNDED
+        SagaState::Refunded
     } else if matches!(
         gateway_status,
         Some(
@@ -184,9 +184,9 @@ fn end_state(refunded: bool, gateway_status: Option<&str>) -> &'static str {
                 | "pending_payment"
         )
     ) {
-        st::DECLINED
+        SagaState::Declined
     } else {
-        st::FAILED
+        SagaState::Failed
     }
 }
 
@@ -218,7 +218,7 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
     let p = store::best_effort(
         "move the state",
         &p.id,
-        store::set_state(&state.db, p.clone(), st::REVOKING),
+        store::set_state(&state.db, p.clone(), SagaState::Revoking),
     )
     .await
     .unwrap_or(p);
@@ -254,7 +254,7 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
     store::best_effort(
         "move the state",
         &p.id,
-        store::set_state(&state.db, p.clone(), st::REVOKED),
+        store::set_state(&state.db, p.clone(), SagaState::Revoked),
     )
     .await
     .unwrap_or(p)

@@ -17,12 +17,12 @@ use crate::state::AppState;
 
 use super::compensation::compensate;
 use super::db_reply;
-use super::gateway::{gw_get, kind_of};
+use super::gateway::gw_get;
 use super::notify::notify_paid;
 use crate::purchase::response::{self, Reply};
-use crate::purchase::states as st;
 use crate::purchase::store;
-use crate::purchase::{user_comment, GW_CONEKTA, GW_MERCADO_PAGO};
+use crate::purchase::SagaState;
+use crate::purchase::{user_comment, GatewayKind};
 
 /// Where [`finish_paid`] ended.
 pub(crate) enum Finish {
@@ -60,7 +60,7 @@ pub(super) async fn confirm_and_enable(
         return Err((p, r));
     };
     // Confirm: a second, independent read.
-    let snap = match gw_get(state, &p.gateway, cred, &gid).await {
+    let snap = match gw_get(state, p.gateway, cred, &gid).await {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(purchase_id = %p.id, error = %e, "could not confirm the charge");
@@ -79,13 +79,15 @@ pub(super) async fn confirm_and_enable(
     // product's, and always reports it; a Conekta read without a currency is taken as the order's.
     let amount_ok = snap.amount == p.amount
         && (snap.currency.eq_ignore_ascii_case(&p.currency)
-            || (p.gateway == GW_CONEKTA && snap.currency.is_empty()));
+            || (p.gateway == GatewayKind::Conekta && snap.currency.is_empty()));
     match snap.status {
         PaymentStatus::Paid if reference_ok && amount_ok => {}
-        PaymentStatus::Pending | PaymentStatus::Authorized if p.gateway == GW_MERCADO_PAGO => {
+        PaymentStatus::Pending | PaymentStatus::Authorized
+            if p.gateway == GatewayKind::MercadoPago =>
+        {
             let mut am = p.clone().into_active_model();
             am.gateway_status = Set(Some(snap.raw_status.clone()));
-            am.state = Set(st::PENDING.into());
+            am.state = Set(SagaState::Pending);
             let p = match store::save(&state.db, am).await {
                 Ok(p) => p,
                 Err(e) => return Err((p, db_reply(e))),
@@ -94,7 +96,7 @@ pub(super) async fn confirm_and_enable(
         }
         _ => {
             tracing::warn!(purchase_id = %p.id, status = %snap.raw_status, reference_ok, amount_ok, "charge not confirmed; compensating");
-            let message = if p.gateway == GW_CONEKTA {
+            let message = if p.gateway == GatewayKind::Conekta {
                 conekta_status_message(&snap.raw_status).to_string()
             } else {
                 mp_status_detail_message(snap.status_detail.as_deref().unwrap_or("")).to_string()
@@ -141,9 +143,7 @@ pub(super) async fn complete(
 ) -> Finish {
     match record(state, empresa, p.clone(), &snap, key_id, response).await {
         Ok(p) => {
-            state
-                .metrics
-                .add_revenue(kind_of(&p.gateway), &p.currency, p.amount);
+            state.metrics.add_revenue(p.gateway, &p.currency, p.amount);
             notify_paid(state, empresa, &p, plan);
             tracing::info!(purchase_id = %p.id, "purchase completed");
             Finish::Done(p, snap)
@@ -215,12 +215,12 @@ pub(super) async fn record(
     let installments = snap.raw.get("installments").cloned();
     let row = transaccion::ActiveModel {
         transaccion_id: Set(p.gateway_payment_id.clone()),
-        external_reference: Set((p.gateway == GW_MERCADO_PAGO).then(|| p.id.clone())),
+        external_reference: Set((p.gateway == GatewayKind::MercadoPago).then(|| p.id.clone())),
         empresa_id: Set(p.empresa_id.clone()),
         router_id: Set(p.router_id.clone()),
         producto_id: Set(Some(p.producto_id)),
         purchase_id: Set(Some(p.id.clone())),
-        gateway: Set(Some(p.gateway.clone())),
+        gateway: Set(Some(p.gateway.as_str().to_string())),
         monto: Set(p.amount),
         moneda: Set(p.currency.clone()),
         cliente_nombre: Set(Some(p.customer_name.clone())),
@@ -255,7 +255,7 @@ pub(super) async fn record(
         .exec_without_returning(&state.db)
         .await?;
     let mut am = p.into_active_model();
-    am.state = Set(st::COMPLETED.into());
+    am.state = Set(SagaState::Completed);
     am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
     am.last_error = Set(None);
     am.next_attempt_at = Set(None);

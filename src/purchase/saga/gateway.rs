@@ -9,24 +9,14 @@ use crate::gateways::{
 use crate::metrics::{CompensationKind, GatewayOperation, PaymentOutcome};
 use crate::state::AppState;
 
-use crate::purchase::GW_CONEKTA;
-
-pub(crate) fn kind_of(gateway: &str) -> GatewayKind {
-    if gateway == GW_CONEKTA {
-        GatewayKind::Conekta
-    } else {
-        GatewayKind::MercadoPago
-    }
-}
-
 pub(crate) async fn gw_get(
     state: &AppState,
-    gateway: &str,
+    gateway: GatewayKind,
     cred: &str,
     id: &str,
 ) -> Result<PaymentSnapshot, GatewayError> {
     let call = async {
-        if gateway == GW_CONEKTA {
+        if gateway == GatewayKind::Conekta {
             state.gateways.conekta.get(cred, id).await
         } else {
             state.gateways.mercado_pago.get(cred, id).await
@@ -34,18 +24,18 @@ pub(crate) async fn gw_get(
     };
     state
         .metrics
-        .time_gateway(kind_of(gateway), GatewayOperation::Get, call)
+        .time_gateway(gateway, GatewayOperation::Get, call)
         .await
 }
 
 pub(crate) async fn gw_find(
     state: &AppState,
-    gateway: &str,
+    gateway: GatewayKind,
     cred: &str,
     reference: &str,
 ) -> Result<Option<PaymentSnapshot>, GatewayError> {
     let call = async {
-        if gateway == GW_CONEKTA {
+        if gateway == GatewayKind::Conekta {
             state
                 .gateways
                 .conekta
@@ -61,20 +51,20 @@ pub(crate) async fn gw_find(
     };
     state
         .metrics
-        .time_gateway(kind_of(gateway), GatewayOperation::FindByReference, call)
+        .time_gateway(gateway, GatewayOperation::FindByReference, call)
         .await
 }
 
 pub(super) async fn gw_refund(
     state: &AppState,
-    gateway: &str,
+    gateway: GatewayKind,
     cred: &str,
     id: &str,
     amount: Decimal,
     idem: &str,
 ) -> Result<PaymentSnapshot, GatewayError> {
     let call = async {
-        if gateway == GW_CONEKTA {
+        if gateway == GatewayKind::Conekta {
             PaymentGateway::refund(&state.gateways.conekta, cred, id, amount, idem).await
         } else {
             PaymentGateway::refund(&state.gateways.mercado_pago, cred, id, amount, idem).await
@@ -82,7 +72,7 @@ pub(super) async fn gw_refund(
     };
     let r = state
         .metrics
-        .time_gateway(kind_of(gateway), GatewayOperation::Refund, call)
+        .time_gateway(gateway, GatewayOperation::Refund, call)
         .await;
     state
         .metrics
@@ -90,19 +80,19 @@ pub(super) async fn gw_refund(
     if r.is_ok() {
         state
             .metrics
-            .record_payment(kind_of(gateway), PaymentOutcome::Refunded);
+            .record_payment(gateway, PaymentOutcome::Refunded);
     }
     r
 }
 
 pub(super) async fn gw_cancel(
     state: &AppState,
-    gateway: &str,
+    gateway: GatewayKind,
     cred: &str,
     id: &str,
 ) -> Result<PaymentSnapshot, GatewayError> {
     let call = async {
-        if gateway == GW_CONEKTA {
+        if gateway == GatewayKind::Conekta {
             PaymentGateway::cancel(&state.gateways.conekta, cred, id).await
         } else {
             PaymentGateway::cancel(&state.gateways.mercado_pago, cred, id).await
@@ -110,7 +100,7 @@ pub(super) async fn gw_cancel(
     };
     let r = state
         .metrics
-        .time_gateway(kind_of(gateway), GatewayOperation::Cancel, call)
+        .time_gateway(gateway, GatewayOperation::Cancel, call)
         .await;
     state
         .metrics

@@ -14,14 +14,13 @@ use crate::metrics::PurchaseOutcome;
 use crate::routeros::BrokerError;
 use crate::state::AppState;
 
-use super::gateway::kind_of;
 use super::router_steps::drive_new;
 use super::{db_reply, reply_from_api, PurchaseInput};
 use crate::purchase::credentials::{self};
 use crate::purchase::response::Reply;
 use crate::purchase::sha256_hex;
-use crate::purchase::states as st;
 use crate::purchase::store;
+use crate::purchase::SagaState;
 
 /// Runs a portal purchase to its answer. Never charges twice for one idempotency key.
 /// The idempotency key of a purchase: the `Idempotency-Key` header, else the card token's
@@ -92,14 +91,14 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
     };
     // Every later line of this request (in the request span) carries the purchase id.
     tracing::Span::current().record("purchase_id", p.id.as_str());
-    tracing::info!(purchase_id = %p.id, gateway = input.gateway, producto_id = p.producto_id, "purchase started");
+    tracing::info!(purchase_id = %p.id, gateway = %input.gateway, producto_id = p.producto_id, "purchase started");
     let id = p.id.clone();
     let started = std::time::Instant::now();
     let (reply, last) = drive_new(state, key, &input, p, creds.password).await;
     let outcome = final_outcome(state, &id, last).await;
     state
         .metrics
-        .observe_purchase(kind_of(input.gateway), outcome, started.elapsed());
+        .observe_purchase(input.gateway, outcome, started.elapsed());
     reply
 }
 
@@ -118,9 +117,9 @@ fn new_purchase(
         empresa_id: key.empresa.id.clone(),
         router_id: key.router.id.clone(),
         producto_id: input.producto.id,
-        gateway: input.gateway.to_string(),
+        gateway: input.gateway,
         // Registered straight in `creating_user`: the next step is the router command.
-        state: st::CREATING_USER.to_string(),
+        state: SagaState::CreatingUser,
         amount: input.producto.precio,
         currency: input.producto.moneda.clone(),
         user_type: input.user_type.as_str().to_string(),
@@ -178,9 +177,9 @@ async fn final_outcome(
         }
     };
     match final_state {
-        Some(s) if s == st::COMPLETED => PurchaseOutcome::Completed,
-        Some(s) if s == st::DECLINED => PurchaseOutcome::Declined,
-        Some(s) if s == st::FAILED || s == st::REFUNDED => PurchaseOutcome::Failed,
+        Some(SagaState::Completed) => PurchaseOutcome::Completed,
+        Some(SagaState::Declined) => PurchaseOutcome::Declined,
+        Some(SagaState::Failed | SagaState::Refunded) => PurchaseOutcome::Failed,
         _ => PurchaseOutcome::Pending,
     }
 }

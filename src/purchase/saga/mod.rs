@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 use super::credentials::UserType;
 use super::response::Reply;
-use super::GW_CONEKTA;
+use super::GatewayKind;
 
 mod charge;
 mod compensation;
@@ -26,7 +26,7 @@ mod updates;
 
 pub(crate) use compensation::{compensate, revoke};
 pub(crate) use completion::{completed_body, finish_paid, Finish};
-pub(crate) use gateway::{gw_find, gw_get, kind_of};
+pub(crate) use gateway::{gw_find, gw_get};
 pub use intake::{idempotency_key, refuse_if_busy, replay, run};
 pub use updates::{on_gateway_update, UpdateOutcome};
 
@@ -44,7 +44,7 @@ pub struct MpExtra {
 
 /// A validated portal purchase request.
 pub struct PurchaseInput {
-    pub gateway: &'static str,
+    pub gateway: GatewayKind,
     pub producto: producto::Model,
     /// Card token (single use). Never logged, never stored (only its SHA-256).
     pub card_token: String,
@@ -80,9 +80,9 @@ fn db_reply(e: sea_orm::DbErr) -> Reply {
 pub fn gateway_credential(
     state: &AppState,
     empresa: &empresa::Model,
-    gateway: &str,
+    gateway: GatewayKind,
 ) -> Option<Zeroizing<String>> {
-    let (label, stored) = if gateway == GW_CONEKTA {
+    let (label, stored) = if gateway == GatewayKind::Conekta {
         (
             field::CONEKTA_PRIVATE_KEY,
             empresa.conekta_private_key.as_deref(),

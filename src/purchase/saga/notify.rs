@@ -10,8 +10,6 @@ use crate::gateways::telegram::{
 };
 use crate::state::AppState;
 
-use crate::purchase::GW_CONEKTA;
-
 pub(super) fn purchase_info(
     empresa: &empresa::Model,
     p: &purchase::Model,
@@ -24,7 +22,7 @@ pub(super) fn purchase_info(
         currency: p.currency.clone(),
         customer: p.customer_name.clone(),
         transaction_id: p.gateway_payment_id.clone().unwrap_or_else(|| p.id.clone()),
-        gateway: if p.gateway == GW_CONEKTA {
+        gateway: if p.gateway == crate::purchase::GatewayKind::Conekta {
             "Conekta".into()
         } else {
             "Mercado Pago".into()

@@ -16,13 +16,13 @@ use crate::state::AppState;
 
 use super::charge::{charge, charge_mp, handle_outcome};
 use super::compensation::compensate;
-use super::gateway::{gw_find, kind_of, outcome_from_snapshot};
+use super::gateway::{gw_find, outcome_from_snapshot};
 use super::{db_reply, reply_from_api, PurchaseInput, NAME_ATTEMPTS};
 use crate::purchase::credentials::{self};
 use crate::purchase::response::Reply;
-use crate::purchase::states as st;
 use crate::purchase::store;
-use crate::purchase::{user_comment, GW_MERCADO_PAGO};
+use crate::purchase::SagaState;
+use crate::purchase::{user_comment, GatewayKind};
 
 /// A step's reply, with the purchase as last written when that write also released the lease.
 pub(super) type Ended = (Reply, Option<purchase::Model>);
@@ -44,7 +44,7 @@ pub(super) async fn drive_new(
     // `creating_user`, which the reconciler undoes by name and comment).
     let mut am = p.into_active_model();
     am.router_user_id = Set(Some(router_user_id));
-    am.state = Set(st::CHARGING.into());
+    am.state = Set(SagaState::Charging);
     am.gateway_reference = Set(Some(am.id.as_ref().clone()));
     let p = match store::save(&state.db, am).await {
         Ok(p) => p,
@@ -53,14 +53,14 @@ pub(super) async fn drive_new(
     let charged = state
         .metrics
         .time_gateway(
-            kind_of(&p.gateway),
+            p.gateway,
             GatewayOperation::Charge,
             charge(state, key, input, &p),
         )
         .await;
     state
         .metrics
-        .record_payment(kind_of(&p.gateway), PaymentOutcome::of_charge(&charged));
+        .record_payment(p.gateway, PaymentOutcome::of_charge(&charged));
     let outcome = match charged {
         Ok(o) => o,
         Err(e) if e.outcome_unknown() => {
@@ -117,7 +117,7 @@ pub(super) async fn resolve_unknown_charge(
     input: &PurchaseInput,
     p: &purchase::Model,
 ) -> Option<ChargeOutcome> {
-    match gw_find(state, &p.gateway, &input.credential, &p.id).await {
+    match gw_find(state, p.gateway, &input.credential, &p.id).await {
         Ok(Some(snap)) => return Some(outcome_from_snapshot(snap)),
         Ok(None) => {}
         Err(e) => {
@@ -125,7 +125,7 @@ pub(super) async fn resolve_unknown_charge(
             return None;
         }
     }
-    if p.gateway == GW_MERCADO_PAGO {
+    if p.gateway == GatewayKind::MercadoPago {
         // Same X-Idempotency-Key: Mercado Pago answers with the payment it already made, if any.
         if let Ok(o) = charge_mp(state, input, p).await {
             return Some(o);
@@ -211,7 +211,7 @@ pub(super) async fn fail_before_charge(state: &AppState, p: purchase::Model) {
     store::best_effort(
         "mark failed",
         &id,
-        store::set_state(&state.db, p, st::FAILED),
+        store::set_state(&state.db, p, SagaState::Failed),
     )
     .await;
 }

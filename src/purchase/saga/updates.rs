@@ -15,8 +15,8 @@ use super::compensation::{compensate, revoke};
 use super::completion::{completed_body, finish_paid, Finish};
 use super::gateway::gw_get;
 use super::gateway_credential;
-use crate::purchase::states as st;
 use crate::purchase::store;
+use crate::purchase::{GatewayKind, SagaState};
 
 /// What a gateway update did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub(super) async fn claim_within(
 pub async fn on_gateway_update(
     state: &AppState,
     empresa: &empresa::Model,
-    gateway: &str,
+    gateway: GatewayKind,
     payment_id: &str,
 ) -> Result<UpdateOutcome, ApiError> {
     let Some(cred) = gateway_credential(state, empresa, gateway) else {
@@ -147,8 +147,11 @@ pub(super) async fn apply_update(
     snap: &PaymentSnapshot,
     cred: &str,
 ) -> UpdateOutcome {
-    match (p.state.as_str(), &snap.status) {
-        (st::PENDING | st::CHARGING | st::CHARGED | st::CONFIRMED, PaymentStatus::Paid) => {
+    match (p.state, &snap.status) {
+        (
+            SagaState::Pending | SagaState::Charging | SagaState::Charged | SagaState::Confirmed,
+            PaymentStatus::Paid,
+        ) => {
             let id = p.id.clone();
             let mut am = p.into_active_model();
             am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
@@ -172,7 +175,10 @@ pub(super) async fn apply_update(
                 Finish::Stopped(..) => UpdateOutcome::NoChange,
             }
         }
-        (st::PENDING | st::CHARGING, PaymentStatus::Declined | PaymentStatus::Cancelled) => {
+        (
+            SagaState::Pending | SagaState::Charging,
+            PaymentStatus::Declined | PaymentStatus::Cancelled,
+        ) => {
             let id = p.id.clone();
             let mut am = p.into_active_model();
             am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
@@ -187,7 +193,7 @@ pub(super) async fn apply_update(
             UpdateOutcome::Declined
         }
         (
-            st::COMPLETED | st::REVOKING,
+            SagaState::Completed | SagaState::Revoking,
             PaymentStatus::Refunded | PaymentStatus::ChargedBack | PaymentStatus::Cancelled,
         ) => {
             let id = p.id.clone();
@@ -200,7 +206,7 @@ pub(super) async fn apply_update(
                 return UpdateOutcome::NoChange;
             };
             let p = revoke(state, p).await;
-            if p.state == st::REVOKED {
+            if p.state == SagaState::Revoked {
                 UpdateOutcome::Revoked
             } else {
                 UpdateOutcome::NoChange
