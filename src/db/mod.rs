@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod empresas;
 pub mod productos;
+pub mod purchases;
 pub mod routers;
 pub mod testing;
 pub mod transacciones;

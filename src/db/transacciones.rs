@@ -1,14 +1,16 @@
 //! `transacciones`: the original's payment records, one per purchase, read by the company
-//! admin's reports (the saga writes them through [`crate::purchase::store`]).
+//! admin's reports; the saga writes them when a purchase completes, is notified or revoked.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Set,
 };
+use serde_json::json;
 
-use entity::transaccion::{Column, Entity, Model};
+use entity::transaccion::{ActiveModel, Column, Entity, Model};
 
 use crate::ids::EmpresaId;
 
@@ -90,4 +92,105 @@ pub async fn find_by_reference<C: ConnectionTrait>(
         .filter(Column::EmpresaId.eq(empresa.as_str()))
         .one(db)
         .await
+}
+
+/// What a completed purchase records in its payment history.
+#[derive(Debug, Clone, Copy)]
+pub struct PaidPurchase<'a> {
+    pub purchase: &'a entity::purchase::Model,
+    /// The gateway's own status text (`paid`, `approved`).
+    pub raw_status: &'a str,
+    pub status_detail: Option<&'a str>,
+    pub installments: Option<&'a serde_json::Value>,
+    /// The API key the portal paid with.
+    pub key_id: Option<&'a str>,
+    pub paid_at: DateTime<Utc>,
+}
+
+/// Inserts the purchase's `transacciones` row once: `purchase_id` is unique, a second insert
+/// does nothing (the saga's completion may be retried after a crash).
+pub async fn insert_once<C: ConnectionTrait>(db: &C, paid: PaidPurchase<'_>) -> Result<(), DbErr> {
+    let p = paid.purchase;
+    let is_mp = p.gateway == entity::purchase::GatewayKind::MercadoPago;
+    let row = ActiveModel {
+        transaccion_id: Set(p.gateway_payment_id.clone()),
+        external_reference: Set(is_mp.then(|| p.id.clone())),
+        empresa_id: Set(p.empresa_id.clone()),
+        router_id: Set(p.router_id.clone()),
+        producto_id: Set(Some(p.producto_id)),
+        purchase_id: Set(Some(p.id.clone())),
+        gateway: Set(Some(p.gateway.as_str().to_string())),
+        monto: Set(p.amount),
+        moneda: Set(p.currency.clone()),
+        cliente_nombre: Set(Some(p.customer_name.clone())),
+        cliente_email: Set(Some(p.customer_email.clone())),
+        cliente_telefono: Set(p.customer_phone.clone()),
+        usuario_hotspot: Set(p.hotspot_username.clone()),
+        password_hotspot: Set(p.hotspot_password.clone()),
+        expiracion_hotspot: Set(None),
+        estado_pago: Set(paid.raw_status.chars().take(20).collect()),
+        estado_hotspot: Set("active".into()),
+        notification_id: Set(None),
+        webhook_processed: Set(false),
+        metadata_json: Set(json!({
+            "gateway": p.gateway,
+            "purchase_id": p.id,
+            "status_detail": paid.status_detail,
+            "installments": paid.installments,
+        })),
+        api_key_usada: Set(paid.key_id.map(str::to_string)),
+        creada_en: Set(p.created_at),
+        pagada_en: Set(Some(paid.paid_at)),
+        usuario_creado_en: Set(Some(p.created_at)),
+        webhook_received_at: Set(None),
+        ..Default::default()
+    };
+    Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(Column::PurchaseId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Keeps the purchase's payment history in step with the gateway after a notification: its
+/// status, the refunded amount (when any; a partial refund keeps the access) and when the
+/// notification was processed.
+pub async fn sync_payment<C: ConnectionTrait>(
+    db: &C,
+    purchase_id: &str,
+    raw_status: &str,
+    amount_refunded: Decimal,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut history = Entity::update_many().col_expr(
+        Column::EstadoPago,
+        Expr::value(raw_status.chars().take(20).collect::<String>()),
+    );
+    if amount_refunded > Decimal::ZERO {
+        history = history.col_expr(
+            Column::MontoReembolsado,
+            Expr::value(Some(amount_refunded.round_dp(2))),
+        );
+    }
+    history
+        .col_expr(Column::WebhookProcessed, Expr::value(true))
+        .col_expr(Column::WebhookReceivedAt, Expr::value(Some(at)))
+        .filter(Column::PurchaseId.eq(purchase_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks the purchase's access as revoked in its payment history.
+pub async fn mark_revoked<C: ConnectionTrait>(db: &C, purchase_id: &str) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::EstadoHotspot, Expr::value("revoked"))
+        .filter(Column::PurchaseId.eq(purchase_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -16,7 +16,6 @@ pub mod credentials;
 pub mod reconciler;
 pub mod response;
 pub mod saga;
-pub mod store;
 
 use std::net::IpAddr;
 

@@ -6,17 +6,18 @@
 //! the reconciler never starts a new charge.
 
 use chrono::Utc;
-use sea_orm::EntityTrait;
+
 use serde::Serialize;
 
 use entity::{empresa, purchase};
 
 use crate::gateways::PaymentStatus;
+use crate::ids::EmpresaId;
 use crate::metrics::ReconcilerAction;
 use crate::state::AppState;
 
 use super::saga::{self, Finish};
-use super::store;
+use crate::db::purchases;
 use crate::purchase::SagaState;
 
 /// Purchases looked at per pass.
@@ -53,7 +54,7 @@ impl ReconcileReport {
 pub async fn reconcile_once(state: &AppState) -> ReconcileReport {
     let mut report = ReconcileReport::default();
     let now = Utc::now();
-    let due = match store::due(&state.db, now, BATCH).await {
+    let due = match purchases::due(&state.db, now, BATCH).await {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "reconciler: cannot list purchases");
@@ -62,7 +63,7 @@ pub async fn reconcile_once(state: &AppState) -> ReconcileReport {
     };
     state.metrics.set_reconciler_backlog(due.len());
     for p in due {
-        match store::claim(&state.db, &p.id, now, state.config.purchase.reconcile_lease).await {
+        match purchases::claim(&state.db, &p.id, now, state.config.purchase.reconcile_lease).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {
@@ -71,7 +72,7 @@ pub async fn reconcile_once(state: &AppState) -> ReconcileReport {
             }
         }
         // Re-read under the lease.
-        let p = match store::find(&state.db, &p.id).await {
+        let p = match purchases::find(&state.db, &p.id).await {
             Ok(Some(p)) => p,
             _ => continue,
         };
@@ -87,7 +88,7 @@ pub async fn reconcile_once(state: &AppState) -> ReconcileReport {
             _ => ReconcilerAction::Retried,
         };
         state.metrics.record_reconciler_action(action);
-        if let Err(e) = store::unlock(&state.db, &id).await {
+        if let Err(e) = purchases::unlock(&state.db, &id).await {
             tracing::warn!(purchase_id = %id, error = %e, "reconciler: unlock failed");
         }
     }
@@ -117,10 +118,7 @@ fn older_than(p: &purchase::Model, d: std::time::Duration) -> bool {
 /// Drives one claimed purchase; returns the state it ended in.
 #[allow(clippy::too_many_lines)]
 async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
-    let empresa = match empresa::Entity::find_by_id(p.empresa_id.clone())
-        .one(&state.db)
-        .await
-    {
+    let empresa = match crate::db::empresas::find(&state.db, EmpresaId(&p.empresa_id)).await {
         Ok(Some(e)) => e,
         _ => return p.state,
     };
@@ -130,7 +128,7 @@ async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
         SagaState::Created | SagaState::CreatingUser | SagaState::UserCreated => {
             let p = saga::compensate(state, &empresa, p).await;
             if p.state.is_terminal() {
-                store::free_key(&state.db, &p).await;
+                purchases::free_key(&state.db, &p).await;
             }
             p.state
         }
@@ -151,10 +149,10 @@ async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
                         PaymentStatus::Pending | PaymentStatus::Authorized => SagaState::Pending,
                         _ => SagaState::Charging,
                     });
-                    let Some(p) = store::best_effort(
+                    let Some(p) = purchases::best_effort(
                         "save the gateway answer",
                         &p.id,
-                        store::save(&state.db, am),
+                        purchases::save(&state.db, am),
                     )
                     .await
                     else {
@@ -170,12 +168,12 @@ async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
                     // Nothing was charged under our reference: undo.
                     let p = saga::compensate(state, &empresa, p).await;
                     if p.state.is_terminal() {
-                        store::free_key(&state.db, &p).await;
+                        purchases::free_key(&state.db, &p).await;
                     }
                     p.state
                 }
                 Ok(None) => {
-                    store::retry_later(
+                    purchases::retry_later(
                         &state.db,
                         p.clone(),
                         "charge not found yet",
@@ -185,8 +183,13 @@ async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
                     p.state
                 }
                 Err(e) => {
-                    store::retry_later(&state.db, p.clone(), &e.to_string(), settings.retry_delay)
-                        .await;
+                    purchases::retry_later(
+                        &state.db,
+                        p.clone(),
+                        &e.to_string(),
+                        settings.retry_delay,
+                    )
+                    .await;
                     p.state
                 }
             }
@@ -207,10 +210,10 @@ async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
             match saga::gw_get(state, p.gateway, &cred, &gid).await {
                 Ok(snap) => match snap.status {
                     PaymentStatus::Paid => {
-                        let p = store::best_effort(
+                        let p = purchases::best_effort(
                             "move the state",
                             &p.id,
-                            store::set_state(&state.db, p.clone(), SagaState::Charged),
+                            purchases::set_state(&state.db, p.clone(), SagaState::Charged),
                         )
                         .await
                         .unwrap_or(p);
@@ -219,7 +222,7 @@ async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
                     PaymentStatus::Pending | PaymentStatus::Authorized
                         if !older_than(&p, settings.pending_deadline) =>
                     {
-                        store::retry_later(
+                        purchases::retry_later(
                             &state.db,
                             p.clone(),
                             "payment still pending",
@@ -232,15 +235,21 @@ async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
                         let mut am = sea_orm::IntoActiveModel::into_active_model(p.clone());
                         am.gateway_status =
                             sea_orm::Set(Some(snap.raw_status.chars().take(32).collect()));
-                        let p = store::best_effort("save", &p.id, store::save(&state.db, am))
-                            .await
-                            .unwrap_or(p);
+                        let p =
+                            purchases::best_effort("save", &p.id, purchases::save(&state.db, am))
+                                .await
+                                .unwrap_or(p);
                         saga::compensate(state, &empresa, p).await.state
                     }
                 },
                 Err(e) => {
-                    store::retry_later(&state.db, p.clone(), &e.to_string(), settings.retry_delay)
-                        .await;
+                    purchases::retry_later(
+                        &state.db,
+                        p.clone(),
+                        &e.to_string(),
+                        settings.retry_delay,
+                    )
+                    .await;
                     p.state
                 }
             }
@@ -261,10 +270,10 @@ async fn finish(
     match saga::finish_paid(state, empresa, p, cred, None, None).await {
         Finish::Done(p, snap) => {
             let body = saga::completed_body(state, &p, &snap).await;
-            store::best_effort(
+            purchases::best_effort(
                 "save the answer",
                 &p.id,
-                store::save_response(&state.db, p.clone(), 200, &body),
+                purchases::save_response(&state.db, p.clone(), 200, &body),
             )
             .await;
             p.state

@@ -15,12 +15,13 @@ use crate::auth::client_ip;
 use crate::auth::portal_key::{PortalClaims, PortalKey};
 use crate::auth::rate_limit::AttemptKeys;
 use crate::db::productos::{self, Producto};
+use crate::db::purchases;
 use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::gateways::{GatewayError, PaymentStatus};
 use crate::purchase::credentials::UserType;
 use crate::purchase::saga::{self, MpExtra, PurchaseInput};
-use crate::purchase::{ip_field, mac_field, sha256_hex, store, GatewayKind, SagaState};
+use crate::purchase::{ip_field, mac_field, sha256_hex, GatewayKind, SagaState};
 use crate::routeros::BrokerError;
 use crate::state::AppState;
 use crate::validate;
@@ -254,7 +255,7 @@ async fn unless_retry(
     let Err(refused) = verdict else {
         return Ok(());
     };
-    if store::is_registered(&state.db, &store::scope(empresa_id), idem).await? {
+    if purchases::is_registered(&state.db, &purchases::scope(empresa_id), idem).await? {
         Ok(())
     } else {
         Err(refused)
@@ -596,7 +597,7 @@ async fn estado_pago(
     let not_found = || ApiError::from(Problem::PaymentNotFound);
     let id = payment_id.to_string();
     let purchase =
-        store::by_gateway_payment(&state.db, &key.empresa.id, GatewayKind::MercadoPago, &id)
+        purchases::by_gateway_payment(&state.db, &key.empresa.id, GatewayKind::MercadoPago, &id)
             .await?
             .filter(|p| p.router_id == key.router.id)
             .ok_or_else(not_found)?;

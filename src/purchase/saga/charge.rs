@@ -21,8 +21,8 @@ use super::gateway::gw_get;
 use super::notify::notify_rejected;
 use super::router_steps::Ended;
 use super::{db_reply, MpExtra, PurchaseInput};
+use crate::db::purchases;
 use crate::purchase::response::{self, Reply};
-use crate::purchase::store;
 use crate::purchase::GatewayKind;
 use crate::purchase::SagaState;
 
@@ -169,7 +169,7 @@ async fn on_paid(
     am.gateway_payment_id = Set(Some(gateway_id));
     am.gateway_status = Set(Some(status.into()));
     am.state = Set(SagaState::Charged);
-    let p = match store::save(&state.db, am).await {
+    let p = match purchases::save(&state.db, am).await {
         Ok(p) => p,
         Err(e) => return (db_reply(e), None),
     };
@@ -211,7 +211,7 @@ async fn on_mp_pending(
     am.gateway_payment_id = Set(Some(gateway_id.clone()));
     am.gateway_status = Set(Some(status));
     am.state = Set(SagaState::Pending);
-    let p = match store::save(&state.db, am).await {
+    let p = match purchases::save(&state.db, am).await {
         Ok(p) => p,
         Err(e) => return (db_reply(e), None),
     };
@@ -232,10 +232,10 @@ async fn on_mp_pending(
     );
     let body = with_pending_status(body);
     let id = p.id.clone();
-    let p = store::best_effort(
+    let p = purchases::best_effort(
         "save the pending answer",
         &id,
-        store::finish_response(&state.db, p, 200, &body),
+        purchases::finish_response(&state.db, p, 200, &body),
     )
     .await;
     (Reply::ok(body), p)
@@ -283,7 +283,7 @@ async fn on_not_paid(
     } else {
         status.chars().take(32).collect()
     }));
-    let p = match store::save(&state.db, am).await {
+    let p = match purchases::save(&state.db, am).await {
         Ok(p) => p,
         Err(e) => return (db_reply(e), None),
     };
@@ -293,10 +293,10 @@ async fn on_not_paid(
     let p = compensate(state, empresa, p).await;
     notify_rejected(state, empresa, &p, &input.producto.nombre_venta, &message);
     let id = p.id.clone();
-    let p = store::best_effort(
+    let p = purchases::best_effort(
         "save the refusal",
         &id,
-        store::finish_response(&state.db, p, reply.status, &reply.body),
+        purchases::finish_response(&state.db, p, reply.status, &reply.body),
     )
     .await;
     (reply, p)

@@ -1,9 +1,10 @@
 //! Compensation: undo what a failed purchase did (refund, cancel, remove the user).
 
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{IntoActiveModel, Set};
 
-use entity::{empresa, purchase, transaccion};
+use entity::{empresa, purchase};
 
+use crate::db::transacciones;
 use crate::error::Problem;
 use crate::gateways::messages::conekta_status_message;
 use crate::gateways::PaymentStatus;
@@ -15,8 +16,8 @@ use crate::state::AppState;
 use super::completion::find_own_user;
 use super::gateway::{gw_cancel, gw_get, gw_refund};
 use super::gateway_credential;
+use crate::db::purchases;
 use crate::purchase::response::Reply;
-use crate::purchase::store;
 use crate::purchase::user_comment;
 use crate::purchase::SagaState;
 
@@ -28,10 +29,10 @@ pub(crate) async fn compensate(
     empresa: &empresa::Model,
     p: purchase::Model,
 ) -> purchase::Model {
-    let p = store::best_effort(
+    let p = purchases::best_effort(
         "move the state",
         &p.id,
-        store::set_state(&state.db, p.clone(), SagaState::Compensating),
+        purchases::set_state(&state.db, p.clone(), SagaState::Compensating),
     )
     .await
     .unwrap_or(p);
@@ -42,7 +43,7 @@ pub(crate) async fn compensate(
     // Remove the user.
     if let Err(e) = remove_user(state, &p).await {
         tracing::warn!(purchase_id = %p.id, error = %e, "could not remove the hotspot user yet");
-        return store::retry_later(
+        return purchases::retry_later(
             &state.db,
             p.clone(),
             &format!("remove user: {e}"),
@@ -55,7 +56,7 @@ pub(crate) async fn compensate(
     am.state = Set(final_state);
     am.router_user_id = Set(None);
     am.next_attempt_at = Set(None);
-    let p = store::best_effort("save", &p.id, store::save(&state.db, am))
+    let p = purchases::best_effort("save", &p.id, purchases::save(&state.db, am))
         .await
         .unwrap_or(p);
     // A portal retry of a purchase finished in the background learns how it ended.
@@ -69,10 +70,10 @@ pub(crate) async fn compensate(
     match saved {
         Some(problem) => {
             let r = Reply::from(problem);
-            store::best_effort(
+            purchases::best_effort(
                 "save the answer",
                 &p.id,
-                store::save_response(&state.db, p.clone(), r.status, &r.body),
+                purchases::save_response(&state.db, p.clone(), r.status, &r.body),
             )
             .await
             .unwrap_or(p)
@@ -93,7 +94,7 @@ async fn return_money(
         return Ok((p, refunded));
     };
     let Some(cred) = gateway_credential(state, empresa, p.gateway) else {
-        return Err(store::retry_later(
+        return Err(purchases::retry_later(
             &state.db,
             p.clone(),
             "no gateway credential",
@@ -104,7 +105,7 @@ async fn return_money(
     let snap = match gw_get(state, p.gateway, &cred, &gid).await {
         Ok(s) => s,
         Err(e) => {
-            return Err(store::retry_later(
+            return Err(purchases::retry_later(
                 &state.db,
                 p.clone(),
                 &format!("compensate: {e}"),
@@ -138,7 +139,7 @@ async fn return_money(
         Some(Ok(s)) => s.raw_status.clone(),
         Some(Err(e)) => {
             tracing::warn!(purchase_id = %p.id, error = %e, "refund/cancel failed");
-            return Err(store::retry_later(
+            return Err(purchases::retry_later(
                 &state.db,
                 p.clone(),
                 &format!("refund: {e}"),
@@ -160,7 +161,7 @@ async fn return_money(
     } else {
         status.chars().take(32).collect()
     }));
-    p = store::best_effort("save", &p.id, store::save(&state.db, am))
+    p = purchases::best_effort("save", &p.id, purchases::save(&state.db, am))
         .await
         .unwrap_or(p);
     Ok((p, refunded))
@@ -215,10 +216,10 @@ pub(super) async fn remove_user(state: &AppState, p: &purchase::Model) -> Result
 /// state is read back. Idempotent; stays `revoking` (for the reconciler) until the router
 /// confirms that no access is left.
 pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Model {
-    let p = store::best_effort(
+    let p = purchases::best_effort(
         "move the state",
         &p.id,
-        store::set_state(&state.db, p.clone(), SagaState::Revoking),
+        purchases::set_state(&state.db, p.clone(), SagaState::Revoking),
     )
     .await
     .unwrap_or(p);
@@ -227,7 +228,7 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
         None => Ok(()),
     };
     if let Err(e) = res {
-        return store::retry_later(
+        return purchases::retry_later(
             &state.db,
             p.clone(),
             &format!("revoke access: {e}"),
@@ -235,26 +236,17 @@ pub(crate) async fn revoke(state: &AppState, p: purchase::Model) -> purchase::Mo
         )
         .await;
     }
-    store::best_effort(
+    purchases::best_effort(
         "mark the transaction revoked",
         &p.id,
-        transaccion::Entity::update_many()
-            .col_expr(
-                transaccion::Column::EstadoHotspot,
-                sea_orm::sea_query::Expr::value("revoked"),
-            )
-            .filter(ColumnTrait::eq(
-                &transaccion::Column::PurchaseId,
-                p.id.clone(),
-            ))
-            .exec(&state.db),
+        transacciones::mark_revoked(&state.db, &p.id),
     )
     .await;
     tracing::info!(purchase_id = %p.id, "access revoked after a refund or chargeback");
-    store::best_effort(
+    purchases::best_effort(
         "move the state",
         &p.id,
-        store::set_state(&state.db, p.clone(), SagaState::Revoked),
+        purchases::set_state(&state.db, p.clone(), SagaState::Revoked),
     )
     .await
     .unwrap_or(p)

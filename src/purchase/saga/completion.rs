@@ -1,12 +1,12 @@
 //! A paid purchase: confirm, enable the user, record the sale, auto-connect.
 
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{EntityTrait, IntoActiveModel, Set};
-use serde_json::{json, Value};
+use sea_orm::{IntoActiveModel, Set};
+use serde_json::Value;
 
-use entity::{empresa, producto, purchase, transaccion};
+use entity::{empresa, purchase};
 
+use crate::db::transacciones::{self, PaidPurchase};
 use crate::error::Problem;
 use crate::gateways::messages::{conekta_status_message, mp_status_detail_message};
 use crate::gateways::{PaymentSnapshot, PaymentStatus};
@@ -19,8 +19,8 @@ use super::compensation::compensate;
 use super::db_reply;
 use super::gateway::gw_get;
 use super::notify::notify_paid;
+use crate::db::purchases;
 use crate::purchase::response::{self, Reply};
-use crate::purchase::store;
 use crate::purchase::SagaState;
 use crate::purchase::{user_comment, GatewayKind};
 
@@ -64,7 +64,7 @@ pub(super) async fn confirm_and_enable(
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(purchase_id = %p.id, error = %e, "could not confirm the charge");
-            let p = store::retry_later(
+            let p = purchases::retry_later(
                 &state.db,
                 p.clone(),
                 &e.to_string(),
@@ -88,7 +88,7 @@ pub(super) async fn confirm_and_enable(
             let mut am = p.clone().into_active_model();
             am.gateway_status = Set(Some(snap.raw_status.clone()));
             am.state = Set(SagaState::Pending);
-            let p = match store::save(&state.db, am).await {
+            let p = match purchases::save(&state.db, am).await {
                 Ok(p) => p,
                 Err(e) => return Err((p, db_reply(e))),
             };
@@ -103,10 +103,10 @@ pub(super) async fn confirm_and_enable(
             };
             let p = compensate(state, empresa, p).await;
             let reply = Reply::from(Problem::PaymentNotApproved { message });
-            let p = store::best_effort(
+            let p = purchases::best_effort(
                 "save the answer",
                 &p.id,
-                store::save_response(&state.db, p.clone(), reply.status, &reply.body),
+                purchases::save_response(&state.db, p.clone(), reply.status, &reply.body),
             )
             .await
             .unwrap_or(p);
@@ -118,7 +118,7 @@ pub(super) async fn confirm_and_enable(
     // Enable.
     if let Err(e) = enable_user(state, &p).await {
         tracing::warn!(purchase_id = %p.id, error = %e, "paid but the user could not be enabled yet");
-        let p = store::retry_later(
+        let p = purchases::retry_later(
             &state.db,
             p.clone(),
             &format!("enable: {e}"),
@@ -149,7 +149,7 @@ pub(super) async fn complete(
             Finish::Done(p, snap)
         }
         Err(e) => {
-            let p = store::retry_later(
+            let p = purchases::retry_later(
                 &state.db,
                 p.clone(),
                 &format!("record: {e}"),
@@ -211,59 +211,25 @@ pub(super) async fn record(
     key_id: Option<&str>,
     response: Option<(u16, &Value)>,
 ) -> Result<purchase::Model, sea_orm::DbErr> {
-    let now = Utc::now();
-    let installments = snap.raw.get("installments").cloned();
-    let row = transaccion::ActiveModel {
-        transaccion_id: Set(p.gateway_payment_id.clone()),
-        external_reference: Set((p.gateway == GatewayKind::MercadoPago).then(|| p.id.clone())),
-        empresa_id: Set(p.empresa_id.clone()),
-        router_id: Set(p.router_id.clone()),
-        producto_id: Set(Some(p.producto_id)),
-        purchase_id: Set(Some(p.id.clone())),
-        gateway: Set(Some(p.gateway.as_str().to_string())),
-        monto: Set(p.amount),
-        moneda: Set(p.currency.clone()),
-        cliente_nombre: Set(Some(p.customer_name.clone())),
-        cliente_email: Set(Some(p.customer_email.clone())),
-        cliente_telefono: Set(p.customer_phone.clone()),
-        usuario_hotspot: Set(p.hotspot_username.clone()),
-        password_hotspot: Set(p.hotspot_password.clone()),
-        expiracion_hotspot: Set(None),
-        estado_pago: Set(snap.raw_status.chars().take(20).collect()),
-        estado_hotspot: Set("active".into()),
-        notification_id: Set(None),
-        webhook_processed: Set(false),
-        metadata_json: Set(json!({
-            "gateway": p.gateway,
-            "purchase_id": p.id,
-            "status_detail": snap.status_detail,
-            "installments": installments,
-        })),
-        api_key_usada: Set(key_id.map(str::to_string)),
-        creada_en: Set(p.created_at),
-        pagada_en: Set(Some(now)),
-        usuario_creado_en: Set(Some(p.created_at)),
-        webhook_received_at: Set(None),
-        ..Default::default()
+    let paid = PaidPurchase {
+        purchase: &p,
+        raw_status: &snap.raw_status,
+        status_detail: snap.status_detail.as_deref(),
+        installments: snap.raw.get("installments"),
+        key_id,
+        paid_at: Utc::now(),
     };
-    transaccion::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(transaccion::Column::PurchaseId)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&state.db)
-        .await?;
+    transacciones::insert_once(&state.db, paid).await?;
     let mut am = p.into_active_model();
     am.state = Set(SagaState::Completed);
     am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
     am.last_error = Set(None);
     am.next_attempt_at = Set(None);
     if let Some((status, body)) = response {
-        store::set_response(&mut am, status, body);
+        purchases::set_response(&mut am, status, body);
         am.locked_until = Set(None);
     }
-    store::save(&state.db, am).await
+    purchases::save(&state.db, am).await
 }
 
 /// The completed purchase's 200 body (used by the reconciler and webhooks, without auto-connect).
@@ -272,8 +238,7 @@ pub(crate) async fn completed_body(
     p: &purchase::Model,
     snap: &PaymentSnapshot,
 ) -> Value {
-    let producto = producto::Entity::find_by_id(p.producto_id)
-        .one(&state.db)
+    let producto = crate::db::productos::find(&state.db, p.producto_id)
         .await
         .ok()
         .flatten();

@@ -16,10 +16,10 @@ use crate::state::AppState;
 
 use super::router_steps::drive_new;
 use super::{db_reply, reply_from_api, PurchaseInput};
+use crate::db::purchases;
 use crate::purchase::credentials::{self};
 use crate::purchase::response::Reply;
 use crate::purchase::sha256_hex;
-use crate::purchase::store;
 use crate::purchase::SagaState;
 
 /// Runs a portal purchase to its answer. Never charges twice for one idempotency key.
@@ -42,7 +42,7 @@ pub async fn refuse_if_busy(
     idem: &str,
 ) -> Option<Reply> {
     let retry_after_secs = state.routers.queue_full(router_id)?;
-    match store::is_registered(&state.db, &store::scope(empresa_id), idem).await {
+    match purchases::is_registered(&state.db, &purchases::scope(empresa_id), idem).await {
         Ok(false) => Some(reply_from_api(ApiError::from(BrokerError::Busy {
             retry_after_secs,
         }))),
@@ -61,17 +61,17 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
     if let Some(busy) = refuse_if_busy(state, &key.router.id, &key.empresa.id, &idem).await {
         return busy;
     }
-    let registered = store::register(
+    let registered = purchases::register(
         &state.db,
         model,
-        &store::scope(&key.empresa.id),
+        &purchases::scope(&key.empresa.id),
         &idem,
         &input.request_hash,
     )
     .await;
     let p = match registered {
         Err(e) => return db_reply(e),
-        Ok(store::Registered::Existing {
+        Ok(purchases::Registered::Existing {
             purchase_id,
             request_hash,
         }) => {
@@ -87,7 +87,7 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
             }
             return wait_for_response(state, purchase_id.as_deref()).await;
         }
-        Ok(store::Registered::New(p)) => *p,
+        Ok(purchases::Registered::New(p)) => *p,
     };
     // Every later line of this request (in the request span) carries the purchase id.
     tracing::Span::current().record("purchase_id", p.id.as_str());
@@ -166,10 +166,10 @@ async fn final_outcome(
     let final_state = match last {
         Some(p) if p.locked_until.is_none() => Some(p.state),
         _ => {
-            if let Err(e) = store::unlock(&state.db, id).await {
+            if let Err(e) = purchases::unlock(&state.db, id).await {
                 tracing::warn!(purchase_id = %id, error = %e, "could not release the purchase lease");
             }
-            store::find(&state.db, id)
+            purchases::find(&state.db, id)
                 .await
                 .ok()
                 .flatten()
@@ -191,7 +191,7 @@ pub(super) async fn wait_for_response(state: &AppState, purchase_id: Option<&str
     };
     let deadline = tokio::time::Instant::now() + state.config.purchase.idempotency_wait;
     loop {
-        match store::find(&state.db, id).await {
+        match purchases::find(&state.db, id).await {
             Err(e) => return db_reply(e),
             Ok(None) => return Reply::from(Problem::PurchaseInProgress),
             Ok(Some(p)) => {

@@ -1,8 +1,6 @@
 //! Telegram notifications of sales and rejections.
 
-use sea_orm::EntityTrait;
-
-use entity::{empresa, producto, purchase};
+use entity::{empresa, purchase};
 
 use crate::crypto::field;
 use crate::gateways::telegram::{
@@ -76,8 +74,7 @@ pub(super) fn notify_paid(
         let (empresa, p, known_plan) = info_base;
         let plan = match known_plan {
             Some(name) => name,
-            None => producto::Entity::find_by_id(p.producto_id)
-                .one(&state_db)
+            None => crate::db::productos::find(&state_db, p.producto_id)
                 .await
                 .ok()
                 .flatten()

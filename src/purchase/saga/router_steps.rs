@@ -18,9 +18,9 @@ use super::charge::{charge, charge_mp, handle_outcome};
 use super::compensation::compensate;
 use super::gateway::{gw_find, outcome_from_snapshot};
 use super::{db_reply, reply_from_api, PurchaseInput, NAME_ATTEMPTS};
+use crate::db::purchases;
 use crate::purchase::credentials::{self};
 use crate::purchase::response::Reply;
-use crate::purchase::store;
 use crate::purchase::SagaState;
 use crate::purchase::{user_comment, GatewayKind};
 
@@ -46,7 +46,7 @@ pub(super) async fn drive_new(
     am.router_user_id = Set(Some(router_user_id));
     am.state = Set(SagaState::Charging);
     am.gateway_reference = Set(Some(am.id.as_ref().clone()));
-    let p = match store::save(&state.db, am).await {
+    let p = match purchases::save(&state.db, am).await {
         Ok(p) => p,
         Err(e) => return (db_reply(e), None),
     };
@@ -69,7 +69,7 @@ pub(super) async fn drive_new(
                 Some(o) => o,
                 None => {
                     // Left in `charging`: the reconciler asks the gateway again later.
-                    store::retry_later(
+                    purchases::retry_later(
                         &state.db,
                         p,
                         &e.to_string(),
@@ -88,14 +88,14 @@ pub(super) async fn drive_new(
             let p = compensate(state, &key.empresa, p).await;
             if keep {
                 let id = p.id.clone();
-                store::best_effort(
+                purchases::best_effort(
                     "save the refusal",
                     &id,
-                    store::save_response(&state.db, p, reply.status, &reply.body),
+                    purchases::save_response(&state.db, p, reply.status, &reply.body),
                 )
                 .await;
             } else {
-                store::free_key(&state.db, &p).await;
+                purchases::free_key(&state.db, &p).await;
             }
             return (reply, None);
         }
@@ -149,7 +149,7 @@ pub(super) async fn create_user(
             am.hotspot_password = Set(Some(
                 state.secrets.encrypt(field::HOTSPOT_PASSWORD, &password),
             ));
-            p = store::save(&state.db, am).await.map_err(db_reply)?;
+            p = purchases::save(&state.db, am).await.map_err(db_reply)?;
         }
         let name = p.hotspot_username.clone().unwrap_or_default();
         let user = NewHotspotUser {
@@ -174,8 +174,8 @@ pub(super) async fn create_user(
                     Err(_) => {
                         // Unknown whether it exists: leave `creating_user` for the reconciler to
                         // clean up; nothing was charged, so the portal may retry.
-                        store::free_key(&state.db, &p).await;
-                        store::retry_later(
+                        purchases::free_key(&state.db, &p).await;
+                        purchases::retry_later(
                             &state.db,
                             p,
                             "create user: outcome unknown",
@@ -206,12 +206,12 @@ pub(super) async fn create_user(
 /// Ends a purchase that failed before any charge: frees its idempotency key (the portal may
 /// retry) and marks it `failed`, both best effort.
 pub(super) async fn fail_before_charge(state: &AppState, p: purchase::Model) {
-    store::free_key(&state.db, &p).await;
+    purchases::free_key(&state.db, &p).await;
     let id = p.id.clone();
-    store::best_effort(
+    purchases::best_effort(
         "mark failed",
         &id,
-        store::set_state(&state.db, p, SagaState::Failed),
+        purchases::set_state(&state.db, p, SagaState::Failed),
     )
     .await;
 }

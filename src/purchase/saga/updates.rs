@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{IntoActiveModel, Set};
 
-use entity::{empresa, purchase, transaccion};
+use entity::{empresa, purchase};
 
+use crate::db::transacciones;
 use crate::error::{ApiError, Problem};
 use crate::gateways::{GatewayError, PaymentSnapshot, PaymentStatus};
 use crate::state::AppState;
@@ -15,7 +16,7 @@ use super::compensation::{compensate, revoke};
 use super::completion::{completed_body, finish_paid, Finish};
 use super::gateway::gw_get;
 use super::gateway_credential;
-use crate::purchase::store;
+use crate::db::purchases;
 use crate::purchase::{GatewayKind, SagaState};
 
 /// What a gateway update did.
@@ -42,7 +43,7 @@ pub(super) async fn claim_within(
 ) -> Result<bool, sea_orm::DbErr> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        if store::claim(
+        if purchases::claim(
             &state.db,
             id,
             Utc::now(),
@@ -76,10 +77,10 @@ pub async fn on_gateway_update(
         Err(e) => return Err(Problem::GatewayUpdateUnavailable(e).into()),
     };
     let mut p =
-        store::by_gateway_payment(&state.db, &empresa.id, gateway, &snap.gateway_id).await?;
+        purchases::by_gateway_payment(&state.db, &empresa.id, gateway, &snap.gateway_id).await?;
     if p.is_none() {
         if let Some(r) = snap.our_reference.as_deref() {
-            p = store::find(&state.db, r)
+            p = purchases::find(&state.db, r)
                 .await?
                 .filter(|p| p.empresa_id == empresa.id && p.gateway == gateway);
         }
@@ -92,7 +93,7 @@ pub async fn on_gateway_update(
     span.record("router_id", p.router_id.as_str());
     let now = Utc::now();
     let lease = state.config.purchase.reconcile_lease;
-    let snap = if store::claim(&state.db, &p.id, now, lease).await? {
+    let snap = if purchases::claim(&state.db, &p.id, now, lease).await? {
         snap
     } else {
         // A saga, the reconciler or another notification holds the purchase: wait (bounded)
@@ -104,38 +105,18 @@ pub async fn on_gateway_update(
         match gw_get(state, gateway, &cred, payment_id).await {
             Ok(s) => s,
             Err(e) => {
-                store::unlock(&state.db, &p.id).await?;
+                purchases::unlock(&state.db, &p.id).await?;
                 return Err(Problem::GatewayUpdateUnavailable(e).into());
             }
         }
     };
-    let p = store::find(&state.db, &p.id).await?.unwrap_or(p);
+    let p = purchases::find(&state.db, &p.id).await?.unwrap_or(p);
     let id = p.id.clone();
     let out = apply_update(state, empresa, p, &snap, &cred).await;
-    store::unlock(&state.db, &id).await?;
+    purchases::unlock(&state.db, &id).await?;
     // Keep the payment history in step with the gateway, the refunded amount included (a
     // partial refund keeps the access: docs/access-lifecycle.md).
-    let mut history = transaccion::Entity::update_many().col_expr(
-        transaccion::Column::EstadoPago,
-        sea_orm::sea_query::Expr::value(snap.raw_status.chars().take(20).collect::<String>()),
-    );
-    if snap.amount_refunded > rust_decimal::Decimal::ZERO {
-        history = history.col_expr(
-            transaccion::Column::MontoReembolsado,
-            sea_orm::sea_query::Expr::value(Some(snap.amount_refunded.round_dp(2))),
-        );
-    }
-    history
-        .col_expr(
-            transaccion::Column::WebhookProcessed,
-            sea_orm::sea_query::Expr::value(true),
-        )
-        .col_expr(
-            transaccion::Column::WebhookReceivedAt,
-            sea_orm::sea_query::Expr::value(Some(now)),
-        )
-        .filter(ColumnTrait::eq(&transaccion::Column::PurchaseId, id))
-        .exec(&state.db)
+    transacciones::sync_payment(&state.db, &id, &snap.raw_status, snap.amount_refunded, now)
         .await?;
     Ok(out)
 }
@@ -156,7 +137,8 @@ pub(super) async fn apply_update(
             let mut am = p.into_active_model();
             am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
             let Some(p) =
-                store::best_effort("save the payment id", &id, store::save(&state.db, am)).await
+                purchases::best_effort("save the payment id", &id, purchases::save(&state.db, am))
+                    .await
             else {
                 return UpdateOutcome::NoChange;
             };
@@ -164,10 +146,10 @@ pub(super) async fn apply_update(
                 Finish::Done(p, snap) => {
                     let body = completed_body(state, &p, &snap).await;
                     let id = p.id.clone();
-                    store::best_effort(
+                    purchases::best_effort(
                         "save the answer",
                         &id,
-                        store::save_response(&state.db, p, 200, &body),
+                        purchases::save_response(&state.db, p, 200, &body),
                     )
                     .await;
                     UpdateOutcome::Completed
@@ -183,9 +165,12 @@ pub(super) async fn apply_update(
             let mut am = p.into_active_model();
             am.gateway_payment_id = Set(Some(snap.gateway_id.clone()));
             am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
-            let Some(p) =
-                store::best_effort("save the gateway status", &id, store::save(&state.db, am))
-                    .await
+            let Some(p) = purchases::best_effort(
+                "save the gateway status",
+                &id,
+                purchases::save(&state.db, am),
+            )
+            .await
             else {
                 return UpdateOutcome::NoChange;
             };
@@ -199,9 +184,12 @@ pub(super) async fn apply_update(
             let id = p.id.clone();
             let mut am = p.into_active_model();
             am.gateway_status = Set(Some(snap.raw_status.chars().take(32).collect()));
-            let Some(p) =
-                store::best_effort("save the gateway status", &id, store::save(&state.db, am))
-                    .await
+            let Some(p) = purchases::best_effort(
+                "save the gateway status",
+                &id,
+                purchases::save(&state.db, am),
+            )
+            .await
             else {
                 return UpdateOutcome::NoChange;
             };

@@ -396,7 +396,7 @@ async fn a_refund_webhook_revokes_access() {
 
 #[actix_web::test]
 async fn the_reconciler_lease_is_exclusive_across_replicas() {
-    use pagos_hotspot::purchase::store;
+    use pagos_hotspot::db::purchases;
     let w = world().await;
     let (s, _) = cut_router_after_user_created(&w, Duration::from_millis(1500)).await;
     assert_eq!(s, 503);
@@ -405,8 +405,8 @@ async fn the_reconciler_lease_is_exclusive_across_replicas() {
     let lease = Duration::from_secs(60);
     // Two replicas race for the same purchase: one wins.
     let (a, b) = futures_util::future::join(
-        store::claim(&w.app.db, &p.id, now, lease),
-        store::claim(&w.app.db, &p.id, now, lease),
+        purchases::claim(&w.app.db, &p.id, now, lease),
+        purchases::claim(&w.app.db, &p.id, now, lease),
     )
     .await;
     assert!(a.unwrap() ^ b.unwrap(), "exactly one claim succeeds");
@@ -415,8 +415,10 @@ async fn the_reconciler_lease_is_exclusive_across_replicas() {
     assert_eq!(report.examined, 0);
     // Once the lease has expired, it is claimable again.
     let later = now + chrono::Duration::seconds(61);
-    assert!(store::claim(&w.app.db, &p.id, later, lease).await.unwrap());
-    store::unlock(&w.app.db, &p.id).await.unwrap();
+    assert!(purchases::claim(&w.app.db, &p.id, later, lease)
+        .await
+        .unwrap());
+    purchases::unlock(&w.app.db, &p.id).await.unwrap();
     let state = w.app.state.clone();
     w.reconcile_until(&state, |ps| ps[0].state == "completed")
         .await;
@@ -662,7 +664,7 @@ async fn a_refund_notice_for_a_purchase_held_too_long_is_refused_and_its_redeliv
     assert_eq!(refund_and_await_notice(&w, pid).await, Some(503));
     assert_eq!(w.purchases().await[0].state, "completed");
     // The worker lets go; the gateway's next delivery of the same notice is processed.
-    pagos_hotspot::purchase::store::unlock(db, &purchase)
+    pagos_hotspot::db::purchases::unlock(db, &purchase)
         .await
         .unwrap();
     let status = w.sb.send_mp_webhook(pid, "payment.updated").await.unwrap();
@@ -673,7 +675,7 @@ async fn a_refund_notice_for_a_purchase_held_too_long_is_refused_and_its_redeliv
 }
 
 async fn store_claim(db: &sea_orm::DatabaseConnection, id: &str, lease: Duration) -> bool {
-    pagos_hotspot::purchase::store::claim(db, id, chrono::Utc::now(), lease)
+    pagos_hotspot::db::purchases::claim(db, id, chrono::Utc::now(), lease)
         .await
         .unwrap()
 }

@@ -1,7 +1,7 @@
 //! `purchases` and `idempotency_keys` queries used by the saga, the reconciler and the webhooks.
 
-use super::{GatewayKind, SagaState};
 use chrono::{DateTime, Utc};
+use entity::purchase::{GatewayKind, SagaState};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
