@@ -116,147 +116,153 @@ fn older_than(p: &purchase::Model, d: std::time::Duration) -> bool {
 }
 
 /// Drives one claimed purchase; returns the state it ended in.
-#[allow(clippy::too_many_lines)]
 async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
     let empresa = match crate::db::empresas::find(&state.db, EmpresaId(&p.empresa_id)).await {
         Ok(Some(e)) => e,
         _ => return p.state,
     };
-    let settings = &state.config.purchase;
     match p.state {
         // Never charged: undo the user; the portal may retry with the same key.
         SagaState::Created | SagaState::CreatingUser | SagaState::UserCreated => {
-            let p = saga::compensate(state, &empresa, p).await;
-            if p.state.is_terminal() {
-                purchases::free_key(&state.db, &p).await;
-            }
-            p.state
+            undo_uncharged(state, &empresa, p).await
         }
-        SagaState::Charging => {
-            let Some(cred) = saga::gateway_credential(state, &empresa, p.gateway) else {
-                return p.state;
-            };
-            let found = saga::gw_find(state, p.gateway, &cred, &p.id).await;
-            match found {
-                Ok(Some(snap)) => {
-                    let status = snap.status.clone();
-                    let mut am = sea_orm::IntoActiveModel::into_active_model(p.clone());
-                    am.gateway_payment_id = sea_orm::Set(Some(snap.gateway_id.clone()));
-                    am.gateway_status =
-                        sea_orm::Set(Some(snap.raw_status.chars().take(32).collect()));
-                    am.state = sea_orm::Set(match status {
-                        PaymentStatus::Paid => SagaState::Charged,
-                        PaymentStatus::Pending | PaymentStatus::Authorized => SagaState::Pending,
-                        _ => SagaState::Charging,
-                    });
-                    let Some(p) = purchases::best_effort(
-                        "save the gateway answer",
-                        &p.id,
-                        purchases::save(&state.db, am),
-                    )
-                    .await
-                    else {
-                        return p.state;
-                    };
-                    match status {
-                        PaymentStatus::Paid => finish(state, &empresa, p, &cred).await,
-                        PaymentStatus::Pending | PaymentStatus::Authorized => p.state,
-                        _ => saga::compensate(state, &empresa, p).await.state,
-                    }
-                }
-                Ok(None) if older_than(&p, settings.unknown_charge_deadline) => {
-                    // Nothing was charged under our reference: undo.
-                    let p = saga::compensate(state, &empresa, p).await;
-                    if p.state.is_terminal() {
-                        purchases::free_key(&state.db, &p).await;
-                    }
-                    p.state
-                }
-                Ok(None) => {
-                    purchases::retry_later(
-                        &state.db,
-                        p.clone(),
-                        "charge not found yet",
-                        settings.retry_delay,
-                    )
-                    .await;
-                    p.state
-                }
-                Err(e) => {
-                    purchases::retry_later(
-                        &state.db,
-                        p.clone(),
-                        &e.to_string(),
-                        settings.retry_delay,
-                    )
-                    .await;
-                    p.state
-                }
-            }
-        }
+        SagaState::Charging => drive_charging(state, &empresa, p).await,
         SagaState::Charged | SagaState::Confirmed => {
             let Some(cred) = saga::gateway_credential(state, &empresa, p.gateway) else {
                 return p.state;
             };
             finish(state, &empresa, p, &cred).await
         }
-        SagaState::Pending => {
-            let Some(cred) = saga::gateway_credential(state, &empresa, p.gateway) else {
-                return p.state;
-            };
-            let Some(gid) = p.gateway_payment_id.clone() else {
-                return p.state;
-            };
-            match saga::gw_get(state, p.gateway, &cred, &gid).await {
-                Ok(snap) => match snap.status {
-                    PaymentStatus::Paid => {
-                        let p = purchases::best_effort(
-                            "move the state",
-                            &p.id,
-                            purchases::set_state(&state.db, p.clone(), SagaState::Charged),
-                        )
-                        .await
-                        .unwrap_or(p);
-                        finish(state, &empresa, p, &cred).await
-                    }
-                    PaymentStatus::Pending | PaymentStatus::Authorized
-                        if !older_than(&p, settings.pending_deadline) =>
-                    {
-                        purchases::retry_later(
-                            &state.db,
-                            p.clone(),
-                            "payment still pending",
-                            settings.retry_delay,
-                        )
-                        .await;
-                        p.state
-                    }
-                    _ => {
-                        let mut am = sea_orm::IntoActiveModel::into_active_model(p.clone());
-                        am.gateway_status =
-                            sea_orm::Set(Some(snap.raw_status.chars().take(32).collect()));
-                        let p =
-                            purchases::best_effort("save", &p.id, purchases::save(&state.db, am))
-                                .await
-                                .unwrap_or(p);
-                        saga::compensate(state, &empresa, p).await.state
-                    }
-                },
-                Err(e) => {
-                    purchases::retry_later(
-                        &state.db,
-                        p.clone(),
-                        &e.to_string(),
-                        settings.retry_delay,
-                    )
-                    .await;
-                    p.state
-                }
-            }
-        }
+        SagaState::Pending => drive_pending(state, &empresa, p).await,
         SagaState::Compensating => saga::compensate(state, &empresa, p).await.state,
         SagaState::Revoking => saga::revoke(state, p).await.state,
         _ => p.state,
+    }
+}
+
+/// Undoes a purchase that was never charged and frees its key once the undo is over.
+async fn undo_uncharged(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: purchase::Model,
+) -> SagaState {
+    let p = saga::compensate(state, empresa, p).await;
+    if p.state.is_terminal() {
+        purchases::free_key(&state.db, &p).await;
+    }
+    p.state
+}
+
+/// A charge whose outcome is unknown: look it up by our reference, then finish, wait or undo.
+async fn drive_charging(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: purchase::Model,
+) -> SagaState {
+    let settings = &state.config.purchase;
+    let Some(cred) = saga::gateway_credential(state, empresa, p.gateway) else {
+        return p.state;
+    };
+    let found = saga::gw_find(state, p.gateway, &cred, &p.id).await;
+    match found {
+        Ok(Some(snap)) => {
+            let status = snap.status.clone();
+            let mut am = sea_orm::IntoActiveModel::into_active_model(p.clone());
+            am.gateway_payment_id = sea_orm::Set(Some(snap.gateway_id.clone()));
+            am.gateway_status = sea_orm::Set(Some(snap.raw_status.chars().take(32).collect()));
+            am.state = sea_orm::Set(match status {
+                PaymentStatus::Paid => SagaState::Charged,
+                PaymentStatus::Pending | PaymentStatus::Authorized => SagaState::Pending,
+                _ => SagaState::Charging,
+            });
+            let Some(p) = purchases::best_effort(
+                "save the gateway answer",
+                &p.id,
+                purchases::save(&state.db, am),
+            )
+            .await
+            else {
+                return p.state;
+            };
+            match status {
+                PaymentStatus::Paid => finish(state, empresa, p, &cred).await,
+                PaymentStatus::Pending | PaymentStatus::Authorized => p.state,
+                _ => saga::compensate(state, empresa, p).await.state,
+            }
+        }
+        Ok(None) if older_than(&p, settings.unknown_charge_deadline) => {
+            // Nothing was charged under our reference: undo.
+            undo_uncharged(state, empresa, p).await
+        }
+        Ok(None) => {
+            purchases::retry_later(
+                &state.db,
+                p.clone(),
+                "charge not found yet",
+                settings.retry_delay,
+            )
+            .await;
+            p.state
+        }
+        Err(e) => {
+            purchases::retry_later(&state.db, p.clone(), &e.to_string(), settings.retry_delay)
+                .await;
+            p.state
+        }
+    }
+}
+
+/// A payment the gateway left pending: finish it once paid, undo it once refused or too old.
+async fn drive_pending(
+    state: &AppState,
+    empresa: &empresa::Model,
+    p: purchase::Model,
+) -> SagaState {
+    let settings = &state.config.purchase;
+    let Some(cred) = saga::gateway_credential(state, empresa, p.gateway) else {
+        return p.state;
+    };
+    let Some(gid) = p.gateway_payment_id.clone() else {
+        return p.state;
+    };
+    match saga::gw_get(state, p.gateway, &cred, &gid).await {
+        Ok(snap) => match snap.status {
+            PaymentStatus::Paid => {
+                let p = purchases::best_effort(
+                    "move the state",
+                    &p.id,
+                    purchases::set_state(&state.db, p.clone(), SagaState::Charged),
+                )
+                .await
+                .unwrap_or(p);
+                finish(state, empresa, p, &cred).await
+            }
+            PaymentStatus::Pending | PaymentStatus::Authorized
+                if !older_than(&p, settings.pending_deadline) =>
+            {
+                purchases::retry_later(
+                    &state.db,
+                    p.clone(),
+                    "payment still pending",
+                    settings.retry_delay,
+                )
+                .await;
+                p.state
+            }
+            _ => {
+                let mut am = sea_orm::IntoActiveModel::into_active_model(p.clone());
+                am.gateway_status = sea_orm::Set(Some(snap.raw_status.chars().take(32).collect()));
+                let p = purchases::best_effort("save", &p.id, purchases::save(&state.db, am))
+                    .await
+                    .unwrap_or(p);
+                saga::compensate(state, empresa, p).await.state
+            }
+        },
+        Err(e) => {
+            purchases::retry_later(&state.db, p.clone(), &e.to_string(), settings.retry_delay)
+                .await;
+            p.state
+        }
     }
 }
 

@@ -119,7 +119,6 @@ pub(super) async fn charge_mp(
 }
 
 /// What the gateway answered for a new charge.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn handle_outcome(
     state: &AppState,
     empresa: &empresa::Model,
