@@ -47,6 +47,35 @@ pub fn new_router_id() -> String {
     format!("RTR_{}", upper_hex(8))
 }
 
+/// The Spanish field names `pagar-conekta` accepts beside the English ones: `(alias, field)`.
+pub const CONEKTA_PAYMENT_ALIASES: &[(&str, &str)] = &[
+    ("producto_id", "product_id"),
+    ("token_tarjeta", "card_token"),
+    ("nombre_cliente", "customer_name"),
+    ("email_cliente", "customer_email"),
+    ("telefono_cliente", "customer_phone"),
+    ("tipo_usuario", "user_type"),
+    ("mac_cliente", "mac_address"),
+    ("ip_cliente", "ip_address"),
+    ("info_dispositivo", "device_info"),
+    ("conexion_automatica", "auto_connect"),
+];
+
+/// The Spanish field names `pagar-mercado-pago` accepts beside the English ones.
+pub const MP_PAYMENT_ALIASES: &[(&str, &str)] = &[
+    ("producto_id", "product_id"),
+    ("monto", "transaction_amount"),
+    ("cuotas", "installments"),
+    ("nombre_cliente", "customer_name"),
+    ("email_cliente", "customer_email"),
+    ("telefono_cliente", "customer_phone"),
+    ("tipo_usuario", "user_type"),
+    ("mac_cliente", "mac_address"),
+    ("ip_cliente", "ip_address"),
+    ("info_dispositivo", "device_info"),
+    ("conexion_automatica", "auto_connect"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,8 +11,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use crate::extract::FieldAliases;
-use crate::routes::payments::{ConektaReq, MpReq};
+use crate::wire::{CONEKTA_PAYMENT_ALIASES, MP_PAYMENT_ALIASES};
 
 /// The body of `POST /api/v1/auth/login`.
 #[derive(ToSchema)]
@@ -354,7 +353,7 @@ impl PartialSchema for PagarConekta {
     fn schema() -> RefOr<Schema> {
         joined(
             [ConektaFields::schema(), PurchaseFields::schema()],
-            ConektaReq::ALIASES,
+            CONEKTA_PAYMENT_ALIASES,
         )
     }
 }
@@ -369,7 +368,7 @@ impl PartialSchema for PagarMercadoPago {
     fn schema() -> RefOr<Schema> {
         joined(
             [MercadoPagoFields::schema(), PurchaseFields::schema()],
-            MpReq::ALIASES,
+            MP_PAYMENT_ALIASES,
         )
     }
 }

@@ -25,7 +25,7 @@ use crate::purchase::{ip_field, mac_field, sha256_hex, GatewayKind, SagaState};
 use crate::routeros::BrokerError;
 use crate::state::AppState;
 use crate::validate;
-use crate::wire::MAX_IDEMPOTENCY_KEY;
+use crate::wire::{CONEKTA_PAYMENT_ALIASES, MAX_IDEMPOTENCY_KEY, MP_PAYMENT_ALIASES};
 
 /// Longest card token accepted.
 const MAX_TOKEN: usize = 512;
@@ -55,18 +55,7 @@ pub(crate) struct ConektaReq {
 }
 
 impl FieldAliases for ConektaReq {
-    const ALIASES: &'static [(&'static str, &'static str)] = &[
-        ("producto_id", "product_id"),
-        ("token_tarjeta", "card_token"),
-        ("nombre_cliente", "customer_name"),
-        ("email_cliente", "customer_email"),
-        ("telefono_cliente", "customer_phone"),
-        ("tipo_usuario", "user_type"),
-        ("mac_cliente", "mac_address"),
-        ("ip_cliente", "ip_address"),
-        ("info_dispositivo", "device_info"),
-        ("conexion_automatica", "auto_connect"),
-    ];
+    const ALIASES: &'static [(&'static str, &'static str)] = CONEKTA_PAYMENT_ALIASES;
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,19 +85,7 @@ pub(crate) struct MpReq {
 }
 
 impl FieldAliases for MpReq {
-    const ALIASES: &'static [(&'static str, &'static str)] = &[
-        ("producto_id", "product_id"),
-        ("monto", "transaction_amount"),
-        ("cuotas", "installments"),
-        ("nombre_cliente", "customer_name"),
-        ("email_cliente", "customer_email"),
-        ("telefono_cliente", "customer_phone"),
-        ("tipo_usuario", "user_type"),
-        ("mac_cliente", "mac_address"),
-        ("ip_cliente", "ip_address"),
-        ("info_dispositivo", "device_info"),
-        ("conexion_automatica", "auto_connect"),
-    ];
+    const ALIASES: &'static [(&'static str, &'static str)] = MP_PAYMENT_ALIASES;
 }
 
 /// The validated fields both endpoints share.

@@ -13,7 +13,7 @@ use crate::routeros::BrokerError;
 use crate::routeros::RouterError;
 use crate::state::AppState;
 
-use super::completion::find_own_user;
+use super::find_own_user;
 use super::gateway::{gw_cancel, gw_get, gw_refund};
 use super::gateway_credential;
 use crate::db::purchases;

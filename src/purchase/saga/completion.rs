@@ -17,12 +17,13 @@ use crate::state::AppState;
 
 use super::compensation::compensate;
 use super::db_reply;
+use super::find_own_user;
 use super::gateway::gw_get;
 use super::notify::notify_paid;
 use crate::db::purchases;
 use crate::purchase::response::{self, Reply};
+use crate::purchase::GatewayKind;
 use crate::purchase::SagaState;
-use crate::purchase::{user_comment, GatewayKind};
 
 /// Where [`finish_paid`] ended.
 pub(crate) enum Finish {
@@ -180,22 +181,6 @@ pub(super) async fn enable_user(state: &AppState, p: &purchase::Model) -> Result
         }
         Err(e) => Err(e),
     }
-}
-
-/// The `.id` of the purchase's user, found by name and checked by its comment.
-pub(super) async fn find_own_user(
-    state: &AppState,
-    p: &purchase::Model,
-) -> Result<Option<String>, BrokerError> {
-    let Some(name) = p.hotspot_username.as_deref() else {
-        return Ok(None);
-    };
-    Ok(state
-        .routers
-        .find_user(&p.router_id, name)
-        .await?
-        .filter(|u| u.comment.as_deref() == Some(user_comment(&p.id).as_str()))
-        .map(|u| u.id))
 }
 
 /// Inserts the `transacciones` row and moves the purchase to `completed`.

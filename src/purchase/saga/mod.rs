@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use zeroize::Zeroizing;
 
-use entity::{empresa, producto};
+use entity::{empresa, producto, purchase};
 
 use crate::auth::rate_limit::AttemptKeys;
 use crate::crypto::field;
@@ -13,7 +13,8 @@ use crate::state::AppState;
 
 use super::credentials::UserType;
 use super::response::Reply;
-use super::GatewayKind;
+use super::{user_comment, GatewayKind};
+use crate::routeros::BrokerError;
 
 mod charge;
 mod compensation;
@@ -101,4 +102,23 @@ pub fn gateway_credential(
             None
         }
     }
+}
+
+/// A step's reply, with the purchase as last written when that write also released the lease.
+type Ended = (Reply, Option<purchase::Model>);
+
+/// The `.id` of the purchase's user, found by name and checked by its comment.
+async fn find_own_user(
+    state: &AppState,
+    p: &purchase::Model,
+) -> Result<Option<String>, BrokerError> {
+    let Some(name) = p.hotspot_username.as_deref() else {
+        return Ok(None);
+    };
+    Ok(state
+        .routers
+        .find_user(&p.router_id, name)
+        .await?
+        .filter(|u| u.comment.as_deref() == Some(user_comment(&p.id).as_str()))
+        .map(|u| u.id))
 }

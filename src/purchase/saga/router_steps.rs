@@ -17,15 +17,12 @@ use crate::state::AppState;
 use super::charge::{charge, charge_mp, handle_outcome};
 use super::compensation::compensate;
 use super::gateway::{gw_find, outcome_from_snapshot};
-use super::{db_reply, reply_from_api, PurchaseInput, NAME_ATTEMPTS};
+use super::{db_reply, reply_from_api, Ended, PurchaseInput, NAME_ATTEMPTS};
 use crate::db::purchases;
 use crate::purchase::credentials::{self};
 use crate::purchase::response::Reply;
 use crate::purchase::SagaState;
 use crate::purchase::{user_comment, GatewayKind};
-
-/// A step's reply, with the purchase as last written when that write also released the lease.
-pub(super) type Ended = (Reply, Option<purchase::Model>);
 
 pub(super) async fn drive_new(
     state: &AppState,

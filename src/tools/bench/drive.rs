@@ -7,23 +7,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::report::{proc_cpu_seconds, proc_vm_hwm_mb, Report};
-use super::{BenchArgs, Observed, Service, Target, MP_PUBLIC_KEY};
+use super::{BenchArgs, Observed, Service, SimTotals, Target, MP_PUBLIC_KEY};
 use crate::error::Problem;
 use crate::routeros::BrokerError;
 use crate::sandbox::gateways::SandboxHandle;
 use crate::sandbox::routeros_sim::RouterSim;
-
-/// Counters of all simulators at one instant.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct SimTotals {
-    pub(super) connections: usize,
-    pub(super) rejected: usize,
-    pub(super) logins: usize,
-    pub(super) commands: usize,
-    pub(super) busy: Duration,
-    /// The most commands in flight at once on one connection (never reset: over the process).
-    pub(super) max_in_flight: usize,
-}
 
 pub(super) fn sim_totals(sims: &[RouterSim]) -> SimTotals {
     sims.iter().fold(SimTotals::default(), |t, s| SimTotals {

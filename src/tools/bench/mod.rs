@@ -203,3 +203,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     print_report(&args, &report)?;
     Ok(())
 }
+
+/// Counters of all simulators at one instant.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct SimTotals {
+    pub(super) connections: usize,
+    pub(super) rejected: usize,
+    pub(super) logins: usize,
+    pub(super) commands: usize,
+    pub(super) busy: Duration,
+    /// The most commands in flight at once on one connection (never reset: over the process).
+    pub(super) max_in_flight: usize,
+}

@@ -5,8 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use super::drive::SimTotals;
-use super::{BenchArgs, Observed, USER_HZ};
+use super::{BenchArgs, Observed, SimTotals, USER_HZ};
 
 /// The measured figures.
 pub(super) struct Report {

@@ -6,6 +6,7 @@ mod db_schema;
 mod demo;
 mod deploy_nginx;
 mod grafana_dashboard;
+mod layering;
 mod log_redaction;
 mod metrics_endpoint;
 mod portal_browser;
