@@ -10,7 +10,7 @@ use base64::Engine as _;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use super::messages::{self, conekta_error_message, conekta_http_status, conekta_status_message};
+use super::messages::{self, conekta_error_message, conekta_http_status};
 use super::{
     from_minor_units, trim_base, ChargeOutcome, GatewayError, GatewayKind, PaymentGateway,
     PaymentSnapshot, PaymentStatus,
@@ -437,45 +437,7 @@ fn error_from(status: u16, v: &Value) -> GatewayError {
 }
 
 fn order_outcome(order: Value) -> Result<ChargeOutcome, GatewayError> {
-    let snap = order_snapshot(order)?;
-    let PaymentSnapshot {
-        gateway_id,
-        raw_status,
-        status_detail,
-        amount,
-        currency,
-        raw,
-        status,
-        ..
-    } = snap;
-    Ok(match status {
-        PaymentStatus::Paid => ChargeOutcome::Paid {
-            gateway_id,
-            amount,
-            currency,
-            raw,
-        },
-        PaymentStatus::Authorized => ChargeOutcome::Authorized {
-            gateway_id,
-            amount,
-            currency,
-            raw,
-        },
-        PaymentStatus::Pending => ChargeOutcome::Pending {
-            gateway_id,
-            message_es: conekta_status_message(&raw_status).to_owned(),
-            status_detail: status_detail.unwrap_or_default(),
-            status: raw_status,
-            raw,
-        },
-        _ => ChargeOutcome::Declined {
-            gateway_id: Some(gateway_id),
-            message_es: conekta_status_message(&raw_status).to_owned(),
-            code: raw_status,
-            http_status: 402,
-            raw,
-        },
-    })
+    Ok(order_snapshot(order)?.into_outcome())
 }
 
 fn snapshot_response((status, value): (u16, Value)) -> Result<PaymentSnapshot, GatewayError> {

@@ -11,7 +11,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use super::messages::{self, mp_status_detail_message, mp_unhandled_status, mp_validation_error};
+use super::messages::{self, mp_unhandled_status, mp_validation_error};
 use super::{
     trim_base, ChargeOutcome, GatewayError, GatewayKind, PaymentGateway, PaymentSnapshot,
     PaymentStatus,
@@ -264,52 +264,18 @@ impl MercadoPagoClient {
             return Err(error_from(status, &value));
         }
         let snap = payment_snapshot(value)?;
-        let PaymentSnapshot {
-            gateway_id,
-            status,
-            raw_status,
-            status_detail,
-            amount,
-            currency,
-            raw,
-            ..
-        } = snap;
-        let detail = status_detail.unwrap_or_default();
-        Ok(match status {
-            PaymentStatus::Paid => ChargeOutcome::Paid {
-                gateway_id,
-                amount,
-                currency,
-                raw,
-            },
-            PaymentStatus::Authorized => ChargeOutcome::Authorized {
-                gateway_id,
-                amount,
-                currency,
-                raw,
-            },
-            PaymentStatus::Pending => ChargeOutcome::Pending {
-                gateway_id,
-                message_es: mp_status_detail_message(&detail).to_owned(),
-                status: raw_status,
-                status_detail: detail,
-                raw,
-            },
-            PaymentStatus::Declined | PaymentStatus::Cancelled => ChargeOutcome::Declined {
-                gateway_id: Some(gateway_id),
-                message_es: mp_status_detail_message(&detail).to_owned(),
-                code: detail,
-                http_status: 402,
-                raw,
-            },
-            _ => {
-                return Err(GatewayError::Unavailable {
-                    reason: format!("unexpected payment status {raw_status}"),
-                    message_es: mp_unhandled_status(&raw_status),
-                    http_status: 500,
-                })
-            }
-        })
+        match snap.status {
+            PaymentStatus::Paid
+            | PaymentStatus::Authorized
+            | PaymentStatus::Pending
+            | PaymentStatus::Declined
+            | PaymentStatus::Cancelled => Ok(snap.into_outcome()),
+            _ => Err(GatewayError::Unavailable {
+                reason: format!("unexpected payment status {}", snap.raw_status),
+                message_es: mp_unhandled_status(&snap.raw_status),
+                http_status: 500,
+            }),
+        }
     }
 
     /// `GET /v1/payments/{id}`.

@@ -197,6 +197,59 @@ pub struct PaymentSnapshot {
     pub raw: serde_json::Value,
 }
 
+impl PaymentSnapshot {
+    /// The portal's Spanish message for this state (Conekta by its status, Mercado Pago by its
+    /// `status_detail`).
+    pub fn message_es(&self) -> String {
+        match self.gateway {
+            GatewayKind::Conekta => messages::conekta_status_message(&self.raw_status).to_owned(),
+            GatewayKind::MercadoPago => {
+                messages::mp_status_detail_message(self.status_detail.as_deref().unwrap_or(""))
+                    .to_owned()
+            }
+        }
+    }
+
+    /// The charge outcome this read shows: paid, authorized, pending, or else declined (402,
+    /// with Conekta's status or Mercado Pago's `status_detail` as the code). The one mapping of
+    /// both gateways' answers, for a new charge and for a charge read back.
+    pub fn into_outcome(self) -> ChargeOutcome {
+        let message_es = self.message_es();
+        let detail = self.status_detail.unwrap_or_default();
+        match self.status {
+            PaymentStatus::Paid => ChargeOutcome::Paid {
+                gateway_id: self.gateway_id,
+                amount: self.amount,
+                currency: self.currency,
+                raw: self.raw,
+            },
+            PaymentStatus::Authorized => ChargeOutcome::Authorized {
+                gateway_id: self.gateway_id,
+                amount: self.amount,
+                currency: self.currency,
+                raw: self.raw,
+            },
+            PaymentStatus::Pending => ChargeOutcome::Pending {
+                gateway_id: self.gateway_id,
+                message_es,
+                status: self.raw_status,
+                status_detail: detail,
+                raw: self.raw,
+            },
+            _ => ChargeOutcome::Declined {
+                gateway_id: Some(self.gateway_id),
+                message_es,
+                code: match self.gateway {
+                    GatewayKind::Conekta => self.raw_status,
+                    GatewayKind::MercadoPago => detail,
+                },
+                http_status: 402,
+                raw: self.raw,
+            },
+        }
+    }
+}
+
 /// Operations both gateways offer after a charge exists. Credentials are per company: Conekta private key or
 /// Mercado Pago access token.
 pub trait PaymentGateway {

@@ -2,10 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::gateways::messages::{conekta_status_message, mp_status_detail_message};
-use crate::gateways::{
-    ChargeOutcome, GatewayError, GatewayKind, PaymentGateway, PaymentSnapshot, PaymentStatus,
-};
+use crate::gateways::{GatewayError, GatewayKind, PaymentGateway, PaymentSnapshot};
 use crate::metrics::{CompensationKind, GatewayOperation, PaymentOutcome};
 use crate::state::AppState;
 
@@ -106,44 +103,4 @@ pub(super) async fn gw_cancel(
         .metrics
         .record_compensation(CompensationKind::CancelCharge, r.is_ok());
     r
-}
-
-pub(super) fn outcome_from_snapshot(s: PaymentSnapshot) -> ChargeOutcome {
-    let is_mp = s.gateway == crate::gateways::GatewayKind::MercadoPago;
-    let detail = s.status_detail.clone().unwrap_or_default();
-    let message = |raw: &str| {
-        if is_mp {
-            mp_status_detail_message(&detail).to_string()
-        } else {
-            conekta_status_message(raw).to_string()
-        }
-    };
-    match s.status {
-        PaymentStatus::Paid => ChargeOutcome::Paid {
-            gateway_id: s.gateway_id,
-            amount: s.amount,
-            currency: s.currency,
-            raw: s.raw,
-        },
-        PaymentStatus::Authorized => ChargeOutcome::Authorized {
-            gateway_id: s.gateway_id,
-            amount: s.amount,
-            currency: s.currency,
-            raw: s.raw,
-        },
-        PaymentStatus::Pending => ChargeOutcome::Pending {
-            message_es: message(&s.raw_status),
-            gateway_id: s.gateway_id,
-            status: s.raw_status,
-            status_detail: detail,
-            raw: s.raw,
-        },
-        _ => ChargeOutcome::Declined {
-            message_es: message(&s.raw_status),
-            gateway_id: Some(s.gateway_id),
-            code: s.raw_status,
-            http_status: 402,
-            raw: s.raw,
-        },
-    }
 }

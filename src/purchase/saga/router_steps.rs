@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 use super::charge::{charge, charge_mp, handle_outcome};
 use super::compensation::compensate;
-use super::gateway::{gw_find, outcome_from_snapshot};
+use super::gateway::gw_find;
 use super::{db_reply, reply_from_api, Ended, PurchaseInput, NAME_ATTEMPTS};
 use crate::db::purchases;
 use crate::purchase::credentials::{self};
@@ -115,7 +115,7 @@ pub(super) async fn resolve_unknown_charge(
     p: &purchase::Model,
 ) -> Option<ChargeOutcome> {
     match gw_find(state, p.gateway, &input.credential, &p.id).await {
-        Ok(Some(snap)) => return Some(outcome_from_snapshot(snap)),
+        Ok(Some(snap)) => return Some(snap.into_outcome()),
         Ok(None) => {}
         Err(e) => {
             tracing::warn!(purchase_id = %p.id, error = %e, "lookup by reference failed");
