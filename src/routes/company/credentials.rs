@@ -52,12 +52,7 @@ struct ConektaConfig {
 impl FieldAliases for ConektaConfig {}
 
 /// Empty or absent keys stay unchanged; an absent mode stays unchanged (the original reset it).
-async fn save_conekta(
-    ca: &ClienteAdmin,
-    state: &AppState,
-    body: ConektaConfig,
-    action: AuditAction,
-) -> ApiResult<()> {
+async fn save_conekta(ca: &ClienteAdmin, state: &AppState, body: ConektaConfig) -> ApiResult<()> {
     let private_key = blank_to_none(body.conekta_private_key);
     if let Some(k) = &private_key {
         validate::max_len("conekta_private_key", k, MAX_SECRET)?;
@@ -93,7 +88,7 @@ async fn save_conekta(
             &txn,
             &ca.session,
             Some(&ca.empresa_id),
-            action,
+            AuditAction::EmpresaConektaConfig,
             Some(&ca.empresa_id),
             json!({ "campos": campos }),
         )
@@ -116,13 +111,7 @@ async fn conekta_config(
     state: web::Data<AppState>,
     body: JsonBody<ConektaConfig>,
 ) -> ApiResult<HttpResponse> {
-    save_conekta(
-        &ca,
-        &state,
-        body.into_inner(),
-        AuditAction::EmpresaConektaConfig,
-    )
-    .await?;
+    save_conekta(&ca, &state, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Configuración de Conekta actualizada"})))
 }
 
@@ -139,13 +128,7 @@ async fn configurar_conekta(
     state: web::Data<AppState>,
     body: JsonBody<ConektaConfig>,
 ) -> ApiResult<HttpResponse> {
-    save_conekta(
-        &ca,
-        &state,
-        body.into_inner(),
-        AuditAction::EmpresaConektaConfig,
-    )
-    .await?;
+    save_conekta(&ca, &state, body.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"message": "Credenciales de Conekta actualizadas correctamente"})))
 }

@@ -16,7 +16,6 @@ mod webhook_config;
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 pub use empresa::send_test;
 pub use logo::{sniff_image, ImageKind, MAX_LOGO_BYTES};
@@ -28,13 +27,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     logo::configure(cfg);
     routers::configure(cfg);
     webhook_config::configure(cfg);
-}
-
-/// Called after a router's host, port, TLS settings or credentials changed (after commit):
-/// the router broker re-reads the row and restarts (or stops) the router's actor.
-pub async fn router_changed(state: &AppState, router_id: &str) {
-    tracing::debug!(router_id, "router connection settings changed");
-    state.routers.router_changed(router_id).await;
 }
 
 /// A nullable-in-the-body field whose column is NOT NULL: `null` is a 422, absent is `None`.

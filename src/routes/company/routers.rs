@@ -4,7 +4,7 @@ use actix_web::{get, put, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{non_null, router_changed};
+use super::non_null;
 use crate::auth::session::ClienteAdmin;
 use crate::db::audit::{self, AuditAction};
 use crate::db::routers::{self, RouterPatch};
@@ -161,7 +161,7 @@ async fn update_router(
     };
     txn.commit().await?;
     if connection_changed {
-        router_changed(&state, &router_id).await;
+        state.routers.router_changed(&router_id).await;
     }
     Ok(HttpResponse::Ok().json(json!({
         "message": "Router actualizado correctamente",

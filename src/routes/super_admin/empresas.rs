@@ -5,7 +5,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{begin_write, json_body, router_changed};
+use super::{begin_write, json_body};
 use crate::auth::session::SuperAdmin;
 use crate::db::audit::{self, AuditAction};
 use crate::db::empresas::{self, Empresa, EmpresaPatch, NewEmpresa};
@@ -252,7 +252,7 @@ async fn update_empresa(
     };
     txn.commit().await?;
     for r in &routers {
-        router_changed(&state, &r.id).await;
+        state.routers.router_changed(&r.id).await;
     }
     tracing::info!(empresa_id = %empresa_id, "empresa updated");
     Ok(HttpResponse::Ok().json(empresa_json(&updated)))

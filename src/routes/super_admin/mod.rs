@@ -13,21 +13,11 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiResult;
 use crate::extract::{FieldAliases, JsonBody};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     empresas::configure(cfg);
     routers::configure(cfg);
     usuarios::configure(cfg);
-}
-
-/// Hook for the router broker: called after a router's host, port, credentials, TLS settings,
-/// active flag or API key changed, after it was deleted, and (for each of its routers) after
-/// its company was activated or deactivated. The broker should stop or restart the router's
-/// actor so that it picks up the new settings.
-pub async fn router_changed(state: &AppState, router_id: &str) {
-    tracing::debug!(router_id, "router changed");
-    state.routers.router_changed(router_id).await;
 }
 
 /// Reads the JSON body only after the handler's other extractors (the session) succeeded, so

@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{begin_write, json_body, router_changed};
+use super::{begin_write, json_body};
 use crate::auth::api_key::{IssuedKey, KEY_TYPE};
 use crate::auth::session::SuperAdmin;
 use crate::db::api_keys::{self, ApiKey};
@@ -271,7 +271,7 @@ async fn toggle_activo(
     )
     .await?;
     txn.commit().await?;
-    router_changed(&state, &router_id).await;
+    state.routers.router_changed(&router_id).await;
     Ok(HttpResponse::Ok().json(json!({
         "message": if activo { "Router activado correctamente" } else { "Router desactivado correctamente" },
         "router_id": router_id,
@@ -323,7 +323,7 @@ async fn regenerate_api_key(
     )
     .await?;
     txn.commit().await?;
-    router_changed(&state, &router_id).await;
+    state.routers.router_changed(&router_id).await;
     tracing::info!(router_id = %router_id, key_id = %key.key_id, "router API key regenerated");
     Ok(HttpResponse::Ok().json(json!({
         "message": "API Key regenerada exitosamente",
@@ -538,7 +538,7 @@ async fn delete_router(
     )
     .await?;
     txn.commit().await?;
-    router_changed(&state, &router_id).await;
+    state.routers.router_changed(&router_id).await;
     tracing::info!(router_id = %router_id, "router deleted");
     Ok(HttpResponse::Ok().json(json!({
         "message": "Router eliminado exitosamente",
