@@ -10,7 +10,7 @@ pub mod cli;
 pub mod config;
 /// Secrets at rest: AES-256-GCM under the master key.
 pub mod crypto;
-/// Database connection, migrations and shared queries.
+/// The repository layer: one module per table, the connection, migrations and write transactions.
 pub mod db;
 /// One error vocabulary for the HTTP API (status, Spanish detail, code).
 pub mod error;
@@ -26,7 +26,7 @@ pub mod metrics;
 pub mod nul_guard;
 /// The OpenAPI document served at `/openapi.json`.
 pub mod openapi;
-/// The purchase saga, its store and the reconciler.
+/// The purchase saga (typed states) and the reconciler.
 pub mod purchase;
 /// The RouterOS client and broker (the `routeros` workspace crate, re-exported).
 pub mod routeros;
