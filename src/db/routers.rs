@@ -7,7 +7,7 @@ use futures_util::future::BoxFuture;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 
 use entity::empresa;
@@ -174,12 +174,18 @@ pub async fn set_api_key_hash<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Deletes the router row (fails on a foreign key while products reference it).
-pub async fn delete<C: ConnectionTrait>(db: &C, router: RouterId<'_>) -> Result<(), DbErr> {
-    Entity::delete_by_id(router.as_str().to_string())
+/// Deletes the router row; `false` when products still reference it (the foreign key refused).
+pub async fn delete<C: ConnectionTrait>(db: &C, router: RouterId<'_>) -> Result<bool, DbErr> {
+    match Entity::delete_by_id(router.as_str().to_string())
         .exec(db)
-        .await?;
-    Ok(())
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Columns to set on a router; `None` leaves a column as it is. The password is plaintext and
@@ -287,5 +293,95 @@ impl routeros::RouterSource for BrokerSource {
 
     fn reveal(&self, stored: &str) -> Option<zeroize::Zeroizing<String>> {
         self.secrets.decrypt(field::ROUTER_PASSWORD, stored).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MasterKey;
+    use crate::db::{empresas, productos};
+
+    #[tokio::test]
+    async fn a_router_is_found_only_through_its_company() {
+        let t = crate::db::testing::fresh_database().await;
+        let secrets = SecretBox::new(&MasterKey::from_bytes([3; 32]));
+        let a = empresas::insert(&t.db, &secrets, empresas::NewEmpresa::named("A"))
+            .await
+            .unwrap();
+        let b = empresas::insert(&t.db, &secrets, empresas::NewEmpresa::named("B"))
+            .await
+            .unwrap();
+        let new = NewRouter {
+            empresa_id: a.id.clone(),
+            nombre: "R".into(),
+            host: "10.0.0.1".into(),
+            puerto: 8728,
+            usuario: "api".into(),
+            password: "router-secret".into(),
+            ubicacion: None,
+            use_tls: false,
+            tls_fingerprint: None,
+        };
+        let (r, key) = create_router(
+            &t.db,
+            &secrets,
+            new,
+            "k",
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.api_key_hash, key.key_hash);
+        assert_ne!(r.password_encrypted, "router-secret");
+        let (a_id, b_id, r_id) = (EmpresaId(&a.id), EmpresaId(&b.id), RouterId(&r.id));
+        assert_eq!(
+            find_owned(&t.db, a_id, r_id).await.unwrap(),
+            Some(r.clone())
+        );
+        assert_eq!(find_owned(&t.db, b_id, r_id).await.unwrap(), None);
+        assert_eq!(counts_for_empresa(&t.db, a_id).await.unwrap(), (1, 1));
+        assert!(toggle_activo(&t.db, a_id, r_id).await.unwrap());
+        assert!(
+            !toggle_activo(&t.db, b_id, r_id).await.unwrap(),
+            "not B's router"
+        );
+        assert_eq!(counts_for_empresa(&t.db, a_id).await.unwrap(), (1, 0));
+
+        let patch = RouterPatch {
+            host: Some("10.0.0.2".into()),
+            ..Default::default()
+        };
+        assert!(patch.changes_connection());
+        let current = find(&t.db, r_id).await.unwrap().unwrap();
+        let updated = update(&t.db, &secrets, current, patch).await.unwrap();
+        assert_eq!(updated.host, "10.0.0.2");
+        assert_eq!(
+            updated.password_encrypted, r.password_encrypted,
+            "untouched"
+        );
+
+        // A product holds the router: the delete is refused, not an error.
+        let product = productos::NewProducto {
+            empresa_id: a.id.clone(),
+            router_id: r.id.clone(),
+            perfil_mikrotik_id: "*2".into(),
+            perfil_mikrotik_nombre: "1h".into(),
+            nombre_venta: "1 hora".into(),
+            descripcion: None,
+            imagen_url: None,
+            precio: rust_decimal::Decimal::new(1500, 2),
+            moneda: "MXN".into(),
+            detalles: serde_json::json!([]),
+            activo: true,
+            orden_visual: 0,
+            destacado: false,
+        };
+        productos::insert(&t.db, product).await.unwrap();
+        crate::db::api_keys::delete_for_router(&t.db, r_id)
+            .await
+            .unwrap();
+        assert!(!delete(&t.db, r_id).await.unwrap());
+        assert_eq!(productos::count_for_router(&t.db, r_id).await.unwrap(), 1);
     }
 }

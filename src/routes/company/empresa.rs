@@ -4,13 +4,11 @@ use actix_web::{get, post, put, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use entity::empresa;
-
 use super::{blank_to_none, non_null};
 use crate::auth::session::ClienteAdmin;
 use crate::crypto::{field, mask_tail};
 use crate::db::audit::{self, AuditAction};
-use crate::db::empresas::{self, EmpresaPatch};
+use crate::db::empresas::{self, Empresa, EmpresaPatch};
 use crate::error::{ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::gateways::telegram::TelegramError;
@@ -29,7 +27,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 }
 
 /// The stored Telegram token, decrypted and masked (`********` + last 4), or null.
-pub(super) fn masked_bot_token(state: &AppState, e: &empresa::Model) -> Value {
+pub(super) fn masked_bot_token(state: &AppState, e: &Empresa) -> Value {
     match e.telegram_bot_token.as_deref() {
         None | Some("") => Value::Null,
         Some(stored) => match state.secrets.decrypt(field::TELEGRAM_BOT_TOKEN, stored) {

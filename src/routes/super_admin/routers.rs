@@ -513,20 +513,10 @@ async fn delete_router(
         return Err(products_error(products));
     }
     let keys = api_keys::delete_for_router(&txn, router).await?;
-    let deleted = routers::delete(&txn, router).await;
-    match deleted {
-        Ok(_) => {}
+    if !routers::delete(&txn, router).await? {
         // A product added concurrently: refuse like the up-front check.
-        Err(e)
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
-            ) =>
-        {
-            let n = productos::count_for_router(&state.db, router).await?;
-            return Err(products_error(n.max(1)));
-        }
-        Err(e) => return Err(e.into()),
+        let n = productos::count_for_router(&state.db, router).await?;
+        return Err(products_error(n.max(1)));
     }
     audit::record(
         &txn,
