@@ -173,9 +173,8 @@ pub enum Problem {
     /// The product's hotspot profile is not on its router (the portal learns nothing of the
     /// router's profiles).
     HotspotProfileMissing,
-    HotspotUserCreateFailed {
-        detail: String,
-    },
+    /// The router refused the new user (its reason is logged, never sent to the portal).
+    HotspotUserCreateFailed,
     WebhookSignatureInvalid,
     WebhookBodyInvalid,
     WebhookBusy,
@@ -504,10 +503,10 @@ impl Problem {
                 "hotspot_profile_missing",
                 "No se pudo crear el usuario: este plan no está disponible en este momento. Elija otro plan o avise al establecimiento.",
             ),
-            P::HotspotUserCreateFailed { detail } => f(
+            P::HotspotUserCreateFailed => s(
                 S::INTERNAL_SERVER_ERROR,
                 "hotspot_user_create_failed",
-                format!("No se pudo crear el usuario: Error en MikroTik: {detail}"),
+                "No se pudo crear el usuario: Error en MikroTik",
             ),
             P::WebhookSignatureInvalid => {
                 s(S::UNAUTHORIZED, "webhook_signature_invalid", "Firma del webhook inválida")

@@ -232,14 +232,13 @@ pub(super) fn create_user_error(
                 );
                 return Reply::from(Problem::HotspotProfileMissing);
             }
-            let detail = match re {
-                RouterError::NotFound(m)
-                | RouterError::InvalidValue(m)
-                | RouterError::Permission(m)
-                | RouterError::Trap { message: m, .. } => m,
-                other => other.to_string(),
-            };
-            Reply::from(Problem::HotspotUserCreateFailed { detail })
+            tracing::warn!(
+                router_id,
+                producto_id = producto.id,
+                error = %re,
+                "the router refused the hotspot user"
+            );
+            Reply::from(Problem::HotspotUserCreateFailed)
         }
         other => reply_from_api(other.into()),
     }

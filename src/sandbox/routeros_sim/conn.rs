@@ -344,6 +344,17 @@ impl Conn {
                     uptime_secs: shared.uptime().as_secs(),
                 };
                 self.next_user_key = self.user_key(&req);
+                let trapped = {
+                    let mut f = shared.faults.lock().unwrap_or_else(|e| e.into_inner());
+                    match &f.trap_next {
+                        Some((p, _)) if p == path => f.trap_next.take().map(|(_, m)| m),
+                        _ => None,
+                    }
+                };
+                if let Some(message) = trapped {
+                    self.push(req.tag, trap(&message), true, false, delay);
+                    return;
+                }
                 let replies = {
                     let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
                     st.execute(path, &req.attrs, &req.queries, &ctx)

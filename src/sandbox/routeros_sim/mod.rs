@@ -128,6 +128,8 @@ pub(crate) struct Faults {
     pub latency_by_path: HashMap<String, Duration>,
     pub cut_next_reply: bool,
     pub fatal_next: Option<String>,
+    /// The next command on this path answers `!trap` with this message (and changes nothing).
+    pub trap_next: Option<(String, String)>,
     pub silent: bool,
     pub refuse_logins: bool,
     pub user: String,
@@ -307,6 +309,12 @@ impl SimControl {
     /// The next command is answered with `!fatal` and the connection is closed.
     pub fn fatal_next(&self) {
         self.fatal_next_with("session terminated by simulator");
+    }
+
+    /// The next command on `path` (e.g. `/ip/hotspot/user/add`) answers `!trap` with
+    /// `message` and changes nothing, as a router refusing a value does.
+    pub fn trap_next(&self, path: &str, message: &str) {
+        self.faults().trap_next = Some((path.to_string(), message.to_string()));
     }
 
     /// Like [`Self::fatal_next`] with a given reason word.

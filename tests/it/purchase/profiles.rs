@@ -102,3 +102,24 @@ async fn a_purchase_of_a_product_whose_profile_is_gone_is_refused_before_any_cha
         .await;
     assert_eq!(s, 200, "{v}");
 }
+
+#[actix_web::test]
+async fn a_router_refusing_the_user_is_answered_without_its_reason() {
+    let w = world().await;
+    let reason = "failure: internal-router-reason 10.9.8.7";
+    w.sim.trap_next("/ip/hotspot/user/add", reason);
+    let (s, v) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_visa_4242"))
+        .await;
+    assert_eq!(s, 500, "{v}");
+    assert_eq!(
+        v["detail"],
+        "No se pudo crear el usuario: Error en MikroTik"
+    );
+    assert!(!v.to_string().contains("internal-router-reason"), "{v}");
+    // Nothing charged, no hotspot user, nothing half done.
+    assert!(w.sb.ledger().is_empty());
+    assert!(w.sim.users().is_empty());
+    assert_eq!(w.purchases().await[0].state, "failed");
+    check_invariants(&w).await;
+}
