@@ -167,6 +167,8 @@ pub enum Problem {
     },
     PurchaseInProgress,
     PaymentConfirming,
+    /// The gateway did not say whether it charged (timeout, 5xx): the saga finds out later.
+    ChargeOutcomeUnknown,
     AccessActivating,
     RefundedNoAccess,
     HotspotUserExists,
@@ -483,6 +485,11 @@ impl Problem {
                 "payment_confirming",
                 "El pago fue recibido y se está confirmando. Intente de nuevo en unos segundos con la misma solicitud.",
             ),
+            P::ChargeOutcomeUnknown => s(
+                S::SERVICE_UNAVAILABLE,
+                "charge_outcome_unknown",
+                "Estamos confirmando el pago con el banco. Intente de nuevo en unos segundos con la misma solicitud; no se hará un segundo cargo.",
+            ),
             P::AccessActivating => s(
                 S::SERVICE_UNAVAILABLE,
                 "access_activating",
@@ -600,7 +607,7 @@ impl Problem {
                 }
             },
             P::PurchaseInProgress => 2,
-            P::PaymentConfirming | P::AccessActivating => 5,
+            P::PaymentConfirming | P::AccessActivating | P::ChargeOutcomeUnknown => 5,
             P::GatewayUpdateUnavailable(_) | P::WebhookBusy => 30,
             _ => return None,
         };
@@ -720,6 +727,7 @@ fn gateway_code(e: &GatewayError) -> &'static str {
         GatewayError::RateLimited { .. } => "gateway_rate_limited",
         GatewayError::Timeout { .. } => "gateway_timeout",
         GatewayError::Unavailable { .. } => "gateway_unavailable",
+        GatewayError::NotSent { .. } => "gateway_not_sent",
     }
 }
 

@@ -124,7 +124,15 @@ pub enum GatewayError {
         message_es: String,
         http_status: u16,
     },
-    /// 5xx, connection failure or an undecodable answer: the outcome is unknown. Reconcile by our reference.
+    /// The request never reached the gateway (no connection could be made): nothing was charged.
+    #[error("gateway not reached: {reason}")]
+    NotSent {
+        reason: String,
+        message_es: String,
+        http_status: u16,
+    },
+    /// 5xx, a connection lost after sending, or an undecodable answer: the outcome is unknown.
+    /// Reconcile by our reference.
     #[error("gateway unavailable; outcome unknown: {reason}")]
     Unavailable {
         reason: String,
@@ -148,6 +156,7 @@ impl GatewayError {
             | GatewayError::Authentication { http_status, .. }
             | GatewayError::NotFound { http_status, .. }
             | GatewayError::RateLimited { http_status, .. }
+            | GatewayError::NotSent { http_status, .. }
             | GatewayError::Timeout { http_status, .. }
             | GatewayError::Unavailable { http_status, .. } => *http_status,
         }
@@ -159,6 +168,7 @@ impl GatewayError {
             | GatewayError::Authentication { message_es, .. }
             | GatewayError::NotFound { message_es, .. }
             | GatewayError::RateLimited { message_es, .. }
+            | GatewayError::NotSent { message_es, .. }
             | GatewayError::Timeout { message_es, .. }
             | GatewayError::Unavailable { message_es, .. } => message_es,
         }
@@ -350,6 +360,15 @@ pub(crate) async fn read_json(
 }
 
 fn transport_error(e: reqwest::Error, texts: &TransportTexts) -> GatewayError {
+    // A connection that was never made (refused, unreachable, or its connect timeout) carried no
+    // request: a definite failure, even when it timed out.
+    if e.is_connect() {
+        return GatewayError::NotSent {
+            reason: format!("connect: {}", e.without_url()),
+            message_es: texts.internal.into(),
+            http_status: 500,
+        };
+    }
     if e.is_timeout() {
         GatewayError::Timeout {
             message_es: texts.timeout.into(),

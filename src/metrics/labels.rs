@@ -305,7 +305,8 @@ pub fn gateway_call_outcome<T>(result: &Result<T, GatewayError>) -> &'static str
         Err(GatewayError::NotFound { .. }) => "not_found",
         Err(GatewayError::RateLimited { .. }) => "rate_limited",
         Err(GatewayError::Timeout { .. }) => "timeout",
-        Err(GatewayError::Unavailable { .. }) => "unavailable",
+        // Not reached at all: counted with the other unavailable calls (labels stay stable).
+        Err(GatewayError::Unavailable { .. } | GatewayError::NotSent { .. }) => "unavailable",
     }
 }
 

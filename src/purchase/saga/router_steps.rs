@@ -73,7 +73,9 @@ pub(super) async fn drive_new(
                         state.config.purchase.retry_delay,
                     )
                     .await;
-                    return (Reply::from(Problem::Gateway(e)), None);
+                    // The portal is told the payment is being confirmed (503 + Retry-After):
+                    // a retry with the same key gets the final answer, never a second charge.
+                    return (Reply::from(Problem::ChargeOutcomeUnknown), None);
                 }
             }
         }

@@ -199,7 +199,7 @@ async fn generate_load(load: &Load, round: usize) {
     w.sb.fail_next_on(GatewayKind::Conekta, 2);
     let body = conekta_body(w.product.id, PAYING[2 * round + 1]);
     let (s, v) = w.pay(conekta, &body, Some(&key("conekta-lost"))).await;
-    assert_eq!(s, 500, "{v}");
+    assert_eq!(s, 503, "{v}");
     let state = app.state.clone();
     w.reconcile_until(&state, |ps| ps.iter().all(|p| p.state != "charging"))
         .await;

@@ -170,10 +170,11 @@ async fn gateway_down_during_the_charge_is_reconciled() {
     .await;
     // The create answers 500 (nothing charged) and so does the lookup by reference.
     w.sb.fail_next(5);
-    let (s, _) = w
+    let (s, v) = w
         .conekta(&conekta_body(w.product.id, "tok_test_visa_4242"))
         .await;
-    assert_eq!(s, 500);
+    assert_eq!(s, 503, "{v}");
+    assert_eq!(v["detail"], CHARGE_BEING_CONFIRMED);
     assert!(w.sb.ledger().is_empty());
     let state = w.app.state.clone();
     w.reconcile_until(&state, |ps| ps[0].state == "failed")
@@ -559,8 +560,10 @@ async fn a_signed_conekta_event_finishes_a_charge_whose_answer_was_lost() {
         sb.fail_next(1);
     };
     let ((s, v), ()) = futures_util::future::join(req, fail_lookups).await;
-    assert_eq!(s, 504, "{v}");
-    assert_eq!(v["detail"], "Tiempo de espera agotado. Intente nuevamente.");
+    // The charge's outcome is unknown: "being confirmed" (503), never an error that would make
+    // the portal ask for another card.
+    assert_eq!(s, 503, "{v}");
+    assert_eq!(v["detail"], CHARGE_BEING_CONFIRMED);
     assert_eq!(w.purchases().await[0].state, "charging");
     assert!(w.sim.users()[0].disabled);
     // Conekta's signed `order.paid` event arrives: the purchase completes.
@@ -678,4 +681,84 @@ async fn store_claim(db: &sea_orm::DatabaseConnection, id: &str, lease: Duration
     pagos_hotspot::db::purchases::claim(db, id, chrono::Utc::now(), lease)
         .await
         .unwrap()
+}
+
+/// The answer to a charge whose outcome the gateway did not give.
+const CHARGE_BEING_CONFIRMED: &str = "Estamos confirmando el pago con el banco. Intente de nuevo en unos segundos con la misma solicitud; no se hará un segundo cargo.";
+
+#[actix_web::test]
+async fn an_unknown_charge_outcome_is_answered_503_with_retry_after_and_the_retry_gets_the_final_answer(
+) {
+    let w = world_with(|c| c.purchase.gateway_timeout = Duration::from_millis(600)).await;
+    // The charge is made, its answer and the lookup by reference never arrive in time.
+    w.sb.set_hang_for(Duration::from_secs(3));
+    w.sb.charge_then_timeout_next();
+    let body = conekta_body(w.product.id, "tok_test_visa_4242");
+    let send = || {
+        w.app
+            .http
+            .post(w.app.url("/api/v1/payments/pagar-conekta"))
+            .header("x-api-key", &w.tenant.api_key)
+            .header("idempotency-key", "unknown-1")
+            .json(&body)
+            .send()
+    };
+    // Once the charge exists, the lookup by reference fails: the outcome stays unknown.
+    let sb = &w.sb;
+    let fail_lookups = async {
+        eventually("the charge", || sb.ledger().len() == 1).await;
+        sb.fail_next(1);
+    };
+    let (res, ()) = futures_util::future::join(send(), fail_lookups).await;
+    let res = res.unwrap();
+    assert_eq!(res.status(), 503);
+    let retry_after = res.headers().get("retry-after").cloned();
+    assert_eq!(
+        retry_after.as_ref().and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v["detail"], CHARGE_BEING_CONFIRMED);
+    assert_eq!(w.purchases().await[0].state, "charging");
+    // The reconciler finds the charge; the retry with the same key gets the purchase.
+    let state = w.app.state.clone();
+    w.reconcile_until(&state, |ps| ps[0].state == "completed")
+        .await;
+    let res = send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(v["usuario_hotspot"]["usuario"], w.sim.users()[0].name);
+    assert_eq!(w.sb.ledger().len(), 1, "one charge only");
+    check_invariants(&w).await;
+}
+
+#[actix_web::test]
+async fn a_gateway_that_cannot_be_reached_is_a_definite_failure_that_frees_the_key() {
+    // A port nobody listens on: the request is never sent.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let w = world_with(|c| c.conekta_api_base = base.clone()).await;
+    let body = conekta_body(w.product.id, "tok_test_visa_4242");
+    let (s, v) = w
+        .pay("/api/v1/payments/pagar-conekta", &body, Some("never-sent"))
+        .await;
+    assert_eq!(s, 500, "{v}");
+    assert_eq!(v["detail"], "Error interno al procesar el pago.");
+    // Undone at once: no router user, the purchase failed (not left for the reconciler), and
+    // the key is free, so the same request is tried again rather than held.
+    let ps = w.purchases().await;
+    assert_eq!(ps.len(), 1);
+    assert_eq!(ps[0].state, "failed");
+    assert!(w.sim.users().is_empty());
+    let (s, _) = w
+        .pay("/api/v1/payments/pagar-conekta", &body, Some("never-sent"))
+        .await;
+    assert_eq!(s, 500);
+    assert_eq!(
+        w.purchases().await.len(),
+        2,
+        "a new attempt, not a held key"
+    );
+    check_invariants(&w).await;
 }
