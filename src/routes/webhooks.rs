@@ -86,6 +86,10 @@ async fn record_event(
         event_id,
         empresa,
         sha256_hex(body),
+        // Processing a notice is bounded by the saga's lease: older and still `received`, it
+        // died with the service.
+        chrono::Duration::from_std(state.config.purchase.saga_lease)
+            .unwrap_or(chrono::Duration::MAX),
     )
     .await?)
 }

@@ -762,3 +762,67 @@ async fn a_gateway_that_cannot_be_reached_is_a_definite_failure_that_frees_the_k
     );
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn a_refund_notice_whose_processing_died_is_applied_when_redelivered() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let w = world_with(|c| c.purchase.saga_lease = Duration::from_secs(30)).await;
+    let (_purchase, pid) = mp_purchase_with_webhooks(&w).await;
+    // The refund notice finds the service down: captured, to be delivered again.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = closed.local_addr().unwrap();
+    drop(closed);
+    let query = format!("empresa_id={}", w.tenant.empresa.id);
+    w.sb.set_mp_webhook_url(Some(format!(
+        "http://{down}/api/v1/webhook/mercado-pago?{query}"
+    )));
+    refund_at_sandbox(&w, pid).await;
+    eventually("the refund notice sent", || {
+        w.sb.webhooks_sent()
+            .iter()
+            .any(|h| h.url.contains(&down.to_string()))
+    })
+    .await;
+    let notice =
+        w.sb.webhooks_sent()
+            .into_iter()
+            .rev()
+            .find(|h| h.url.contains(&down.to_string()))
+            .unwrap();
+    // The service that died had recorded it (long ago) and never applied it.
+    let request_id = notice.headers["x-request-id"].clone();
+    entity::webhook_event::ActiveModel {
+        provider: Set("mercado_pago".into()),
+        event_id: Set(format!("{pid}:{request_id}")),
+        empresa_id: Set(Some(w.tenant.empresa.id.clone())),
+        received_at: Set(chrono::Utc::now() - chrono::Duration::minutes(10)),
+        payload_sha256: Set(pagos_hotspot::purchase::sha256_hex(notice.body.as_bytes())),
+        outcome: Set("received".into()),
+        ..Default::default()
+    }
+    .insert(&w.app.db)
+    .await
+    .unwrap();
+    assert_eq!(w.purchases().await[0].state, "completed");
+    // The gateway delivers the same notice again: applied, not dropped as a duplicate.
+    let redeliver = || {
+        let url = notice
+            .url
+            .replace(&format!("http://{down}"), &w.app.address);
+        let mut rb = w.app.http.post(url).body(notice.body.clone());
+        for (k, v) in &notice.headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        rb.header("content-type", "application/json").send()
+    };
+    let res = redeliver().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert!(v.get("duplicate").is_none(), "{v}");
+    assert_eq!(w.purchases().await[0].state, "revoked");
+    assert!(w.sim.users()[0].disabled);
+    // Once applied, a further delivery is a duplicate.
+    let v: serde_json::Value = redeliver().await.unwrap().json().await.unwrap();
+    assert_eq!(v["duplicate"], true, "{v}");
+    check_invariants(&w).await;
+}
