@@ -191,12 +191,12 @@ fn end_state(refunded: bool, gateway_status: Option<&str>) -> SagaState {
     }
 }
 
+/// Removes the purchase's user, found by name and `purchase:<id>` comment (never by a stored
+/// `.id` alone, which a router that lost its state gives to another user).
 pub(super) async fn remove_user(state: &AppState, p: &purchase::Model) -> Result<(), BrokerError> {
-    let id = match &p.router_user_id {
-        Some(id) => Some(id.clone()),
-        None => find_own_user(state, p).await?,
+    let Some(id) = find_own_user(state, p).await? else {
+        return Ok(());
     };
-    let Some(id) = id else { return Ok(()) };
     let r = state.routers.remove_user(&p.router_id, &id).await;
     state
         .metrics

@@ -162,14 +162,13 @@ pub(super) async fn complete(
     }
 }
 
-/// Enables the purchase's user; an unknown outcome is checked with a lookup.
+/// Enables the purchase's user; an unknown outcome is checked with a lookup. The user is found
+/// by its name and its `purchase:<id>` comment, never by a stored `.id` alone: a router that lost
+/// its state reuses `.id`s, and another customer's user must never be touched.
 pub(super) async fn enable_user(state: &AppState, p: &purchase::Model) -> Result<(), BrokerError> {
-    let id = match &p.router_user_id {
-        Some(id) => id.clone(),
-        None => find_own_user(state, p)
-            .await?
-            .ok_or(BrokerError::Router(RouterError::NotFound("user".into())))?,
-    };
+    let id = find_own_user(state, p)
+        .await?
+        .ok_or(BrokerError::Router(RouterError::NotFound("user".into())))?;
     match state.routers.enable_user(&p.router_id, &id).await {
         Ok(()) => Ok(()),
         Err(BrokerError::OutcomeUnknown) => {

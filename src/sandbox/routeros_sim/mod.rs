@@ -322,6 +322,12 @@ impl SimControl {
         self.faults().fatal_next = Some(reason.to_string());
     }
 
+    /// The router loses its hotspot users, as after a reset or a restored backup: users,
+    /// sessions and cookies are gone and the next user created gets `.id` `*1` again.
+    pub fn forget_users(&self) {
+        self.state().forget_users();
+    }
+
     /// Reboot: every connection is cut without a reply, uptime restarts, active sessions and
     /// cookies are lost; users, profiles and bindings are kept.
     pub fn reboot(&self) {

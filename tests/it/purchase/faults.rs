@@ -826,3 +826,42 @@ async fn a_refund_notice_whose_processing_died_is_applied_when_redelivered() {
     assert_eq!(v["duplicate"], true, "{v}");
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn a_router_that_lost_its_users_never_has_another_customers_user_touched() {
+    let w = world_with(|c| {
+        c.purchase.unknown_charge_deadline = Duration::ZERO;
+        c.purchase.retry_delay = Duration::ZERO;
+    })
+    .await;
+    // A's charge: the gateway fails the create and the lookup, A stays `charging` with its
+    // (disabled) user, `.id` *1.
+    w.sb.fail_next(2);
+    let (s, v) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_visa_4242"))
+        .await;
+    assert_eq!(s, 503, "{v}");
+    let a = w.purchases().await[0].clone();
+    assert_eq!(a.state, "charging");
+    assert_eq!(a.router_user_id.as_deref(), Some("*1"));
+    // The router is reset: its users are gone and `.id`s start again.
+    w.sim.forget_users();
+    // B buys: its user gets the `.id` A stored.
+    let (s, v) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_mastercard_4444"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let b_user = w.sim.users()[0].clone();
+    assert_eq!(b_user.id, "*1");
+    // The reconciler undoes A (nothing was charged): B's user must stay as it is.
+    let state = w.app.state.clone();
+    w.reconcile_until(&state, |ps| {
+        ps.iter().any(|p| p.id == a.id && p.state == "failed")
+    })
+    .await;
+    let users = w.sim.users();
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0].name, b_user.name);
+    assert!(!users[0].disabled);
+    check_invariants(&w).await;
+}

@@ -281,6 +281,14 @@ impl State {
         s
     }
 
+    /// A router that lost its hotspot users (reset, restored backup, replaced device): users,
+    /// sessions and cookies are gone and new users' `.id`s start again at `*1`.
+    pub fn forget_users(&mut self) {
+        self.users = Table::new();
+        self.active.items.clear();
+        self.cookies.items.clear();
+    }
+
     /// What a reboot keeps and loses: active sessions and cookies go, hosts lose authorisation.
     pub fn reboot(&mut self) {
         self.active.items.clear();
