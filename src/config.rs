@@ -80,18 +80,21 @@ pub const MAX_PIPELINE_DEPTH: usize = 32;
 pub struct PurchaseSettings {
     /// Per-request timeout of gateway calls (`GATEWAY_TIMEOUT_MS`).
     pub gateway_timeout: Duration,
-    /// How long a running saga holds its purchase row before the reconciler may take it over.
+    /// How long a running saga holds its purchase row before the reconciler may take it over
+    /// (`SAGA_LEASE_SECS`); renewed every third of it while the saga runs.
     pub saga_lease: Duration,
     /// How long the reconciler holds a purchase it works on.
     pub reconcile_lease: Duration,
     /// Reconciler period (`RECONCILE_INTERVAL_SECS`).
     pub reconcile_interval: Duration,
-    /// Money moved but the user could not be enabled for this long: refund instead.
+    /// Money moved but the user could not be enabled for this long: refund instead
+    /// (`ENABLE_DEADLINE_SECS`).
     pub enable_deadline: Duration,
     /// A charge whose outcome stays unknown (nothing found by our reference) for this long is
-    /// considered never made.
+    /// considered never made (`UNKNOWN_CHARGE_DEADLINE_SECS`).
     pub unknown_charge_deadline: Duration,
-    /// A pending Mercado Pago payment not approved after this long is cancelled.
+    /// A pending Mercado Pago payment not approved after this long is cancelled
+    /// (`PENDING_DEADLINE_SECS`).
     pub pending_deadline: Duration,
     /// How long a duplicate request waits for the first one's response.
     pub idempotency_wait: Duration,
@@ -100,7 +103,8 @@ pub struct PurchaseSettings {
     /// How long a gateway notification waits for a purchase another worker holds before it is
     /// answered 503 (the gateway delivers it again later).
     pub webhook_lease_wait: Duration,
-    /// Mercado Pago `binary_mode` (approved or rejected only, as the original sent).
+    /// Mercado Pago `binary_mode` (approved or rejected only, as the original sent;
+    /// `MP_BINARY_MODE`).
     pub mp_binary_mode: bool,
     /// Delay before the reconciler retries a purchase whose last attempt failed.
     pub retry_delay: Duration,
@@ -110,7 +114,7 @@ impl Default for PurchaseSettings {
     fn default() -> Self {
         Self {
             gateway_timeout: Duration::from_secs(30),
-            saga_lease: Duration::from_secs(180),
+            saga_lease: Duration::from_secs(10),
             reconcile_lease: Duration::from_secs(60),
             reconcile_interval: Duration::from_secs(15),
             enable_deadline: Duration::from_secs(15 * 60),
@@ -267,16 +271,7 @@ impl Config {
             ),
             limits: RateLimitSettings::from_lookup(var)
                 .map_err(|(name, reason)| ConfigError::new(name, reason))?,
-            purchase: {
-                let mut p = PurchaseSettings::default();
-                p.gateway_timeout =
-                    Duration::from_millis(parsed("GATEWAY_TIMEOUT_MS", millis(p.gateway_timeout))?);
-                p.reconcile_interval = Duration::from_secs(parsed(
-                    "RECONCILE_INTERVAL_SECS",
-                    p.reconcile_interval.as_secs(),
-                )?);
-                p
-            },
+            purchase: purchase_settings()?,
             metrics_token: match var("METRICS_TOKEN") {
                 Some(_) => Some(secret("METRICS_TOKEN")?),
                 None => None,
@@ -380,6 +375,25 @@ fn router_settings() -> Result<RouterSettings, ConfigError> {
         }
     };
     Ok(router)
+}
+
+/// The purchase saga's timings (`GATEWAY_TIMEOUT_MS`, `RECONCILE_INTERVAL_SECS`,
+/// `SAGA_LEASE_SECS`, `ENABLE_DEADLINE_SECS`, `UNKNOWN_CHARGE_DEADLINE_SECS`,
+/// `PENDING_DEADLINE_SECS`) and `MP_BINARY_MODE`.
+fn purchase_settings() -> Result<PurchaseSettings, ConfigError> {
+    let mut p = PurchaseSettings::default();
+    let secs = |name: &'static str, d: Duration| -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs(parsed(name, d.as_secs())?))
+    };
+    p.gateway_timeout =
+        Duration::from_millis(parsed("GATEWAY_TIMEOUT_MS", millis(p.gateway_timeout))?);
+    p.reconcile_interval = secs("RECONCILE_INTERVAL_SECS", p.reconcile_interval)?;
+    p.saga_lease = secs("SAGA_LEASE_SECS", p.saga_lease)?.max(Duration::from_secs(3));
+    p.enable_deadline = secs("ENABLE_DEADLINE_SECS", p.enable_deadline)?;
+    p.unknown_charge_deadline = secs("UNKNOWN_CHARGE_DEADLINE_SECS", p.unknown_charge_deadline)?;
+    p.pending_deadline = secs("PENDING_DEADLINE_SECS", p.pending_deadline)?;
+    p.mp_binary_mode = parsed("MP_BINARY_MODE", p.mp_binary_mode)?;
+    Ok(p)
 }
 
 /// `SUPER_ADMIN_INITIAL_EMAIL` and `SUPER_ADMIN_INITIAL_PASSWORD` (both or neither).

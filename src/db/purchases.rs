@@ -296,6 +296,26 @@ pub async fn claim<C: ConnectionTrait>(
     Ok(res.rows_affected == 1)
 }
 
+/// Extends a lease its holder still has (unexpired): true when renewed. A lease that ran out
+/// may belong to someone else by now and is left alone.
+pub async fn renew_lease<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    now: DateTime<Utc>,
+    lease: std::time::Duration,
+) -> Result<bool, DbErr> {
+    let res = purchase::Entity::update_many()
+        .col_expr(
+            purchase::Column::LockedUntil,
+            Expr::value(Some(now + chrono_dur(lease))),
+        )
+        .filter(purchase::Column::Id.eq(id))
+        .filter(purchase::Column::LockedUntil.gte(now))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 /// Gives the lease back.
 pub async fn unlock<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
     purchase::Entity::update_many()

@@ -94,12 +94,42 @@ pub async fn run(state: &AppState, key: &PortalKey, input: PurchaseInput) -> Rep
     tracing::info!(purchase_id = %p.id, gateway = %input.gateway, producto_id = p.producto_id, "purchase started");
     let id = p.id.clone();
     let started = std::time::Instant::now();
+    let beat = heartbeat(state, &id);
     let (reply, last) = drive_new(state, key, &input, p, creds.password).await;
+    drop(beat);
     let outcome = final_outcome(state, &id, last).await;
     state
         .metrics
         .observe_purchase(input.gateway, outcome, started.elapsed());
     reply
+}
+
+/// Renews the purchase's lease every third of it while its saga runs (a short lease, so that
+/// the reconciler takes over quickly after a crash, that a long saga still keeps). Stops when
+/// dropped.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn heartbeat(state: &AppState, purchase_id: &str) -> Heartbeat {
+    let db = state.db.clone();
+    let lease = state.config.purchase.saga_lease;
+    let id = purchase_id.to_string();
+    Heartbeat(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            match purchases::renew_lease(&db, &id, Utc::now(), lease).await {
+                Ok(true) => tracing::debug!(purchase_id = %id, "saga lease renewed"),
+                // Given back (the saga ended) or lost: nothing left to keep.
+                Ok(false) => break,
+                Err(e) => tracing::warn!(purchase_id = %id, error = %e, "saga lease not renewed"),
+            }
+        }
+    }))
 }
 
 /// The purchase row a new request registers, in `creating_user` under a fresh lease.

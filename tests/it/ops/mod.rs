@@ -1,6 +1,7 @@
 mod bench_smoke;
 mod cli;
 mod config_metrics_token;
+mod config_purchase;
 mod config_rate_limits;
 mod db_schema;
 mod demo;

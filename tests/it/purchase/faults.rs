@@ -865,3 +865,46 @@ async fn a_router_that_lost_its_users_never_has_another_customers_user_touched()
     assert!(!users[0].disabled);
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn a_saga_longer_than_its_lease_keeps_it_and_the_reconciler_stays_out() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let w = world_with(|c| {
+        c.purchase.saga_lease = Duration::from_millis(600);
+        c.purchase.gateway_timeout = Duration::from_secs(10);
+    })
+    .await;
+    // Every gateway answer takes longer than the lease: the saga runs for several leases.
+    w.sb.set_latency(Duration::from_millis(1500));
+    let done = AtomicBool::new(false);
+    let body = conekta_body(w.product.id, "tok_test_visa_4242");
+    let buy = async {
+        let r = w.conekta(&body).await;
+        done.store(true, Ordering::SeqCst);
+        r
+    };
+    // Meanwhile the reconciler runs its passes: it must never take the purchase over.
+    let state = w.app.state.clone();
+    let reconcile = async {
+        let mut passes = 0;
+        while !done.load(Ordering::SeqCst) {
+            let report = pagos_hotspot::purchase::reconciler::reconcile_once(&state).await;
+            assert_eq!(
+                report.examined, 0,
+                "the reconciler took over a running saga"
+            );
+            passes += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        passes
+    };
+    let ((s, v), passes) = futures_util::future::join(buy, reconcile).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        passes > 10,
+        "the saga outlived its lease several times ({passes} passes)"
+    );
+    assert_eq!(w.sb.ledger().len(), 1);
+    assert_eq!(w.purchases().await[0].state, "completed");
+    check_invariants(&w).await;
+}
