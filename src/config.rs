@@ -106,6 +106,13 @@ pub struct PurchaseSettings {
     /// Mercado Pago `binary_mode` (approved or rejected only, as the original sent;
     /// `MP_BINARY_MODE`).
     pub mp_binary_mode: bool,
+    /// How often completed purchases are checked at the gateway for a refund or chargeback
+    /// whose notice never came (`REFUND_CHECK_INTERVAL_SECS`).
+    pub refund_check_interval: Duration,
+    /// How far back that check looks (`REFUND_CHECK_WINDOW_DAYS`).
+    pub refund_check_window: Duration,
+    /// Gateway reads per check pass at most (`REFUND_CHECK_MAX_READS`).
+    pub refund_check_max_reads: u64,
     /// Delay before the reconciler retries a purchase whose last attempt failed.
     pub retry_delay: Duration,
 }
@@ -124,6 +131,9 @@ impl Default for PurchaseSettings {
             webhook_tolerance: Duration::from_secs(300),
             webhook_lease_wait: Duration::from_secs(5),
             mp_binary_mode: true,
+            refund_check_interval: Duration::from_secs(600),
+            refund_check_window: Duration::from_secs(7 * 86_400),
+            refund_check_max_reads: 200,
             retry_delay: Duration::from_secs(10),
         }
     }
@@ -393,6 +403,16 @@ fn purchase_settings() -> Result<PurchaseSettings, ConfigError> {
     p.unknown_charge_deadline = secs("UNKNOWN_CHARGE_DEADLINE_SECS", p.unknown_charge_deadline)?;
     p.pending_deadline = secs("PENDING_DEADLINE_SECS", p.pending_deadline)?;
     p.mp_binary_mode = parsed("MP_BINARY_MODE", p.mp_binary_mode)?;
+    p.refund_check_interval =
+        secs("REFUND_CHECK_INTERVAL_SECS", p.refund_check_interval)?.max(Duration::from_secs(1));
+    p.refund_check_window = Duration::from_secs(
+        86_400
+            * parsed(
+                "REFUND_CHECK_WINDOW_DAYS",
+                p.refund_check_window.as_secs() / 86_400,
+            )?,
+    );
+    p.refund_check_max_reads = parsed("REFUND_CHECK_MAX_READS", p.refund_check_max_reads)?;
     Ok(p)
 }
 

@@ -92,10 +92,12 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let state = self.state.clone();
         let jobs = spawn_background_jobs(state.clone());
-        let reconciler = state
-            .config
-            .background_jobs
-            .then(|| crate::purchase::reconciler::spawn(state.clone()));
+        let reconciler = state.config.background_jobs.then(|| {
+            (
+                crate::purchase::reconciler::spawn(state.clone()),
+                crate::purchase::refund_check::spawn(state.clone()),
+            )
+        });
         let metrics = self.metrics.map(|(_, server)| {
             let handle = server.handle();
             (handle, actix_web::rt::spawn(server))
@@ -108,8 +110,9 @@ impl Application {
             }
         }
         jobs.abort();
-        if let Some(r) = reconciler {
+        if let Some((r, c)) = reconciler {
             r.abort();
+            c.abort();
         }
         state.routers.stop_all();
         if let Err(e) = state.key_usage.flush(&state.db).await {

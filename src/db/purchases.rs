@@ -329,6 +329,27 @@ pub async fn unlock<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Completed purchases created since `since` (and after `after`, when given), oldest first.
+pub async fn completed_since<C: ConnectionTrait>(
+    db: &C,
+    since: DateTime<Utc>,
+    after: Option<DateTime<Utc>>,
+    limit: u64,
+) -> Result<Vec<purchase::Model>, DbErr> {
+    let mut select = purchase::Entity::find()
+        .filter(purchase::Column::State.eq(SagaState::Completed))
+        .filter(purchase::Column::CreatedAt.gte(since));
+    if let Some(a) = after {
+        select = select.filter(purchase::Column::CreatedAt.gt(a));
+    }
+    select
+        .order_by_asc(purchase::Column::CreatedAt)
+        .order_by_asc(purchase::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
 /// Purchases in an intermediate state, due for an attempt and not leased.
 pub async fn due<C: ConnectionTrait>(
     db: &C,

@@ -14,6 +14,7 @@
 
 pub mod credentials;
 pub mod reconciler;
+pub mod refund_check;
 pub mod response;
 pub mod saga;
 

@@ -11,6 +11,9 @@ fn saga_timings_are_read_from_the_environment() {
         ("UNKNOWN_CHARGE_DEADLINE_SECS", "300".to_string()),
         ("PENDING_DEADLINE_SECS", "86400".to_string()),
         ("MP_BINARY_MODE", "maybe".to_string()),
+        ("REFUND_CHECK_INTERVAL_SECS", "120".to_string()),
+        ("REFUND_CHECK_WINDOW_DAYS", "3".to_string()),
+        ("REFUND_CHECK_MAX_READS", "50".to_string()),
     ]);
     for (k, v) in &vars {
         std::env::set_var(k, v);
@@ -25,6 +28,9 @@ fn saga_timings_are_read_from_the_environment() {
     assert_eq!(p.unknown_charge_deadline, secs(300));
     assert_eq!(p.pending_deadline, secs(86_400));
     assert!(!p.mp_binary_mode);
+    assert_eq!(p.refund_check_interval, secs(120));
+    assert_eq!(p.refund_check_window, secs(3 * 86_400));
+    assert_eq!(p.refund_check_max_reads, 50);
     for (k, _) in &vars {
         std::env::remove_var(k);
     }
@@ -32,4 +38,8 @@ fn saga_timings_are_read_from_the_environment() {
     let defaults = pagos_hotspot::config::PurchaseSettings::default();
     assert_eq!(defaults.saga_lease, secs(10));
     assert!(defaults.mp_binary_mode);
+    assert_eq!(
+        (defaults.refund_check_interval, defaults.refund_check_max_reads),
+        (secs(600), 200)
+    );
 }

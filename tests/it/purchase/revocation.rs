@@ -132,3 +132,45 @@ async fn a_partial_refund_keeps_the_access_and_records_the_refunded_amount() {
     assert_eq!(t["estado_pago"], "partially_refunded", "{v}");
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn a_refund_whose_notice_never_came_is_found_by_the_refund_check() {
+    use pagos_hotspot::purchase::refund_check::{check_once, Cursor};
+    // One gateway read a pass, to see the cursor move through the completed purchases.
+    let w = world_with(|c| c.purchase.refund_check_max_reads = 1).await;
+    let mut pids = vec![];
+    for _ in 0..2 {
+        let token = mp_card_token(&w, "APRO").await;
+        let (s, v) = w.mp(&mp_body(w.product.id, &token, 15.0)).await;
+        assert_eq!(s, 200, "{v}");
+        pids.push(v["mercado_pago"]["payment_id"].as_i64().unwrap());
+    }
+    // The second payment is refunded in the merchant's panel; no notice reaches the service.
+    refund_at_sandbox(&w, pids[1]).await;
+    assert!(w.sb.webhooks_sent().is_empty());
+    let state = w.app.state.clone();
+    let mut cursor = Cursor::default();
+    let first = check_once(&state, &mut cursor).await;
+    assert_eq!(
+        (first.read, first.revoked),
+        (1, 0),
+        "the first purchase is still paid"
+    );
+    let second = check_once(&state, &mut cursor).await;
+    assert_eq!((second.read, second.revoked), (1, 1));
+    let purchases = w.purchases().await;
+    let states: Vec<_> = purchases.iter().map(|p| p.state.as_str()).collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "revoked").count(),
+        1,
+        "{states:?}"
+    );
+    let users = w.sim.users();
+    assert_eq!(users.iter().filter(|u| u.disabled).count(), 1, "{users:?}");
+    // Past the last purchase, the check starts over from the window's start.
+    let third = check_once(&state, &mut cursor).await;
+    assert_eq!(third.read, 0, "the end of the window");
+    let fourth = check_once(&state, &mut cursor).await;
+    assert_eq!((fourth.read, fourth.revoked), (1, 0), "the remaining completed purchase");
+    check_invariants(&w).await;
+}
