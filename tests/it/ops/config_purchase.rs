@@ -39,7 +39,10 @@ fn saga_timings_are_read_from_the_environment() {
     assert_eq!(defaults.saga_lease, secs(10));
     assert!(defaults.mp_binary_mode);
     assert_eq!(
-        (defaults.refund_check_interval, defaults.refund_check_max_reads),
+        (
+            defaults.refund_check_interval,
+            defaults.refund_check_max_reads
+        ),
         (secs(600), 200)
     );
 }

@@ -2,6 +2,7 @@ mod admin_edits_under_load;
 mod faults;
 mod happy;
 mod hotspot;
+mod kill;
 mod profiles;
 mod rate_limits;
 mod refusals;

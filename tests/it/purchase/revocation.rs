@@ -171,6 +171,10 @@ async fn a_refund_whose_notice_never_came_is_found_by_the_refund_check() {
     let third = check_once(&state, &mut cursor).await;
     assert_eq!(third.read, 0, "the end of the window");
     let fourth = check_once(&state, &mut cursor).await;
-    assert_eq!((fourth.read, fourth.revoked), (1, 0), "the remaining completed purchase");
+    assert_eq!(
+        (fourth.read, fourth.revoked),
+        (1, 0),
+        "the remaining completed purchase"
+    );
     check_invariants(&w).await;
 }

@@ -1,0 +1,217 @@
+//! The service killed (`SIGKILL`) in the middle of real purchases: `serve` runs as a process of
+//! its own against the RouterOS simulator and the sandbox gateways; after a restart its
+//! reconciler finishes every purchase within seconds (a short saga lease), with one charge and
+//! one enabled user each, checked on the simulator's and the sandbox's own state.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use pagos_hotspot::config::MasterKey;
+use pagos_hotspot::crypto::SecretBox;
+use pagos_hotspot::db::empresas::{self, NewEmpresa};
+use pagos_hotspot::db::productos::{self, NewProducto};
+use pagos_hotspot::db::routers::{create_router, NewRouter};
+use pagos_hotspot::sandbox::gateways::{SandboxConfig, SandboxGateways, SandboxHandle};
+use pagos_hotspot::sandbox::routeros_sim::{RouterSim, SimConfig};
+use sea_orm::EntityTrait;
+
+use crate::helpers::purchase::{conekta_body, CONEKTA_KEY};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pagos-hotspot");
+const MASTER_KEY: [u8; 32] = [7; 32];
+const APIKEY_SECRET: &str = "kill-test-apikey-secret-0123456789";
+const SESSION_SECRET: &str = "kill-test-session-secret-0123456789";
+/// Conekta test tokens that pay (the sandbox takes each once).
+const CARDS: [&str; 4] = [
+    "tok_test_visa_4242",
+    "tok_test_mastercard_4444",
+    "tok_test_mastercard_5100",
+    "tok_test_visa_1881",
+];
+
+/// A company with Conekta keys, a router on the simulator, a plan; the portal's API key and
+/// the plan's id.
+async fn seed(database_url: &str, sim: &RouterSim) -> (String, i32) {
+    let db = pagos_hotspot::db::connect(database_url).await.unwrap();
+    pagos_hotspot::db::migrate(&db).await.unwrap();
+    let secrets = SecretBox::new(&MasterKey::from_bytes(MASTER_KEY));
+    let new = NewEmpresa {
+        conekta_private_key: Some(CONEKTA_KEY.into()),
+        ..NewEmpresa::named("Kill test")
+    };
+    let empresa = empresas::insert(&db, &secrets, new).await.unwrap();
+    let router = NewRouter {
+        empresa_id: empresa.id.clone(),
+        nombre: "Router".into(),
+        host: "127.0.0.1".into(),
+        puerto: i32::from(sim.addr().port()),
+        usuario: "api".into(),
+        password: "router-pass".into(),
+        ubicacion: None,
+        use_tls: false,
+        tls_fingerprint: None,
+    };
+    let (router, key) = create_router(
+        &db,
+        &secrets,
+        router,
+        APIKEY_SECRET,
+        Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    let product = NewProducto {
+        empresa_id: empresa.id,
+        router_id: router.id,
+        perfil_mikrotik_id: "*2".into(),
+        perfil_mikrotik_nombre: "1h".into(),
+        nombre_venta: "1 hora".into(),
+        descripcion: None,
+        imagen_url: None,
+        precio: "15.00".parse().unwrap(),
+        moneda: "MXN".into(),
+        detalles: serde_json::json!([]),
+        activo: true,
+        orden_visual: 0,
+        destacado: false,
+    };
+    let product = productos::insert(&db, product).await.unwrap();
+    db.close().await.unwrap();
+    (key.api_key, product.id)
+}
+
+/// `pagos-hotspot serve` on `port`, with a short saga lease and a reconciler every second.
+fn serve(dir: &Path, database_url: &str, port: u16, sb: &SandboxHandle) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("service.log"))
+        .unwrap();
+    Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env(
+            "MASTER_KEY",
+            base64::engine::general_purpose::STANDARD.encode(MASTER_KEY),
+        )
+        .env("JWT_APIKEY_SECRET", APIKEY_SECRET)
+        .env("JWT_SESSION_SECRET", SESSION_SECRET)
+        .env("CONEKTA_API_BASE", sb.base_url())
+        .env("MERCADOPAGO_API_BASE", sb.base_url())
+        .env("TELEGRAM_API_BASE", sb.base_url())
+        .env("ROUTER_ALLOW_LOOPBACK", "true")
+        .env("METRICS_ADDR", "off")
+        .env("RATE_LIMITS", "off")
+        .env("SAGA_LEASE_SECS", "3")
+        .env("RECONCILE_INTERVAL_SECS", "1")
+        .env("GATEWAY_TIMEOUT_MS", "30000")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/health")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "the service did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn purchases_caught_by_a_kill_are_finished_within_seconds_of_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}/db.sqlite?mode=rwc", dir.path().display());
+    let sim = RouterSim::start(SimConfig::new("api", "router-pass")).unwrap();
+    let sb = SandboxGateways::start(SandboxConfig::default()).unwrap();
+    let (api_key, product_id) = seed(&database_url, &sim).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut service = serve(dir.path(), &database_url, port, &sb);
+    wait_healthy(&http, &base).await;
+
+    // Every charge is made at the gateway, and its answer never comes back.
+    sb.set_hang_for(Duration::from_secs(60));
+    for _ in CARDS {
+        sb.charge_then_timeout_next();
+    }
+    let buys: Vec<_> = CARDS
+        .iter()
+        .map(|card| {
+            let req = http
+                .post(format!("{base}/api/v1/payments/pagar-conekta"))
+                .header("x-api-key", &api_key)
+                .json(&conekta_body(product_id, card))
+                .send();
+            actix_web::rt::spawn(req)
+        })
+        .collect();
+    crate::helpers::purchase::eventually("every charge made", || sb.ledger().len() == CARDS.len())
+        .await;
+    // Killed with the sagas in flight: nobody gets an answer.
+    service.kill().unwrap();
+    service.wait().unwrap();
+    for b in buys {
+        assert!(b.await.unwrap().is_err(), "an answer from a killed service");
+    }
+    sb.set_hang_for(Duration::ZERO);
+
+    let restarted = Instant::now();
+    let mut service = serve(dir.path(), &database_url, port, &sb);
+    wait_healthy(&http, &base).await;
+    let db = pagos_hotspot::db::connect(&database_url).await.unwrap();
+    let deadline = restarted + Duration::from_secs(20);
+    let purchases = loop {
+        let ps = entity::purchase::Entity::find().all(&db).await.unwrap();
+        if ps.len() == CARDS.len() && ps.iter().all(|p| p.state == "completed") {
+            break ps;
+        }
+        let states: Vec<_> = ps.iter().map(|p| p.state.as_str()).collect();
+        assert!(
+            Instant::now() < deadline,
+            "not finished 20 s after the restart: {states:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let recovered = restarted.elapsed();
+    service.kill().unwrap();
+    service.wait().unwrap();
+
+    // One charge per purchase, none refunded; one enabled user per purchase, its own.
+    let ledger = sb.ledger();
+    assert_eq!(ledger.len(), CARDS.len());
+    assert!(ledger.iter().all(|e| e.refunded.is_zero()), "{ledger:?}");
+    let users = sim.users();
+    assert_eq!(users.len(), CARDS.len(), "{users:?}");
+    for p in &purchases {
+        let comment = format!("purchase:{}", p.id);
+        let user = users
+            .iter()
+            .find(|u| u.comment.as_deref() == Some(comment.as_str()))
+            .unwrap_or_else(|| panic!("no user of its own for {}", p.id));
+        assert!(!user.disabled, "{user:?}");
+    }
+    eprintln!(
+        "recovered {} purchases in {recovered:?} after the restart",
+        CARDS.len()
+    );
+}
