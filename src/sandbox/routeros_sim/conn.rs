@@ -19,6 +19,9 @@ use crate::routeros::proto::{classify, Attrs, Response, Word};
 use super::model::Ctx;
 use super::{LoginMode, Shared};
 
+/// The `!trap` of a command refused for load ([`super::SimControl::set_trap_over_in_flight`]).
+pub(crate) const SIM_BUSY: &str = "router busy, try again later";
+
 struct Pending {
     tag: Option<String>,
     ready_at: Instant,
@@ -183,6 +186,26 @@ impl Conn {
     fn latency_for(&self, path: &str) -> Duration {
         let l = self.shared.faults.lock().unwrap_or_else(|e| e.into_inner());
         l.latency_by_path.get(path).copied().unwrap_or(l.latency)
+    }
+
+    /// A command's delay: its turn on the router's "CPU" (with a service time) plus latency.
+    fn delay_for(&self, path: &str) -> Duration {
+        let latency = self.latency_for(path);
+        let mut f = self.shared.faults.lock().unwrap_or_else(|e| e.into_inner());
+        if f.service_time.is_zero() {
+            return latency;
+        }
+        let now = Instant::now();
+        let start = f.cpu_free_at.map_or(now, |t| t.max(now));
+        let done = start + f.service_time;
+        f.cpu_free_at = Some(done);
+        (done - now) + latency
+    }
+
+    /// Whether the router refuses this command for load (see `set_trap_over_in_flight`).
+    fn overloaded(&self) -> bool {
+        let f = self.shared.faults.lock().unwrap_or_else(|e| e.into_inner());
+        f.trap_over_in_flight.is_some_and(|n| self.in_flight >= n)
     }
 
     fn push(
@@ -355,6 +378,11 @@ impl Conn {
                     self.push(req.tag, trap(&message), true, false, delay);
                     return;
                 }
+                if self.overloaded() {
+                    self.push(req.tag, trap(SIM_BUSY), true, false, delay);
+                    return;
+                }
+                let delay = self.delay_for(path);
                 let replies = {
                     let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
                     st.execute(path, &req.attrs, &req.queries, &ctx)

@@ -136,6 +136,13 @@ pub(crate) struct Faults {
     pub password: String,
     pub max_sessions: usize,
     pub down_until: Option<Instant>,
+    /// The router's own time per command: commands are worked on one at a time (across all
+    /// connections), each taking this long, before the latency.
+    pub service_time: Duration,
+    /// When the router's "CPU" is free again (with `service_time`).
+    pub cpu_free_at: Option<Instant>,
+    /// A command arriving while this many are in flight on its connection gets a `!trap`.
+    pub trap_over_in_flight: Option<usize>,
 }
 
 #[derive(Default)]
@@ -341,6 +348,35 @@ impl SimControl {
         *self.shared.boot.lock().unwrap_or_else(|e| e.into_inner()) = up_at;
         self.faults().down_until = (!down.is_zero()).then_some(up_at);
         self.shared.epoch.send_modify(|e| *e += 1);
+    }
+
+    /// The router's own time per command: commands are worked on one at a time, each taking
+    /// `d`, before [`Self::set_latency`]'s delay. With several in flight, later ones wait.
+    pub fn set_service_time(&self, d: Duration) {
+        let mut f = self.faults();
+        f.service_time = d;
+        f.cpu_free_at = None;
+    }
+
+    /// Under load: a command arriving while `n` or more are already in flight on its connection
+    /// is refused with a `!trap` (`None`: never).
+    pub fn set_trap_over_in_flight(&self, n: Option<usize>) {
+        self.faults().trap_over_in_flight = n;
+    }
+
+    /// Every open connection is closed at once, without a word (as a NAT or firewall dropping
+    /// them, or the API service restarting); users, uptime and everything else are kept.
+    pub fn drop_connections(&self) {
+        self.shared.epoch.send_modify(|e| *e += 1);
+    }
+
+    /// Forgets the most commands seen in flight at once (see
+    /// [`Self::max_in_flight_per_connection`]), to measure from now on.
+    pub fn reset_max_in_flight(&self) {
+        self.shared
+            .counters
+            .max_in_flight_per_connection
+            .store(0, Ordering::SeqCst);
     }
 
     /// Silence: sentences are read and never answered (new and existing connections).
