@@ -72,7 +72,8 @@ pub use routeros::{BrokerMode, RouterSettings};
 
 pub use crate::auth::rate_limit::RateLimitSettings;
 
-/// The largest accepted `ROUTER_PIPELINE_DEPTH`.
+/// The largest accepted `ROUTER_PIPELINE_DEPTH` (the default is
+/// [`routeros::settings::DEFAULT_PIPELINE_DEPTH`], 16: pipelined with an adaptive window).
 pub const MAX_PIPELINE_DEPTH: usize = 32;
 
 /// Tuning of the purchase saga, its reconciler and the payment webhooks.

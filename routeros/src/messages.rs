@@ -340,6 +340,9 @@ pub struct RouterStatus {
     pub reboots_detected: u64,
     /// Milliseconds until the next connection attempt, when backing off.
     pub next_attempt_in_ms: Option<u64>,
+    /// Pipelined mode: commands the session may have in flight now (the adaptive window, at
+    /// most `ROUTER_PIPELINE_DEPTH`). `None` at depth 1 and with no actor running.
+    pub pipeline_window: Option<usize>,
 }
 
 impl RouterStatus {
@@ -361,6 +364,7 @@ impl RouterStatus {
             reconnects: 0,
             reboots_detected: 0,
             next_attempt_in_ms: None,
+            pipeline_window: None,
         }
     }
 }

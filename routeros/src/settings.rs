@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// The default (and largest adaptive) pipeline window: `ROUTER_PIPELINE_DEPTH`'s default.
+pub const DEFAULT_PIPELINE_DEPTH: usize = 16;
+
 /// Tuning of the per-router actors.
 #[derive(Debug, Clone)]
 pub struct RouterSettings {
@@ -31,9 +34,10 @@ pub struct RouterSettings {
     pub connect_concurrency: usize,
     /// Persistent sessions (default) or one login per command, as the original did.
     pub mode: BrokerMode,
-    /// Commands in flight at once on a router's one session (`ROUTER_PIPELINE_DEPTH`, 1..=32).
-    /// 1 (the default) runs them strictly one at a time; more pipelines tagged commands, never
-    /// two on the same hotspot user at once.
+    /// The most commands in flight at once on a router's one session (`ROUTER_PIPELINE_DEPTH`,
+    /// 1..=32, default 16). Above 1 tagged commands are pipelined, never two on the same hotspot
+    /// user at once, with an adaptive window (see [`crate::actor::Window`]) bounded by this; 1 runs
+    /// them strictly one at a time.
     pub pipeline_depth: usize,
     /// Whether router hosts may be loopback addresses (`ROUTER_ALLOW_LOOPBACK`; the demo, the
     /// bench and the tests reach their simulators on 127.0.0.1). Link-local, unspecified and
@@ -70,7 +74,7 @@ impl Default for RouterSettings {
             revalidate_after: Duration::from_secs(5),
             connect_concurrency: 8,
             mode: BrokerMode::Persistent,
-            pipeline_depth: 1,
+            pipeline_depth: DEFAULT_PIPELINE_DEPTH,
             allow_loopback: false,
             reply_limits: crate::client::ReplyLimits::default(),
         }

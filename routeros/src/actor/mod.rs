@@ -42,15 +42,21 @@ mod observer;
 mod pipelined;
 mod sequential;
 mod status;
+mod window;
 
 pub use backoff::Backoff;
 pub use gate::ConnectGate;
 pub use observer::{outcome_label, router_error_label, NoopObserver, RouterObserver};
 pub use pipelined::OpKey;
 pub use status::StatusCell;
+pub use window::{Signal, Window, INITIAL_WINDOW};
 
 use pipelined::{PipeQueue, Queued};
 use status::ATTEMPTS_KEPT;
+
+/// At most one connection attempt per router in this time on behalf of waiting commands
+/// ("reconnect on demand"); background reconnects follow their backoff.
+pub const ON_DEMAND_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What an actor needs besides its router's connection options.
 #[derive(Clone)]
@@ -76,6 +82,11 @@ pub struct RouterActor {
     backoff: Backoff,
     auth_backoff: Backoff,
     next_attempt: Option<Instant>,
+    /// When the last connection attempt started (for the on-demand rate limit).
+    last_attempt: Option<Instant>,
+    /// The running attempt was started ahead of the backoff schedule, for a waiting command: its
+    /// failure leaves the schedule as it was.
+    on_demand: bool,
     auth_failed: bool,
     /// A session existed before: the next successful connect is a reconnect.
     had_session: bool,
@@ -90,6 +101,8 @@ pub struct RouterActor {
     pipe: Option<Pipeline>,
     /// Pipelined mode only: commands waiting and in flight.
     pq: PipeQueue,
+    /// Pipelined mode only: how many commands may be in flight now.
+    window: Window,
 }
 
 impl RouterActor {
@@ -108,6 +121,7 @@ impl RouterActor {
         let backoff = Backoff::new(s.reconnect_initial, s.reconnect_max);
         let auth_backoff = Backoff::new(s.auth_backoff_initial, s.auth_backoff_max);
         let capacity = s.mailbox_capacity;
+        let window = Window::new(s.pipeline_depth);
         RouterActor::start_in_arbiter(arbiter, move |ctx: &mut Context<RouterActor>| {
             ctx.set_mailbox_capacity(capacity.max(1));
             let now = Instant::now();
@@ -124,6 +138,8 @@ impl RouterActor {
                 backoff,
                 auth_backoff,
                 next_attempt: None,
+                last_attempt: None,
+                on_demand: false,
                 auth_failed: false,
                 had_session: false,
                 last_uptime: None,
@@ -132,6 +148,7 @@ impl RouterActor {
                 reconnect_timer: None,
                 pipe: None,
                 pq: PipeQueue::default(),
+                window,
             }
         })
     }
@@ -188,7 +205,32 @@ impl RouterActor {
         }
     }
 
+    /// Whether a command may have a connection attempt started for it now: `None` if so (or if
+    /// no backoff is in effect, or an attempt is already running), else the refusal. While
+    /// backing off (not after refused credentials), an attempt may start at once if none started
+    /// in the last [`ON_DEMAND_INTERVAL`].
+    fn on_demand_refusal(&self) -> Option<BrokerError> {
+        if self.pq_connecting() {
+            return None;
+        }
+        let reason = self.gate_reason()?;
+        if self.auth_failed
+            || self
+                .last_attempt
+                .is_some_and(|t| t.elapsed() < ON_DEMAND_INTERVAL)
+        {
+            return Some(reason);
+        }
+        None
+    }
+
     fn begin_attempt(&mut self) {
+        let now = Instant::now();
+        self.last_attempt = Some(now);
+        self.on_demand = self.next_attempt.is_some_and(|t| t > now);
+        if self.on_demand {
+            tracing::info!(router_id = %self.router_id, "connecting ahead of the backoff for a waiting command");
+        }
         self.status.with(|s| {
             s.state = RouterState::Connecting;
             s.attempts.push_back(Instant::now());
@@ -201,8 +243,12 @@ impl RouterActor {
     /// Records the result of a connection attempt and schedules the next one on failure.
     fn on_connect(&mut self, r: Result<SystemResource, RouterError>, ctx: &mut Context<Self>) {
         let reconnect = self.had_session;
+        let on_demand = std::mem::take(&mut self.on_demand);
         match r {
             Ok(res) => {
+                if let Some(h) = self.reconnect_timer.take() {
+                    ctx.cancel_future(h);
+                }
                 self.had_session = true;
                 if reconnect {
                     self.deps.observer.reconnect(&self.router_id);
@@ -224,6 +270,13 @@ impl RouterActor {
                 self.observe_resource(&res);
                 self.deps.observer.up(&self.router_id, true);
                 tracing::info!(router_id = %self.router_id, "router session established");
+            }
+            Err(e) if on_demand && !matches!(e, RouterError::AuthFailed(_)) => {
+                // The background schedule stands: a dead router is not hammered.
+                self.note_error(&e);
+                self.status.with(|s| s.state = RouterState::BackingOff);
+                tracing::info!(router_id = %self.router_id, error = %e,
+                    "on-demand connection attempt failed");
             }
             Err(e) => {
                 let auth = matches!(e, RouterError::AuthFailed(_));
@@ -481,7 +534,7 @@ impl Handler<Call> for RouterActor {
                 retry_after_secs: 1,
             })
         } else {
-            self.gate_reason()
+            self.on_demand_refusal()
         };
         if let Some(e) = refuse {
             let label = outcome_label(&Err(e.clone()));
@@ -498,6 +551,7 @@ impl Handler<Call> for RouterActor {
                 slot,
                 enqueued_at,
                 queue_deadline,
+                retried: false,
             });
             self.pump(ctx);
             return;

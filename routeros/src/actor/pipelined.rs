@@ -8,6 +8,7 @@ use actix::prelude::*;
 use tokio::time::Instant;
 
 use super::observer::{outcome_label, router_error_label};
+use super::window::Signal;
 use super::RouterActor;
 use crate::commands;
 use crate::error::RouterError;
@@ -57,6 +58,8 @@ pub(super) struct Queued {
     pub(super) slot: Option<QueueSlot>,
     pub(super) enqueued_at: Instant,
     pub(super) queue_deadline: Instant,
+    /// Already sent once on a session that turned out dead (a read runs again once only).
+    pub(super) retried: bool,
 }
 
 /// The pipelined mode's bookkeeping.
@@ -74,12 +77,75 @@ pub(super) struct PipeQueue {
     exclusive: bool,
 }
 
-/// What a pipelined command's future hands back to the actor.
-type PipeDone = Option<(Result<OpOutput, BrokerError>, &'static str, Duration)>;
+/// What a pipelined command's future hands back to the actor: its outcome, metric label, round
+/// trip and what it tells the adaptive window.
+type PipeDone = Option<(
+    Result<OpOutput, BrokerError>,
+    &'static str,
+    Duration,
+    Option<Signal>,
+)>;
+
+/// Runs one caller command on a pipelined session (`None` if the actor is stopped meanwhile).
+async fn run_pipelined(
+    p: Pipeline,
+    op: Op,
+    grace: Duration,
+    token: tokio_util::sync::CancellationToken,
+) -> PipeDone {
+    let run = async {
+        let started = Instant::now();
+        let r = pipeline::execute(&p, &op).await;
+        let signal = signal_of(&r);
+        let (outcome, label) = match r {
+            Ok(out) => (Ok(out), "ok"),
+            Err(e) => {
+                let timed_out = matches!(e, RouterError::Timeout);
+                let label = router_error_label(&e);
+                let be = classify(&op, e);
+                if timed_out && !p.is_broken() {
+                    // `/cancel` was sent; if the router still does not answer, the session goes
+                    // (the others in flight then get "outcome unknown").
+                    if let Err(e) = p.run(&commands::system_identity(), grace).await {
+                        p.close(e);
+                    }
+                }
+                (Err(be), label)
+            }
+        };
+        (outcome, label, started.elapsed(), signal)
+    };
+    tokio::select! {
+        r = run => Some(r),
+        _ = token.cancelled() => None,
+    }
+}
+
+/// What a finished command tells the adaptive window: `None` when the session failed (that is
+/// not about load).
+fn signal_of(r: &Result<OpOutput, RouterError>) -> Option<Signal> {
+    match r {
+        Ok(_) => Some(Signal::Answered),
+        Err(RouterError::Timeout | RouterError::Trap { .. }) => Some(Signal::Overloaded),
+        Err(e) if e.is_trap() => Some(Signal::Answered),
+        Err(_) => None,
+    }
+}
 
 impl RouterActor {
     pub(super) fn pipelined(&self) -> bool {
         self.deps.settings.pipeline_depth > 1
+    }
+
+    /// A connection attempt is running in pipelined mode (commands may wait for it).
+    pub(super) fn pq_connecting(&self) -> bool {
+        self.pq.connecting
+    }
+
+    /// Shows the adaptive window in the status.
+    pub(super) fn publish_window(&self) {
+        let w = self.window.limit();
+        self.status.with(|s| s.window = Some(w));
     }
 
     /// Answers every waiting (never sent) command with `e`.
@@ -109,13 +175,20 @@ impl RouterActor {
         if self.next_attempt.is_none_or(|t| t <= Instant::now()) && !self.auth_failed {
             self.on_session_lost(why, ctx);
         }
-        let e = self
-            .gate_reason()
-            .unwrap_or_else(|| BrokerError::Unavailable {
-                reason: why.to_string(),
-            });
-        let label = outcome_label(&Err(e.clone()));
-        self.fail_waiting(&e, label);
+        if self.pq.waiting.is_empty() || self.pq.connecting {
+            return;
+        }
+        if self.auth_failed {
+            let e = BrokerError::AuthFailed;
+            let label = outcome_label(&Err(e.clone()));
+            self.fail_waiting(&e, label);
+            return;
+        }
+        // Commands are waiting (never sent, or reads to run again): the session that was up is
+        // replaced at once rather than refusing them. If that attempt fails, later ones are
+        // rate-limited (`on_demand_refusal`).
+        self.begin_attempt();
+        self.start_connect(ctx);
     }
 
     pub(super) fn reconnect_now_pipelined(&mut self, ctx: &mut Context<Self>) {
@@ -141,6 +214,8 @@ impl RouterActor {
                 None => {}
                 Some(Ok((client, res))) => {
                     act.pipe = Some(Pipeline::from_client(client));
+                    act.window.new_session();
+                    act.publish_window();
                     act.on_connect(Ok(res), ctx);
                     act.pump(ctx);
                 }
@@ -176,7 +251,7 @@ impl RouterActor {
             self.start_check(pipe, true, ctx);
             return;
         }
-        let depth = self.deps.settings.pipeline_depth;
+        let depth = self.window.limit();
         let mut blocked: HashSet<String> = HashSet::new();
         let mut i = 0;
         while self.pq.in_flight < depth {
@@ -262,7 +337,7 @@ impl RouterActor {
             Some(p) => Some(p.clone()),
             None => {
                 if !self.pq.waiting.is_empty() {
-                    if let Some(e) = self.gate_reason() {
+                    if let Some(e) = self.on_demand_refusal() {
                         let label = outcome_label(&Err(e.clone()));
                         self.fail_waiting(&e, label);
                     } else {
@@ -340,6 +415,8 @@ impl RouterActor {
     /// Sends one caller command on the pipelined session; the actor keeps taking messages.
     fn start_pipelined(&mut self, pipe: Pipeline, q: Queued, key: OpKey, ctx: &mut Context<Self>) {
         self.pq.in_flight += 1;
+        let in_flight_at_send = self.pq.in_flight;
+        let sent_at = Instant::now();
         match &key {
             OpKey::User(k) => {
                 self.pq.keys.insert(k.clone());
@@ -352,38 +429,15 @@ impl RouterActor {
             tx,
             slot,
             enqueued_at,
-            queue_deadline: _,
+            queue_deadline,
+            retried,
         } = q;
         let name = op.name();
+        // A read whose session turns out dead runs once more, on a new session.
+        let again = (!op.is_mutating() && !retried).then(|| op.clone());
         let token = self.token.clone();
         let grace = self.deps.settings.cancel_grace;
-        let p = pipe.clone();
-        let fut = async move {
-            let run = async {
-                let started = Instant::now();
-                let (outcome, label) = match pipeline::execute(&p, &op).await {
-                    Ok(out) => (Ok(out), "ok"),
-                    Err(e) => {
-                        let timed_out = matches!(e, RouterError::Timeout);
-                        let label = router_error_label(&e);
-                        let be = classify(&op, e);
-                        if timed_out && !p.is_broken() {
-                            // `/cancel` was sent; if the router still does not answer, the
-                            // session goes (the others in flight then get "outcome unknown").
-                            if let Err(e) = p.run(&commands::system_identity(), grace).await {
-                                p.close(e);
-                            }
-                        }
-                        (Err(be), label)
-                    }
-                };
-                (outcome, label, started.elapsed())
-            };
-            tokio::select! {
-                r = run => Some(r),
-                _ = token.cancelled() => None,
-            }
-        };
+        let fut = run_pipelined(pipe.clone(), op, grace, token);
         ctx.spawn(fut.into_actor(self).map(move |r: PipeDone, act, ctx| {
             act.pq.in_flight = act.pq.in_flight.saturating_sub(1);
             match &key {
@@ -393,7 +447,7 @@ impl RouterActor {
                 OpKey::Exclusive => act.pq.exclusive = false,
                 OpKey::Free => {}
             }
-            let Some((outcome, label, elapsed)) = r else {
+            let Some((outcome, label, elapsed, signal)) = r else {
                 // Restarted mid-command: the caller sees a dropped reply (outcome unknown).
                 drop(tx);
                 drop(slot);
@@ -401,9 +455,35 @@ impl RouterActor {
             };
             act.last_io = Instant::now();
             act.status.record_command(elapsed);
-            act.deps
-                .observer
-                .command(&act.router_id, name, label, enqueued_at.elapsed());
+            if let Some(signal) = signal {
+                act.window
+                    .on_answer(signal, elapsed, sent_at, in_flight_at_send);
+                act.publish_window();
+            }
+            let rerun = again.filter(|_| {
+                pipe.is_broken() && matches!(outcome, Err(BrokerError::Unavailable { .. }))
+            });
+            let (tx, slot) = match rerun {
+                Some(op) => {
+                    tracing::info!(router_id = %act.router_id,
+                        "router session found dead on a read; running it again on a new session");
+                    act.pq.waiting.push_front(Queued {
+                        op,
+                        tx,
+                        slot,
+                        enqueued_at,
+                        queue_deadline,
+                        retried: true,
+                    });
+                    (None, None)
+                }
+                None => {
+                    act.deps
+                        .observer
+                        .command(&act.router_id, name, label, enqueued_at.elapsed());
+                    (Some(tx), slot)
+                }
+            };
             if pipe.is_broken() && act.pipe.as_ref().is_some_and(|c| c.same(&pipe)) {
                 let why = match (&outcome, pipe.broken_reason()) {
                     (_, Some(e)) => e.to_string(),
@@ -416,7 +496,9 @@ impl RouterActor {
             act.deps
                 .observer
                 .queue_depth(&act.router_id, act.status.queue_depth());
-            let _ = tx.send(outcome);
+            if let Some(tx) = tx {
+                let _ = tx.send(outcome);
+            }
             act.pump(ctx);
         }));
     }

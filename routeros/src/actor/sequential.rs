@@ -24,6 +24,8 @@ struct Work {
     /// Whether the command was sent (false when the connection attempt failed).
     ran: bool,
     elapsed: Duration,
+    /// A read found the reused session dead and ran again on a new one.
+    retried: bool,
 }
 
 /// What a sequential command needs, moved into its future.
@@ -31,6 +33,8 @@ struct Job {
     client: Option<RouterClient>,
     /// Probe an idle session before a changing command (test-on-borrow).
     revalidate: bool,
+    /// A read-only command whose reused session turns out dead runs once more on a new one.
+    retry_read: bool,
     gate: Arc<ConnectGate>,
     opts: Arc<ConnectOptions>,
     cancel_grace: Duration,
@@ -48,10 +52,19 @@ impl RouterActor {
         enqueued_at: Instant,
         ctx: &mut Context<Self>,
     ) {
-        let client = self.client.take();
+        let mut client = self.client.take();
+        if client.as_mut().is_some_and(RouterClient::closed_by_peer) {
+            // Found dead on use: replace it before sending anything.
+            tracing::info!(router_id = %self.router_id,
+                "router session found dead; reconnecting before the command");
+            self.note_error(&"connection closed by the router");
+            self.connected_at = None;
+            client = None;
+        }
         if client.is_none() {
             self.begin_attempt();
         }
+        let retry_read = client.is_some() && !op.is_mutating();
         let revalidate = client.is_some()
             && op.is_mutating()
             && self.last_io.elapsed() >= self.deps.settings.revalidate_after;
@@ -61,6 +74,7 @@ impl RouterActor {
         let job = Job {
             client,
             revalidate,
+            retry_read,
             gate: self.deps.gate.clone(),
             opts: self.opts.clone(),
             cancel_grace: self.deps.settings.cancel_grace,
@@ -81,6 +95,9 @@ impl RouterActor {
                 return;
             };
             act.last_io = Instant::now();
+            if w.retried {
+                act.begin_attempt();
+            }
             if let Some(c) = w.connected {
                 act.on_connect(c, ctx);
             }
@@ -115,6 +132,7 @@ impl Job {
         let Job {
             mut client,
             revalidate,
+            retry_read,
             gate,
             opts,
             cancel_grace,
@@ -139,31 +157,39 @@ impl Job {
         }
         let client = match client {
             Some(c) => c,
-            None => match gate.connect(&opts).await {
+            None => match connect(&gate, &opts).await {
                 Ok((c, res)) => {
                     connected = Some(Ok(res));
                     c
                 }
-                Err(e) => {
-                    let outcome = Err(match &e {
-                        RouterError::AuthFailed(_) => BrokerError::AuthFailed,
-                        other => BrokerError::Unavailable {
-                            reason: other.to_string(),
-                        },
-                    });
-                    return Work {
-                        client: None,
-                        label: router_error_label(&e),
-                        connected: Some(Err(e)),
-                        outcome,
-                        ran: false,
-                        elapsed: Duration::ZERO,
-                    };
-                }
+                Err(w) => return w,
             },
         };
         let started = Instant::now();
         let (client, outcome, label) = run_op(client, &op, cancel_grace).await;
+        if retry_read && client.is_none() && matches!(outcome, Err(BrokerError::Unavailable { .. }))
+        {
+            // A read on a session found dead on use: safe to run again on a new session.
+            tracing::info!(
+                "router session found dead on a read; reconnecting and running it again"
+            );
+            return match connect(&gate, &opts).await {
+                Ok((c, res)) => {
+                    let started = Instant::now();
+                    let (client, outcome, label) = run_op(c, &op, cancel_grace).await;
+                    Work {
+                        client,
+                        connected: Some(Ok(res)),
+                        outcome,
+                        label,
+                        ran: true,
+                        elapsed: started.elapsed(),
+                        retried: true,
+                    }
+                }
+                Err(w) => Work { retried: true, ..w },
+            };
+        }
         Work {
             client,
             connected,
@@ -171,8 +197,33 @@ impl Job {
             label,
             ran: true,
             elapsed: started.elapsed(),
+            retried: false,
         }
     }
+}
+
+/// A connection attempt through the gate; on failure, the [`Work`] that reports it.
+async fn connect(
+    gate: &ConnectGate,
+    opts: &ConnectOptions,
+) -> Result<(RouterClient, SystemResource), Work> {
+    gate.connect(opts).await.map_err(|e| {
+        let outcome = Err(match &e {
+            RouterError::AuthFailed(_) => BrokerError::AuthFailed,
+            other => BrokerError::Unavailable {
+                reason: other.to_string(),
+            },
+        });
+        Work {
+            client: None,
+            label: router_error_label(&e),
+            connected: Some(Err(e)),
+            outcome,
+            ran: false,
+            elapsed: Duration::ZERO,
+            retried: false,
+        }
+    })
 }
 
 /// Runs one operation; returns the session if it is still usable.

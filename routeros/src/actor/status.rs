@@ -29,6 +29,7 @@ pub(super) struct StatusInner {
     pub(super) reboots: u64,
     pub(super) next_attempt: Option<Instant>,
     pub(super) attempts: VecDeque<Instant>,
+    pub(super) window: Option<usize>,
 }
 
 /// A router's live status, written by its actor and read by anyone without a mailbox round trip.
@@ -66,6 +67,7 @@ impl StatusCell {
                 reboots: 0,
                 next_attempt: None,
                 attempts: VecDeque::new(),
+                window: None,
             }),
         }
     }
@@ -145,6 +147,7 @@ impl StatusCell {
                 }),
                 _ => None,
             },
+            pipeline_window: s.window,
         })
     }
 }

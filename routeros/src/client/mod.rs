@@ -170,6 +170,24 @@ impl RouterClient {
         self.broken
     }
 
+    /// Whether the router visibly ended this idle session: the connection closed or reset, or
+    /// something unsolicited (such as a `!fatal` on shutdown) waiting to be read. Never blocks,
+    /// sends nothing; marks the session broken when so. With cancelled commands still to be
+    /// drained, their replies may be waiting: no verdict (`false`).
+    pub fn closed_by_peer(&mut self) -> bool {
+        use futures_util::FutureExt;
+        if self.broken {
+            return true;
+        }
+        if !self.abandoned.is_empty() {
+            return false;
+        }
+        if self.framed.next().now_or_never().is_some() {
+            self.broken = true;
+        }
+        self.broken
+    }
+
     /// The deadline used by the typed helpers.
     pub fn command_timeout(&self) -> Duration {
         self.command_timeout

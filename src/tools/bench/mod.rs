@@ -54,11 +54,12 @@ pub struct BenchArgs {
     /// Baseline: a new RouterOS session and login for every command, as the original did.
     #[arg(long)]
     pub connect_per_request: bool,
-    /// The service's `ROUTER_PIPELINE_DEPTH`: commands in flight at once on each router's one
-    /// session (1 = strictly one at a time). Broker mode only: an error with
-    /// `--connect-per-request` unless 1.
-    #[arg(long, default_value_t = 1)]
-    pub router_pipeline_depth: usize,
+    /// The service's `ROUTER_PIPELINE_DEPTH`: the most commands in flight at once on each
+    /// router's one session, with an adaptive window below it (1 = strictly one at a time).
+    /// Default: the service's default in broker mode, 1 with `--connect-per-request` (where
+    /// anything else is an error).
+    #[arg(long)]
+    pub router_pipeline_depth: Option<usize>,
     /// The simulated routers' `api` max-sessions.
     #[arg(long, default_value_t = 20)]
     pub max_sessions: usize,
@@ -78,6 +79,15 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
+    /// The `ROUTER_PIPELINE_DEPTH` the service runs with.
+    pub fn pipeline_depth(&self) -> usize {
+        match self.router_pipeline_depth {
+            Some(d) => d,
+            None if self.connect_per_request => 1,
+            None => crate::routeros::settings::DEFAULT_PIPELINE_DEPTH,
+        }
+    }
+
     fn validate(&self) -> anyhow::Result<()> {
         if self.routers == 0 || self.routers > 10_000 {
             bail!("--routers must be between 1 and 10000");
@@ -91,13 +101,13 @@ impl BenchArgs {
         if self.max_sessions == 0 {
             bail!("--max-sessions must be at least 1");
         }
-        if !(1..=crate::config::MAX_PIPELINE_DEPTH).contains(&self.router_pipeline_depth) {
+        if !(1..=crate::config::MAX_PIPELINE_DEPTH).contains(&self.pipeline_depth()) {
             bail!(
                 "--router-pipeline-depth must be between 1 and {}",
                 crate::config::MAX_PIPELINE_DEPTH
             );
         }
-        if self.connect_per_request && self.router_pipeline_depth > 1 {
+        if self.connect_per_request && self.pipeline_depth() > 1 {
             bail!("--router-pipeline-depth applies to the broker's sessions; it cannot be combined with --connect-per-request");
         }
         if self.mailbox_capacity == Some(0) || self.http_workers == Some(0) {

@@ -83,7 +83,7 @@ pub(super) fn report_json(args: &BenchArgs, r: &Report) -> Value {
         "routers": r.routers,
         "concurrency": args.concurrency,
         "router_latency_ms": args.router_latency_ms,
-        "router_pipeline_depth": args.router_pipeline_depth,
+        "router_pipeline_depth": args.pipeline_depth(),
         "gateway_latency_ms": args.gateway_latency_ms,
         "duration_s": round(secs, 3),
         "purchases": r.purchases,
@@ -121,7 +121,7 @@ pub(super) fn print_report(args: &BenchArgs, r: &Report) -> anyhow::Result<()> {
         v["mode"].as_str().unwrap_or(""),
         args.routers,
         args.router_latency_ms,
-        args.router_pipeline_depth,
+        args.pipeline_depth(),
         args.gateway_latency_ms,
         args.concurrency,
         r.elapsed.as_secs_f64()

@@ -135,10 +135,7 @@ pub(super) async fn start_service(
                 "persistent"
             },
         )
-        .env(
-            "ROUTER_PIPELINE_DEPTH",
-            args.router_pipeline_depth.to_string(),
-        )
+        .env("ROUTER_PIPELINE_DEPTH", args.pipeline_depth().to_string())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
