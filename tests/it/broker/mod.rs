@@ -1,3 +1,4 @@
+mod adaptive;
 mod address_policy;
 mod hostile_router;
 mod live;

@@ -120,8 +120,10 @@ async fn a_cut_with_commands_in_flight_is_outcome_unknown_for_each_and_recovers(
 async fn a_command_that_never_answers_is_cancelled_while_the_others_complete() {
     let s = setup(piped()).await;
     let reg = s.reg();
-    reg.find_user(s.rid(), "warm-up").await.unwrap();
+    // The latency is there from the start, so the adaptive window measures its baseline with it
+    // (a jump from 0 to 20 ms would read as a slower router and halve the window).
     s.sim.set_latency(Duration::from_millis(20));
+    reg.find_user(s.rid(), "warm-up").await.unwrap();
     s.sim
         .set_latency_for("/ip/hotspot/user/add", Duration::from_secs(30));
     s.sim.record_wire(true);

@@ -4,10 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::helpers::broker::{
-    fast, scenario, setup, state_of, user, wait_connected, wait_for, wait_sim, SIM_PASS, SIM_USER,
-};
-use crate::helpers::spawn_app_with;
+use crate::helpers::broker::{fast, scenario, setup, state_of, user, wait_sim, SIM_PASS, SIM_USER};
 use futures_util::future::join_all;
 use pagos_hotspot::config::BrokerMode;
 use pagos_hotspot::routeros::actor::{Backoff, RouterObserver};
@@ -150,37 +147,8 @@ async fn a_reply_cut_mid_sentence_ends_in_recovery() {
 
 #[actix_web::test]
 async fn a_silent_router_is_cancelled_then_reconnected() {
-    let s = setup(fast()).await;
-    let reg = s.reg();
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim.record_wire(true);
-    s.sim.set_silent(true);
-    let t = Instant::now();
-    let r = reg.create_user(s.rid(), user("silent")).await;
-    assert_eq!(r, Err(BrokerError::OutcomeUnknown));
-    assert!(
-        t.elapsed() < Duration::from_millis(1500),
-        "took {:?}",
-        t.elapsed()
-    );
-    let cancelled = s
-        .sim
-        .wire_log()
-        .iter()
-        .any(|sentence| sentence.0.first().is_some_and(|w| w.as_ref() == b"/cancel"));
-    assert!(cancelled, "the timed-out command was not cancelled");
-    // The router still does not answer: the session is dropped and re-attempts back off.
-    wait_for("backing off", Duration::from_secs(3), || async {
-        state_of(reg, s.rid()).await == RouterState::BackingOff
-    })
-    .await;
-    s.sim.set_silent(false);
-    wait_connected(&s, "reconnected after silence").await;
-    reg.create_user(s.rid(), user("after-silence"))
-        .await
-        .unwrap();
+    scenario::a_silent_router_is_cancelled_then_reconnected(fast()).await;
 }
-
 #[actix_web::test]
 async fn fatal_ends_in_recovery() {
     scenario::fatal_ends_in_recovery(fast()).await;
@@ -188,88 +156,12 @@ async fn fatal_ends_in_recovery() {
 
 #[actix_web::test]
 async fn wrong_password_marks_auth_failed_and_an_api_password_change_recovers() {
-    let s = setup(fast()).await;
-    let reg = s.reg();
-    reg.find_user(s.rid(), "x").await.unwrap();
-    s.sim.set_password("new-pass-1");
-    s.sim.reboot();
-    wait_for("auth_failed", Duration::from_secs(3), || async {
-        state_of(reg, s.rid()).await == RouterState::AuthFailed
-    })
-    .await;
-    let st = reg.status(s.rid()).await.unwrap();
-    assert!(st.last_error.unwrap().contains("authentication"));
-    // Much longer backoff than the 20-300 ms of connection failures.
-    assert!(st.next_attempt_in_ms.unwrap() >= 1000);
-    let failed = s.sim.logins_failed();
-    let t = Instant::now();
-    assert_eq!(
-        reg.find_user(s.rid(), "x").await,
-        Err(BrokerError::AuthFailed)
-    );
-    assert!(t.elapsed() < Duration::from_millis(250));
-    assert_eq!(
-        s.sim.logins_failed(),
-        failed,
-        "a refused router is not hammered"
-    );
-
-    // The admin fixes the password through the API: the actor restarts with it.
-    let res = s
-        .app
-        .http
-        .put(
-            s.app
-                .url(&format!("/api/v1/admin/mi-empresa/routers/{}", s.rid())),
-        )
-        .bearer_auth(&s.tenant.admin_token)
-        .json(&serde_json::json!({"password_encrypted": "new-pass-1"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(reg.find_user(s.rid(), "x").await, Ok(None));
-    assert_eq!(state_of(reg, s.rid()).await, RouterState::Connected);
+    scenario::wrong_password_marks_auth_failed_and_an_api_password_change_recovers(fast()).await;
 }
-
 #[actix_web::test]
 async fn reconnect_intervals_grow_and_are_jittered() {
-    // A port with nothing listening: every attempt is refused at once.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let app = spawn_app_with(|c| c.router = fast()).await;
-    let a = app.tenant_with_router("A", "127.0.0.1", port).await;
-    let b = app.tenant_with_router("B", "127.0.0.1", port).await;
-    let reg = &app.state.routers;
-    for t in [&a, &b] {
-        let r = reg.find_user(&t.router.id, "x").await;
-        assert!(matches!(r, Err(BrokerError::Unavailable { .. })), "{r:?}");
-    }
-    wait_for("7 attempts each", Duration::from_secs(5), || async {
-        reg.attempt_times(&a.router.id).len() >= 7 && reg.attempt_times(&b.router.id).len() >= 7
-    })
-    .await;
-    let gaps = |id: &str| -> Vec<Duration> {
-        let t = reg.attempt_times(id);
-        t.windows(2).map(|w| w[1] - w[0]).take(6).collect()
-    };
-    let (ga, gb) = (gaps(&a.router.id), gaps(&b.router.id));
-    for g in [&ga, &gb] {
-        // Doubling with ±50 % jitter: every second step is strictly longer until the cap.
-        assert!(g[2] > g[0] && g[3] > g[1], "{g:?}");
-        // Capped at 300 ms (plus scheduling slack).
-        assert!(g.iter().all(|d| *d < Duration::from_millis(450)), "{g:?}");
-        assert!(g[0] < Duration::from_millis(150), "{g:?}");
-    }
-    assert_ne!(ga, gb, "two routers follow the same schedule: no jitter");
-    // While backing off, callers are refused at once.
-    let t = Instant::now();
-    let _ = reg.find_user(&a.router.id, "x").await;
-    assert!(t.elapsed() < Duration::from_millis(200));
+    scenario::reconnect_intervals_grow_and_are_jittered(fast()).await;
 }
-
 #[test]
 fn backoff_schedule_doubles_with_jitter_and_caps() {
     let mut seen = std::collections::HashSet::new();
@@ -293,90 +185,8 @@ fn backoff_schedule_doubles_with_jitter_and_caps() {
 
 #[actix_web::test]
 async fn five_hundred_routers_down_and_back_do_not_storm() {
-    use pagos_hotspot::db::routers::{create_router, NewRouter};
-    use secrecy::ExposeSecret;
-    let mut sim_cfg = SimConfig::new(SIM_USER, SIM_PASS);
-    sim_cfg.max_sessions = 1000;
-    let sim = RouterSim::start(sim_cfg).unwrap();
-    let mut settings = fast();
-    settings.reconnect_initial = Duration::from_millis(100);
-    settings.reconnect_max = Duration::from_millis(800);
-    // Idle sessions learn of the outage from the probe.
-    settings.probe_interval = Duration::from_millis(200);
-    let app = spawn_app_with(move |c| c.router = settings).await;
-    let empresa = app.insert_empresa("Fleet").await;
-    let txn = pagos_hotspot::db::begin_write(&app.db).await.unwrap();
-    let mut ids = vec![];
-    for i in 0..500 {
-        let (r, _) = create_router(
-            &txn,
-            &app.state.secrets,
-            NewRouter {
-                empresa_id: empresa.id.clone(),
-                nombre: format!("r{i}"),
-                host: "127.0.0.1".into(),
-                puerto: i32::from(sim.addr().port()),
-                usuario: SIM_USER.into(),
-                password: SIM_PASS.into(),
-                ubicacion: None,
-                use_tls: false,
-                tls_fingerprint: None,
-            },
-            app.state.config.jwt_apikey_secret.expose_secret(),
-            app.state.config.apikey_ttl,
-        )
-        .await
-        .unwrap();
-        ids.push(r.id);
-    }
-    txn.commit().await.unwrap();
-    let reg = &app.state.routers;
-    for r in join_all(ids.iter().map(|id| reg.find_user(id, "x"))).await {
-        assert_eq!(r.unwrap(), None);
-    }
-    assert_eq!(sim.connections_opened(), 500);
-    let gate = reg.connect_gate();
-    assert!(gate.max_in_flight() <= 8, "{}", gate.max_in_flight());
-    let before = gate.attempts();
-
-    let down_at = Instant::now();
-    sim.reboot_with_downtime(Duration::from_millis(500));
-    let all_up = || async {
-        let fleet = reg.fleet_status().await.unwrap();
-        fleet
-            .iter()
-            .filter(|f| f.status.state == RouterState::Connected && f.status.reconnects >= 1)
-            .count()
-            == 500
-    };
-    wait_for("all 500 back", Duration::from_secs(20), all_up).await;
-    let attempts = gate.attempts() - before;
-    assert!(gate.max_in_flight() <= 8, "{}", gate.max_in_flight());
-    // 500 ms of downtime with a 100 ms doubling backoff: a handful of attempts per router.
-    assert!(
-        attempts <= 500 * 5,
-        "{attempts} attempts: a reconnect storm"
-    );
-    // The first attempts after the outage are spread out, not all at the same instant.
-    let firsts: Vec<Duration> = ids
-        .iter()
-        .filter_map(|id| reg.attempt_times(id).into_iter().find(|t| *t >= down_at))
-        .map(|t| t - down_at)
-        .collect();
-    assert_eq!(firsts.len(), 500);
-    let min = firsts.iter().min().unwrap();
-    let max = firsts.iter().max().unwrap();
-    assert!(
-        *max - *min >= Duration::from_millis(40),
-        "first attempts within {:?}",
-        *max - *min
-    );
-    for r in join_all(ids.iter().take(50).map(|id| reg.find_user(id, "x"))).await {
-        assert_eq!(r.unwrap(), None);
-    }
-    reg.stop_all();
+    scenario::five_hundred_routers_down_and_back_do_not_storm(fast()).await;
 }
-
 #[actix_web::test]
 async fn a_disabled_router_is_refused_with_a_clear_error() {
     let s = setup(fast()).await;
@@ -629,4 +439,19 @@ async fn commands_that_waited_too_long_in_the_queue_are_refused_unrun() {
     }
     assert!(refused >= 2, "only {refused} refused");
     assert!(refused <= 5, "the first command must run");
+}
+
+#[actix_web::test]
+async fn a_command_during_backoff_connects_at_once() {
+    scenario::a_command_during_backoff_connects_at_once(fast()).await;
+}
+
+#[actix_web::test]
+async fn on_demand_attempts_are_rate_limited_while_the_router_is_down() {
+    scenario::on_demand_attempts_are_rate_limited_while_the_router_is_down(fast()).await;
+}
+
+#[actix_web::test]
+async fn a_session_dropped_silently_is_replaced_on_use() {
+    scenario::a_session_dropped_silently_is_replaced_on_use(fast()).await;
 }

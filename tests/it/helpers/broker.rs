@@ -1,6 +1,7 @@
 //! Shared harness of the router-broker suites (`broker/strict.rs` at pipeline depth 1,
-//! `broker/pipeline.rs` at depth 4): the app, a RouterOS simulator and a tenant whose router points
-//! at it, polling helpers, and the fault scenarios both suites run with their own settings.
+//! `broker/pipeline.rs` at a maximum of 4, `broker/adaptive.rs` at the default, adaptive, depth):
+//! the app, a RouterOS simulator and a tenant whose router points at it, polling helpers, and the
+//! fault scenarios every suite runs with its own settings.
 
 use std::future::Future;
 use std::time::Duration;
@@ -40,6 +41,19 @@ pub fn fast() -> RouterSettings {
         allow_loopback: true,
         reply_limits: Default::default(),
     }
+}
+
+/// [`fast`] at the default pipeline depth: pipelined, with the adaptive window.
+pub fn adaptive() -> RouterSettings {
+    RouterSettings {
+        pipeline_depth: RouterSettings::default().pipeline_depth,
+        ..fast()
+    }
+}
+
+/// The window a new pipelined session starts with (`routeros::actor::INITIAL_WINDOW`), or 1.
+pub fn initial_window(settings: &RouterSettings) -> usize {
+    settings.pipeline_depth.min(4)
 }
 
 pub struct Setup {
@@ -295,25 +309,28 @@ pub mod scenario {
         assert_eq!(st.reconnects, 1);
     }
 
-    /// A `!fatal` reply: the command is refused as unavailable and the broker reconnects.
+    /// A `!fatal` reply ends the session: the read that got it runs again on a new session and
+    /// is answered (a read is safe to repeat); the broker is connected again.
     pub async fn fatal_ends_in_recovery(settings: RouterSettings) {
         let s = setup(settings).await;
         let reg = s.reg();
         reg.find_user(s.rid(), "x").await.unwrap();
         s.sim.fatal_next();
-        let r = reg.find_user(s.rid(), "x").await;
-        assert!(matches!(r, Err(BrokerError::Unavailable { .. })), "{r:?}");
+        assert_eq!(reg.find_user(s.rid(), "x").await, Ok(None));
+        assert_eq!(s.sim.connections_opened(), 2);
         wait_connected(&s, "reconnected after !fatal").await;
         assert_eq!(reg.find_user(s.rid(), "x").await, Ok(None));
         assert_eq!(s.sim.connections_opened(), 2);
+        assert_eq!(s.status().await.reconnects, 1);
     }
 
-    /// As many adds as the depth allows are on the wire (plus `waiting` more behind them) when a
+    /// As many adds as the window allows are on the wire (plus `waiting` more behind them) when a
     /// reply is cut mid-sentence. Each add that was sent is `OutcomeUnknown` and did run on the
-    /// router (the caller checks before compensating); each one still waiting is `Unavailable`
-    /// and did not run. The broker reconnects once and works again.
+    /// router (the caller checks before compensating); each one still waiting never reached the
+    /// old session: it runs once on the new one, or is `Unavailable` and did not run. The broker
+    /// reconnects once and works again.
     pub async fn a_reply_cut_mid_sentence(settings: RouterSettings, waiting: usize) {
-        let depth = settings.pipeline_depth;
+        let depth = initial_window(&settings);
         let s = setup(settings).await;
         let reg = s.reg();
         reg.find_user(s.rid(), "warm-up").await.unwrap();
@@ -345,6 +362,17 @@ pub mod scenario {
                         !on_router.contains(name),
                         "{name} ran but was reported unsent"
                     );
+                }
+                // Waiting when the session went: ran once, on the new session.
+                Ok(id) => {
+                    let runs: Vec<_> = s
+                        .sim
+                        .users()
+                        .into_iter()
+                        .filter(|u| &u.name == name)
+                        .collect();
+                    assert_eq!(runs.len(), 1, "{name}");
+                    assert_eq!(&runs[0].id, id);
                 }
                 other => panic!("{name}: {other:?}"),
             }
@@ -413,5 +441,340 @@ pub mod scenario {
             assert_eq!(queued[0].id, id);
         }
         assert_eq!(s.sim.connections_opened(), 2);
+    }
+
+    /// A router that stops answering: the command is cancelled and `OutcomeUnknown` within the
+    /// deadline and grace; the session is dropped, attempts back off, and it recovers.
+    pub async fn a_silent_router_is_cancelled_then_reconnected(settings: RouterSettings) {
+        let s = setup(settings).await;
+        let reg = s.reg();
+        reg.find_user(s.rid(), "x").await.unwrap();
+        s.sim.record_wire(true);
+        s.sim.set_silent(true);
+        let t = Instant::now();
+        let r = reg.create_user(s.rid(), user("silent")).await;
+        assert_eq!(r, Err(BrokerError::OutcomeUnknown));
+        assert!(
+            t.elapsed() < Duration::from_millis(1500),
+            "took {:?}",
+            t.elapsed()
+        );
+        let cancelled = s
+            .sim
+            .wire_log()
+            .iter()
+            .any(|sentence| sentence.0.first().is_some_and(|w| w.as_ref() == b"/cancel"));
+        assert!(cancelled, "the timed-out command was not cancelled");
+        // The router still does not answer: the session is dropped and re-attempts back off.
+        wait_for("backing off", Duration::from_secs(3), || async {
+            state_of(reg, s.rid()).await == RouterState::BackingOff
+        })
+        .await;
+        s.sim.set_silent(false);
+        wait_connected(&s, "reconnected after silence").await;
+        reg.create_user(s.rid(), user("after-silence"))
+            .await
+            .unwrap();
+    }
+
+    /// Refused credentials: `auth_failed` with a long backoff, callers refused at once without
+    /// another login (no on-demand attempt either), and a password change through the API recovers.
+    pub async fn wrong_password_marks_auth_failed_and_an_api_password_change_recovers(
+        settings: RouterSettings,
+    ) {
+        let s = setup(settings).await;
+        let reg = s.reg();
+        reg.find_user(s.rid(), "x").await.unwrap();
+        s.sim.set_password("new-pass-1");
+        s.sim.reboot();
+        wait_for("auth_failed", Duration::from_secs(3), || async {
+            state_of(reg, s.rid()).await == RouterState::AuthFailed
+        })
+        .await;
+        let st = reg.status(s.rid()).await.unwrap();
+        assert!(st.last_error.unwrap().contains("authentication"));
+        // Much longer backoff than the 20-300 ms of connection failures.
+        assert!(st.next_attempt_in_ms.unwrap() >= 1000);
+        let failed = s.sim.logins_failed();
+        let t = Instant::now();
+        assert_eq!(
+            reg.find_user(s.rid(), "x").await,
+            Err(BrokerError::AuthFailed)
+        );
+        assert!(t.elapsed() < Duration::from_millis(250));
+        assert_eq!(
+            s.sim.logins_failed(),
+            failed,
+            "a refused router is not hammered"
+        );
+
+        // The admin fixes the password through the API: the actor restarts with it.
+        let res = s
+            .app
+            .http
+            .put(
+                s.app
+                    .url(&format!("/api/v1/admin/mi-empresa/routers/{}", s.rid())),
+            )
+            .bearer_auth(&s.tenant.admin_token)
+            .json(&serde_json::json!({"password_encrypted": "new-pass-1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(reg.find_user(s.rid(), "x").await, Ok(None));
+        assert_eq!(state_of(reg, s.rid()).await, RouterState::Connected);
+    }
+
+    /// Two routers with nothing listening: background attempts double with jitter up to the cap,
+    /// on different schedules; a caller is refused at once (an attempt ran within the last second).
+    pub async fn reconnect_intervals_grow_and_are_jittered(settings: RouterSettings) {
+        // A port with nothing listening: every attempt is refused at once.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let app = spawn_app_with(move |c| c.router = settings).await;
+        let a = app.tenant_with_router("A", "127.0.0.1", port).await;
+        let b = app.tenant_with_router("B", "127.0.0.1", port).await;
+        let reg = &app.state.routers;
+        for t in [&a, &b] {
+            let r = reg.find_user(&t.router.id, "x").await;
+            assert!(matches!(r, Err(BrokerError::Unavailable { .. })), "{r:?}");
+        }
+        wait_for("7 attempts each", Duration::from_secs(5), || async {
+            reg.attempt_times(&a.router.id).len() >= 7 && reg.attempt_times(&b.router.id).len() >= 7
+        })
+        .await;
+        let gaps = |id: &str| -> Vec<Duration> {
+            let t = reg.attempt_times(id);
+            t.windows(2).map(|w| w[1] - w[0]).take(6).collect()
+        };
+        let (ga, gb) = (gaps(&a.router.id), gaps(&b.router.id));
+        for g in [&ga, &gb] {
+            // Doubling with ±50 % jitter: every second step is strictly longer until the cap.
+            assert!(g[2] > g[0] && g[3] > g[1], "{g:?}");
+            // Capped at 300 ms (plus scheduling slack).
+            assert!(g.iter().all(|d| *d < Duration::from_millis(450)), "{g:?}");
+            assert!(g[0] < Duration::from_millis(150), "{g:?}");
+        }
+        assert_ne!(ga, gb, "two routers follow the same schedule: no jitter");
+        // While backing off, callers are refused at once.
+        let t = Instant::now();
+        let _ = reg.find_user(&a.router.id, "x").await;
+        assert!(t.elapsed() < Duration::from_millis(200));
+    }
+
+    /// Settings for the reconnect-on-demand scenarios: background reconnects 5-15 s away (so
+    /// only an on-demand attempt can serve a command soon) and a probe that notices a lost
+    /// session within 100 ms.
+    fn slow_background(mut settings: RouterSettings) -> RouterSettings {
+        settings.reconnect_initial = Duration::from_secs(10);
+        settings.reconnect_max = Duration::from_secs(30);
+        settings.probe_interval = Duration::from_millis(100);
+        settings
+    }
+
+    /// The router restarts (down 1.2 s) and the actor backs off; once the router accepts
+    /// connections again, a command arriving long before the background attempt connects at once
+    /// and runs.
+    pub async fn a_command_during_backoff_connects_at_once(settings: RouterSettings) {
+        let s = setup(slow_background(settings)).await;
+        let (reg, rid) = (s.reg(), s.rid());
+        reg.find_user(rid, "x").await.unwrap();
+        s.sim.reboot_with_downtime(Duration::from_millis(1200));
+        wait_for("backing off", Duration::from_secs(3), || async {
+            state_of(reg, rid).await == RouterState::BackingOff
+        })
+        .await;
+        wait_sim(&s.sim, "router up again", Duration::from_secs(5), |sim| {
+            sim.uptime() > Duration::ZERO
+        })
+        .await;
+        let st = s.status().await;
+        assert_eq!(st.state, RouterState::BackingOff);
+        let next = st.next_attempt_in_ms.unwrap();
+        assert!(next >= 3000, "next background attempt in {next} ms");
+        let t = Instant::now();
+        let id = reg.create_user(rid, user("on-demand")).await.unwrap();
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "took {:?}",
+            t.elapsed()
+        );
+        assert!(s
+            .sim
+            .users()
+            .iter()
+            .any(|u| u.id == id && u.name == "on-demand"));
+        assert_eq!(s.sim.logins_ok(), 2);
+        let st = s.status().await;
+        assert_eq!(st.state, RouterState::Connected);
+        assert_eq!(st.reconnects, 1);
+    }
+
+    /// The router stays down: callers are refused promptly, and the attempts they trigger (seen
+    /// by the simulator) are at most one a second.
+    pub async fn on_demand_attempts_are_rate_limited_while_the_router_is_down(
+        settings: RouterSettings,
+    ) {
+        let s = setup(slow_background(settings)).await;
+        let (reg, rid) = (s.reg(), s.rid());
+        reg.find_user(rid, "x").await.unwrap();
+        s.sim.reboot_with_downtime(Duration::from_secs(60));
+        wait_for("backing off", Duration::from_secs(3), || async {
+            state_of(reg, rid).await == RouterState::BackingOff
+        })
+        .await;
+        let before = s.sim.connections_opened();
+        let start = Instant::now();
+        let mut calls = 0;
+        while start.elapsed() < Duration::from_millis(2500) {
+            let t = Instant::now();
+            let r = reg.find_user(rid, "x").await;
+            assert!(matches!(r, Err(BrokerError::Unavailable { .. })), "{r:?}");
+            assert!(
+                t.elapsed() < Duration::from_millis(500),
+                "{:?}",
+                t.elapsed()
+            );
+            calls += 1;
+            // A caller every 20 ms (load, not a wait for a condition).
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let attempts: Vec<Instant> = reg
+            .attempt_times(rid)
+            .into_iter()
+            .filter(|t| *t >= start)
+            .collect();
+        assert!(calls > 50, "{calls}");
+        assert!((2..=3).contains(&attempts.len()), "{attempts:?}");
+        for w in attempts.windows(2) {
+            assert!(w[1] - w[0] >= Duration::from_millis(990), "{attempts:?}");
+        }
+        assert_eq!(s.sim.connections_opened() - before, attempts.len());
+    }
+
+    /// The router drops the session without a word (no probe notices it in time): the next
+    /// command of each kind finds it dead, gets a new session and runs — a change (a purchase's
+    /// add), a lookup, the identity (`validar-empresa-router`), the resource, a host listing.
+    pub async fn a_session_dropped_silently_is_replaced_on_use(mut settings: RouterSettings) {
+        settings.probe_interval = Duration::from_secs(60);
+        let s = setup(settings).await;
+        let (reg, rid) = (s.reg(), s.rid());
+        s.sim.add_host("AA:BB:CC:00:00:09", "10.5.50.9");
+        reg.find_user(rid, "x").await.unwrap();
+        let drop_all = || async {
+            s.sim.drop_connections();
+            wait_sim(&s.sim, "session dropped", Duration::from_secs(2), |sim| {
+                sim.sessions_open() == 0
+            })
+            .await;
+        };
+        drop_all().await;
+        let id = reg.create_user(rid, user("after-drop")).await.unwrap();
+        assert!(s.sim.users().iter().any(|u| u.id == id));
+        drop_all().await;
+        let found = reg.find_user(rid, "after-drop").await.unwrap();
+        assert_eq!(found.map(|u| u.id), Some(id));
+        drop_all().await;
+        assert_eq!(reg.identity(rid).await.unwrap(), "MikroTik");
+        drop_all().await;
+        assert!(reg.resource(rid).await.unwrap().uptime.is_some());
+        drop_all().await;
+        let host = reg.find_host(rid, "AA:BB:CC:00:00:09").await.unwrap();
+        assert_eq!(host.map(|h| h.address), Some(Some("10.5.50.9".to_string())));
+        assert_eq!(s.sim.connections_opened(), 6);
+        assert_eq!(s.sim.logins_ok(), 6);
+        let st = s.status().await;
+        assert_eq!(st.state, RouterState::Connected);
+    }
+
+    /// 500 routers on one simulator go down for 500 ms and come back: every one reconnects,
+    /// through the fleet-wide gate (at most 8 attempts at once), without a reconnect storm, and
+    /// the first attempts after the outage are spread out.
+    pub async fn five_hundred_routers_down_and_back_do_not_storm(base: RouterSettings) {
+        use pagos_hotspot::db::routers::{create_router, NewRouter};
+        use secrecy::ExposeSecret;
+        let mut sim_cfg = SimConfig::new(SIM_USER, SIM_PASS);
+        sim_cfg.max_sessions = 1000;
+        let sim = RouterSim::start(sim_cfg).unwrap();
+        let mut settings = base;
+        settings.reconnect_initial = Duration::from_millis(100);
+        settings.reconnect_max = Duration::from_millis(800);
+        // Idle sessions learn of the outage from the probe.
+        settings.probe_interval = Duration::from_millis(200);
+        let app = spawn_app_with(move |c| c.router = settings).await;
+        let empresa = app.insert_empresa("Fleet").await;
+        let txn = pagos_hotspot::db::begin_write(&app.db).await.unwrap();
+        let mut ids = vec![];
+        for i in 0..500 {
+            let (r, _) = create_router(
+                &txn,
+                &app.state.secrets,
+                NewRouter {
+                    empresa_id: empresa.id.clone(),
+                    nombre: format!("r{i}"),
+                    host: "127.0.0.1".into(),
+                    puerto: i32::from(sim.addr().port()),
+                    usuario: SIM_USER.into(),
+                    password: SIM_PASS.into(),
+                    ubicacion: None,
+                    use_tls: false,
+                    tls_fingerprint: None,
+                },
+                app.state.config.jwt_apikey_secret.expose_secret(),
+                app.state.config.apikey_ttl,
+            )
+            .await
+            .unwrap();
+            ids.push(r.id);
+        }
+        txn.commit().await.unwrap();
+        let reg = &app.state.routers;
+        for r in join_all(ids.iter().map(|id| reg.find_user(id, "x"))).await {
+            assert_eq!(r.unwrap(), None);
+        }
+        assert_eq!(sim.connections_opened(), 500);
+        let gate = reg.connect_gate();
+        assert!(gate.max_in_flight() <= 8, "{}", gate.max_in_flight());
+        let before = gate.attempts();
+
+        let down_at = Instant::now();
+        sim.reboot_with_downtime(Duration::from_millis(500));
+        let all_up = || async {
+            let fleet = reg.fleet_status().await.unwrap();
+            fleet
+                .iter()
+                .filter(|f| f.status.state == RouterState::Connected && f.status.reconnects >= 1)
+                .count()
+                == 500
+        };
+        wait_for("all 500 back", Duration::from_secs(20), all_up).await;
+        let attempts = gate.attempts() - before;
+        assert!(gate.max_in_flight() <= 8, "{}", gate.max_in_flight());
+        // 500 ms of downtime with a 100 ms doubling backoff: a handful of attempts per router.
+        assert!(
+            attempts <= 500 * 5,
+            "{attempts} attempts: a reconnect storm"
+        );
+        // The first attempts after the outage are spread out, not all at the same instant.
+        let firsts: Vec<Duration> = ids
+            .iter()
+            .filter_map(|id| reg.attempt_times(id).into_iter().find(|t| *t >= down_at))
+            .map(|t| t - down_at)
+            .collect();
+        assert_eq!(firsts.len(), 500);
+        let min = firsts.iter().min().unwrap();
+        let max = firsts.iter().max().unwrap();
+        assert!(
+            *max - *min >= Duration::from_millis(40),
+            "first attempts within {:?}",
+            *max - *min
+        );
+        for r in join_all(ids.iter().take(50).map(|id| reg.find_user(id, "x"))).await {
+            assert_eq!(r.unwrap(), None);
+        }
+        reg.stop_all();
     }
 }

@@ -110,9 +110,15 @@ fn pipeline_depth_reaches_the_service_and_the_report() {
     assert_eq!(v["router_sessions_opened"], 2, "{v}");
     let max = v["router_max_in_flight_per_session"].as_u64().unwrap();
     assert!((1..=4).contains(&max), "{v}");
+    // The default is the service's: pipelined (adaptive), at most 16 in flight.
     let default = bench(&[]);
-    assert_eq!(default["router_pipeline_depth"], 1, "{default}");
-    assert_eq!(default["router_max_in_flight_per_session"], 1, "{default}");
+    assert_eq!(default["router_pipeline_depth"], 16, "{default}");
+    let max = default["router_max_in_flight_per_session"]
+        .as_u64()
+        .unwrap();
+    assert!((1..=16).contains(&max), "{default}");
+    let strict = bench(&["--router-pipeline-depth", "1"]);
+    assert_eq!(strict["router_max_in_flight_per_session"], 1, "{strict}");
 }
 
 #[test]
