@@ -1,7 +1,7 @@
 //! A pipelined RouterOS session: several tagged commands in flight on one connection.
 //!
-//! Used by the router actor when `ROUTER_PIPELINE_DEPTH` > 1 (the default, 1, keeps the strictly
-//! sequential [`RouterClient`]). A [`Pipeline`] is made from a logged-in client
+//! Used by the router actor when `ROUTER_PIPELINE_DEPTH` > 1 (the default, 16; 1 keeps the
+//! strictly sequential [`RouterClient`]). A [`Pipeline`] is made from a logged-in client
 //! ([`Pipeline::from_client`]) and split in two:
 //!
 //! * the writer half, behind an async mutex: one whole sentence at a time;

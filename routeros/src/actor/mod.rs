@@ -1,8 +1,9 @@
 //! `RouterActor`: one actix actor per router, owning one logged-in RouterOS session.
 //!
-//! * Commands run strictly one at a time: each is processed inside `ctx.wait(..)`, so the actor
-//!   takes no other message (and runs no timer) until the command finished (with
-//!   `pipeline_depth` > 1, up to that many tagged commands overlap instead).
+//! * With `pipeline_depth` > 1 (the default, 16) several tagged commands overlap on the one
+//!   session, as many as the adaptive [`Window`] allows; at 1 commands run strictly one at a
+//!   time, each inside `ctx.wait(..)`, so the actor takes no other message (and runs no timer)
+//!   until the command finished.
 //! * The queue is bounded by a reserved-slot counter ([`QueueSlot`](crate::messages::QueueSlot)), checked by the caller before
 //!   sending, so a full router answers `Busy` at once.
 //! * Every command has the session's deadline. On expiry the client sends `/cancel`; the actor
@@ -10,7 +11,9 @@
 //! * A lost session is re-established with exponential backoff and jitter ([`Backoff`]); refused
 //!   credentials use a much longer schedule and put the router in `auth_failed`. Connection
 //!   attempts go through a fleet-wide gate ([`ConnectGate`]) so a mass outage does not turn into
-//!   a reconnect storm.
+//!   a reconnect storm. A command arriving while backing off starts an attempt at once, at most
+//!   one per router per [`ON_DEMAND_INTERVAL`]; a session found dead on use is replaced before
+//!   the command is sent.
 //! * A periodic probe (`/system/resource/print`) keeps the session warm and detects reboots
 //!   (uptime going backwards). After `idle_timeout` without caller traffic the actor stops.
 //!
