@@ -174,7 +174,7 @@ impl Portal {
         }
     }
 
-    async fn card_token(&self) -> Result<String, String> {
+    pub(super) async fn card_token(&self) -> Result<String, String> {
         let res = self
             .http
             .post(format!(
@@ -204,7 +204,7 @@ impl Portal {
             .ok_or_else(|| "card_token_malformed".to_string())
     }
 
-    async fn purchase(&self, target: &Target, token: &str) -> Outcome {
+    pub(super) async fn purchase(&self, target: &Target, token: &str) -> Outcome {
         let body = json!({
             "producto_id": target.product_id,
             "token": token,

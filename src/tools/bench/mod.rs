@@ -76,6 +76,10 @@ pub struct BenchArgs {
     /// benchmark adds a company, its routers and plans to it.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Recovery instead of throughput: a restart while idle, then an outage of this many seconds
+    /// while the portals keep buying (see `outage.rs`). 0: the throughput run.
+    #[arg(long, default_value_t = 0)]
+    pub outage_secs: u64,
 }
 
 impl BenchArgs {
@@ -118,6 +122,7 @@ impl BenchArgs {
 }
 
 mod drive;
+mod outage;
 mod report;
 mod world;
 
@@ -198,6 +203,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         &sb,
     )
     .await?;
+    if args.outage_secs > 0 {
+        let result = outage::outage(&args, &service, &sb, &sims, targets).await;
+        let _ = service.child.start_kill();
+        let _ = service.child.wait().await;
+        drop(sims);
+        sb.stop().await;
+        let r = result.map_err(|e| {
+            let tail = log_tail(&service.log_path);
+            e.context(format!("service log tail:\n{tail}"))
+        })?;
+        outage::print_outage(&args, &r);
+        return Ok(());
+    }
     let result = drive(&args, &service, &sb, &sims, targets).await;
     let _ = service.child.start_kill();
     let _ = service.child.wait().await;

@@ -19,6 +19,20 @@ const KEYS: &[&str] = &[
 ];
 
 fn bench(extra: &[&str]) -> Value {
+    let stdout = bench_stdout(extra);
+    // The human table comes first; the JSON object is the last line.
+    assert!(stdout.contains("purchases/s"), "no table:\n{stdout}");
+    let last = stdout.lines().last().expect("some output");
+    let v: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
+    for k in KEYS {
+        assert!(v.get(*k).is_some(), "key {k} missing: {v}");
+    }
+    assert!(v["errors"].is_object(), "{v}");
+    v
+}
+
+/// Runs `pagos-hotspot bench` (2 routers, 4 portals, 2 s, `--json`, plus `extra`): its stdout.
+fn bench_stdout(extra: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_pagos-hotspot"))
         .args([
             "bench",
@@ -47,15 +61,25 @@ fn bench(extra: &[&str]) -> Value {
         "bench failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
-    // The human table comes first; the JSON object is the last line.
-    assert!(stdout.contains("purchases/s"), "no table:\n{stdout}");
+    stdout.into_owned()
+}
+
+#[test]
+fn the_outage_scenario_recovers_within_a_second_and_refuses_nothing_after() {
+    // A restart while idle, then 1 s of outage while 4 portals buy, at the default depth.
+    let stdout = bench_stdout(&["--outage-secs", "1"]);
     let last = stdout.lines().last().expect("some output");
     let v: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
-    for k in KEYS {
-        assert!(v.get(*k).is_some(), "key {k} missing: {v}");
-    }
-    assert!(v["errors"].is_object(), "{v}");
-    v
+    assert_eq!(v["restart_idle_refused"], 0, "{v}");
+    assert_eq!(v["refused_after_first_ok"], 0, "{v}");
+    let first = v["first_ok_after_up_ms"]
+        .as_f64()
+        .expect("a purchase after the outage");
+    assert!(first < 1500.0, "{v}");
+    assert!(
+        v["refused_before_first_ok"].as_u64().unwrap() > 0,
+        "the outage was seen: {v}"
+    );
 }
 
 fn num(v: &Value, k: &str) -> f64 {
