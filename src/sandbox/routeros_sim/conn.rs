@@ -202,10 +202,17 @@ impl Conn {
         (done - now) + latency
     }
 
-    /// Whether the router refuses this command for load (see `set_trap_over_in_flight`).
-    fn overloaded(&self) -> bool {
-        let f = self.shared.faults.lock().unwrap_or_else(|e| e.into_inner());
-        f.trap_over_in_flight.is_some_and(|n| self.in_flight >= n)
+    /// The `!trap` this command gets instead of running, if any: the one armed for its path
+    /// (`trap_next`), or a refusal for load (`set_trap_over_in_flight`).
+    fn trapped(&self, path: &str) -> Option<String> {
+        let mut f = self.shared.faults.lock().unwrap_or_else(|e| e.into_inner());
+        match &f.trap_next {
+            Some((p, _)) if p == path => return f.trap_next.take().map(|(_, m)| m),
+            _ => {}
+        }
+        f.trap_over_in_flight
+            .is_some_and(|n| self.in_flight >= n)
+            .then(|| SIM_BUSY.to_string())
     }
 
     fn push(
@@ -367,19 +374,8 @@ impl Conn {
                     uptime_secs: shared.uptime().as_secs(),
                 };
                 self.next_user_key = self.user_key(&req);
-                let trapped = {
-                    let mut f = shared.faults.lock().unwrap_or_else(|e| e.into_inner());
-                    match &f.trap_next {
-                        Some((p, _)) if p == path => f.trap_next.take().map(|(_, m)| m),
-                        _ => None,
-                    }
-                };
-                if let Some(message) = trapped {
+                if let Some(message) = self.trapped(path) {
                     self.push(req.tag, trap(&message), true, false, delay);
-                    return;
-                }
-                if self.overloaded() {
-                    self.push(req.tag, trap(SIM_BUSY), true, false, delay);
                     return;
                 }
                 let delay = self.delay_for(path);
