@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 mod conekta;
+mod control;
 mod mercado_pago;
 mod telegram;
 
@@ -429,6 +430,7 @@ impl SandboxGateways {
                 .configure(conekta::routes)
                 .configure(mercado_pago::routes)
                 .configure(telegram::routes)
+                .configure(control::routes)
                 .default_service(web::to(not_found))
         })
         .workers(1)

@@ -14,6 +14,7 @@
 //! `Mutex` held only while a command executes.
 
 mod conn;
+mod control;
 mod model;
 mod query;
 
@@ -747,6 +748,10 @@ pub struct SimArgs {
     /// The `api` service's max-sessions.
     #[arg(long, default_value_t = dialect::DEFAULT_MAX_SESSIONS)]
     pub max_sessions: usize,
+    /// Serve the fault and state controls over HTTP on this address (port 0 picks one; the
+    /// bound address is printed as `control on <addr>`). See `docs/sandbox-gateways.md`.
+    #[arg(long)]
+    pub control: Option<SocketAddr>,
 }
 
 /// Runs the simulator until Ctrl-C. Prints `listening on <addr>` on stdout first.
@@ -760,6 +765,10 @@ pub async fn run(args: SimArgs) -> std::io::Result<()> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", sim.addr())?;
+        if let Some(addr) = args.control {
+            let bound = control::serve(sim.control(), addr)?;
+            writeln!(out, "control on {bound}")?;
+        }
         out.flush()?;
     }
     tracing::info!(addr = %sim.addr(), version = sim.version(), "routeros-sim started");

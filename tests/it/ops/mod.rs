@@ -12,3 +12,4 @@ mod log_redaction;
 mod metrics_endpoint;
 mod portal_browser;
 mod prometheus_scrape;
+mod standalone_controls;
