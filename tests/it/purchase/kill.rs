@@ -33,7 +33,7 @@ const CARDS: [&str; 4] = [
 
 /// A company with Conekta keys, a router on the simulator, a plan; the portal's API key and
 /// the plan's id.
-async fn seed(database_url: &str, sim: &RouterSim) -> (String, i32) {
+async fn seed(database_url: &str, sim: &RouterSim, sb: &SandboxHandle) -> (String, i32) {
     let db = pagos_hotspot::db::connect(database_url).await.unwrap();
     pagos_hotspot::db::migrate(&db).await.unwrap();
     let secrets = SecretBox::new(&MasterKey::from_bytes(MASTER_KEY));
@@ -42,6 +42,12 @@ async fn seed(database_url: &str, sim: &RouterSim) -> (String, i32) {
         ..NewEmpresa::named("Kill test")
     };
     let empresa = empresas::insert(&db, &secrets, new).await.unwrap();
+    // Conekta's events are verified with the sandbox's signing key.
+    let patch = empresas::EmpresaPatch {
+        conekta_webhook_key: Some(sb.conekta_webhook_public_key_pem()),
+        ..Default::default()
+    };
+    let empresa = empresas::update(&db, empresa, patch).await.unwrap();
     let router = NewRouter {
         empresa_id: empresa.id.clone(),
         nombre: "Router".into(),
@@ -138,12 +144,8 @@ async fn purchases_caught_by_a_kill_are_finished_within_seconds_of_the_restart()
     let database_url = format!("sqlite://{}/db.sqlite?mode=rwc", dir.path().display());
     let sim = RouterSim::start(SimConfig::new("api", "router-pass")).unwrap();
     let sb = SandboxGateways::start(SandboxConfig::default()).unwrap();
-    let (api_key, product_id) = seed(&database_url, &sim).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (api_key, product_id) = seed(&database_url, &sim, &sb).await;
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let mut service = serve(dir.path(), &database_url, port, &sb);
@@ -214,4 +216,109 @@ async fn purchases_caught_by_a_kill_are_finished_within_seconds_of_the_restart()
         "recovered {} purchases in {recovered:?} after the restart",
         CARDS.len()
     );
+}
+
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[actix_web::test]
+async fn a_refund_notice_caught_by_a_kill_is_applied_when_redelivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}/db.sqlite?mode=rwc", dir.path().display());
+    let sim = RouterSim::start(SimConfig::new("api", "router-pass")).unwrap();
+    let sb = SandboxGateways::start(SandboxConfig::default()).unwrap();
+    let (api_key, product_id) = seed(&database_url, &sim, &sb).await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut service = serve(dir.path(), &database_url, port, &sb);
+    wait_healthy(&http, &base).await;
+    let res = http
+        .post(format!("{base}/api/v1/payments/pagar-conekta"))
+        .header("x-api-key", &api_key)
+        .json(&conekta_body(product_id, CARDS[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let db = pagos_hotspot::db::connect(&database_url).await.unwrap();
+    let purchase = entity::purchase::Entity::find().all(&db).await.unwrap()[0].clone();
+    assert_eq!(purchase.state, "completed");
+    let order = purchase.gateway_payment_id.clone().unwrap();
+
+    // The merchant refunds; the service records the notice, then stalls re-reading the order
+    // (the gateway is slow) and is killed there.
+    let empresa = purchase.empresa_id.clone();
+    sb.set_conekta_webhook_url(Some(format!(
+        "{base}/api/v1/webhook/conekta?empresa_id={empresa}"
+    )));
+    sb.set_latency(Duration::from_secs(4));
+    let refund = http
+        .post(format!("{}/orders/{order}/refunds", sb.base_url()))
+        .basic_auth(CONEKTA_KEY, Some(""))
+        .header("Accept", "application/vnd.conekta-v2.1.0+json")
+        .json(&serde_json::json!({"amount": 1500, "reason": "requested_by_client"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(refund.status().is_success());
+    let recorded = Instant::now() + Duration::from_secs(20);
+    loop {
+        let events = entity::webhook_event::Entity::find()
+            .all(&db)
+            .await
+            .unwrap();
+        if events.iter().any(|e| e.outcome == "received") {
+            break;
+        }
+        assert!(
+            Instant::now() < recorded,
+            "the notice never reached the service"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    service.kill().unwrap();
+    service.wait().unwrap();
+    sb.set_latency(Duration::ZERO);
+    let notice = sb
+        .webhooks_sent()
+        .into_iter()
+        .rev()
+        .find(|h| h.body.contains("order.refunded") || h.body.contains("refund"))
+        .expect("the refund notice");
+
+    // Restarted, the gateway delivers the same notice again until it is acknowledged.
+    let mut service = serve(dir.path(), &database_url, port, &sb);
+    wait_healthy(&http, &base).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut rb = http.post(&notice.url).body(notice.body.clone());
+        for (k, v) in &notice.headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        let res = rb.send().await.unwrap();
+        let status = res.status();
+        let v: serde_json::Value = res.json().await.unwrap_or_default();
+        if status == 200 && v.get("duplicate").is_none() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the redelivered notice was never applied: {status} {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let after = entity::purchase::Entity::find().all(&db).await.unwrap()[0].clone();
+    service.kill().unwrap();
+    service.wait().unwrap();
+    assert_eq!(after.state, "revoked");
+    let user = &sim.users()[0];
+    assert!(user.disabled, "{user:?}");
+    assert!(sb.ledger()[0].refunded > rust_decimal::Decimal::ZERO);
 }
