@@ -286,11 +286,17 @@ async fn a_refund_notice_caught_by_a_kill_is_applied_when_redelivered() {
     service.kill().unwrap();
     service.wait().unwrap();
     sb.set_latency(Duration::ZERO);
+    // The sandbox records its delivery once the (killed) receiver's connection ends.
+    let is_refund = |h: &pagos_hotspot::sandbox::gateways::SentWebhook| h.body.contains("refund");
+    crate::helpers::purchase::eventually("the refund notice recorded", || {
+        sb.webhooks_sent().iter().any(is_refund)
+    })
+    .await;
     let notice = sb
         .webhooks_sent()
         .into_iter()
         .rev()
-        .find(|h| h.body.contains("order.refunded") || h.body.contains("refund"))
+        .find(is_refund)
         .expect("the refund notice");
 
     // Restarted, the gateway delivers the same notice again until it is acknowledged.
