@@ -1,7 +1,10 @@
-//! The service killed (`SIGKILL`) in the middle of real purchases: `serve` runs as a process of
-//! its own against the RouterOS simulator and the sandbox gateways; after a restart its
-//! reconciler finishes every purchase within seconds (a short saga lease), with one charge and
-//! one enabled user each, checked on the simulator's and the sandbox's own state.
+//! `serve` as a process of its own against the RouterOS simulator and the sandbox gateways,
+//! killed (`SIGKILL`) in the middle of purchases and of a refund notice, or facing a stalled,
+//! unreachable or reset peer; every outcome is checked on the simulator's and the sandbox's own
+//! state: after a restart the reconciler finishes every purchase within seconds (a short saga
+//! lease), a notice caught by the kill is applied when redelivered, an unknown charge is "being
+//! confirmed" (503) and a retry gets the final answer, an unreachable gateway fails at once, and
+//! a router that lost its users never costs another customer his user.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -90,6 +93,17 @@ async fn seed(database_url: &str, sim: &RouterSim, sb: &SandboxHandle) -> (Strin
 
 /// `pagos-hotspot serve` on `port`, with a short saga lease and a reconciler every second.
 fn serve(dir: &Path, database_url: &str, port: u16, sb: &SandboxHandle) -> Child {
+    serve_with(dir, database_url, port, sb, &[])
+}
+
+/// [`serve`] with more (or overriding) environment variables.
+fn serve_with(
+    dir: &Path,
+    database_url: &str,
+    port: u16,
+    sb: &SandboxHandle,
+    extra: &[(&str, String)],
+) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -118,6 +132,7 @@ fn serve(dir: &Path, database_url: &str, port: u16, sb: &SandboxHandle) -> Child
         .env("RECONCILE_INTERVAL_SECS", "1")
         .env("GATEWAY_TIMEOUT_MS", "30000")
         .env("RUST_LOG", "warn")
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -327,4 +342,158 @@ async fn a_refund_notice_caught_by_a_kill_is_applied_when_redelivered() {
     let user = &sim.users()[0];
     assert!(user.disabled, "{user:?}");
     assert!(sb.ledger()[0].refunded > rust_decimal::Decimal::ZERO);
+}
+
+/// The service as a process of its own, with the simulator and the sandbox beside it.
+struct Stack {
+    _dir: tempfile::TempDir,
+    database_url: String,
+    sim: RouterSim,
+    sb: SandboxHandle,
+    api_key: String,
+    product_id: i32,
+    base: String,
+    http: reqwest::Client,
+    service: Child,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.service.kill();
+        let _ = self.service.wait();
+    }
+}
+
+impl Stack {
+    async fn start(extra: &[(&str, String)]) -> Stack {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = format!("sqlite://{}/db.sqlite?mode=rwc", dir.path().display());
+        let sim = RouterSim::start(SimConfig::new("api", "router-pass")).unwrap();
+        let sb = SandboxGateways::start(SandboxConfig::default()).unwrap();
+        let (api_key, product_id) = seed(&database_url, &sim, &sb).await;
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let service = serve_with(dir.path(), &database_url, port, &sb, extra);
+        wait_healthy(&http, &base).await;
+        Stack {
+            _dir: dir,
+            database_url,
+            sim,
+            sb,
+            api_key,
+            product_id,
+            base,
+            http,
+            service,
+        }
+    }
+
+    async fn buy(&self, card: &str, key: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/payments/pagar-conekta", self.base))
+            .header("x-api-key", &self.api_key)
+            .header("idempotency-key", key)
+            .json(&conekta_body(self.product_id, card))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn purchases(&self) -> Vec<entity::purchase::Model> {
+        let db = pagos_hotspot::db::connect(&self.database_url)
+            .await
+            .unwrap();
+        let mut ps = entity::purchase::Entity::find().all(&db).await.unwrap();
+        ps.sort_by_key(|p| p.created_at);
+        db.close().await.unwrap();
+        ps
+    }
+
+    /// Polls the service's database until `done` holds (20 s at most).
+    async fn until(&self, what: &str, done: impl Fn(&[entity::purchase::Model]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ps = self.purchases().await;
+            if done(&ps) {
+                return;
+            }
+            let states: Vec<_> = ps.iter().map(|p| p.state.as_str()).collect();
+            assert!(Instant::now() < deadline, "{what}: {states:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_stalled_gateway_is_answered_being_confirmed_by_the_service_process() {
+    let s = Stack::start(&[("GATEWAY_TIMEOUT_MS", "800".into())]).await;
+    // The charge is made and its answer hangs; the lookup by reference fails once.
+    s.sb.set_hang_for(Duration::from_secs(3));
+    s.sb.charge_then_timeout_next();
+    let stall = async {
+        crate::helpers::purchase::eventually("the charge", || s.sb.ledger().len() == 1).await;
+        s.sb.fail_next(1);
+    };
+    let (res, ()) = futures_util::future::join(s.buy(CARDS[0], "stalled-1"), stall).await;
+    assert_eq!(res.status(), 503);
+    let retry = res.headers().get("retry-after").cloned();
+    assert_eq!(retry.as_ref().and_then(|v| v.to_str().ok()), Some("5"));
+    assert_eq!(s.purchases().await[0].state, "charging");
+    // The service's reconciler finds the charge; the retry with the same key gets the purchase.
+    s.until("completed by the reconciler", |ps| {
+        ps[0].state == "completed"
+    })
+    .await;
+    let res = s.buy(CARDS[0], "stalled-1").await;
+    assert_eq!(res.status(), 200);
+    let v: serde_json::Value = res.json().await.unwrap();
+    let users = s.sim.users();
+    assert_eq!(users.len(), 1);
+    assert_eq!(v["usuario_hotspot"]["usuario"], users[0].name);
+    assert!(!users[0].disabled);
+    assert_eq!(s.sb.ledger().len(), 1, "one charge");
+}
+
+#[actix_web::test]
+async fn a_gateway_never_reached_fails_at_once_in_the_service_process() {
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let s = Stack::start(&[("CONEKTA_API_BASE", closed)]).await;
+    let res = s.buy(CARDS[0], "never-sent").await;
+    assert_eq!(res.status(), 500);
+    let ps = s.purchases().await;
+    assert_eq!(ps.len(), 1);
+    assert_eq!(
+        ps[0].state, "failed",
+        "undone at once, not left for the reconciler"
+    );
+    assert!(s.sim.users().is_empty());
+    // The key is free: the same request is a new attempt.
+    assert_eq!(s.buy(CARDS[0], "never-sent").await.status(), 500);
+    assert_eq!(s.purchases().await.len(), 2);
+    assert!(s.sb.ledger().is_empty());
+}
+
+#[actix_web::test]
+async fn a_router_reset_never_costs_another_customer_his_user_in_the_service_process() {
+    let s = Stack::start(&[("UNKNOWN_CHARGE_DEADLINE_SECS", "0".into())]).await;
+    // A: the create and the lookup fail; A waits in `charging` with its user `*1`.
+    s.sb.fail_next(2);
+    assert_eq!(s.buy(CARDS[0], "a").await.status(), 503);
+    let a = s.purchases().await[0].clone();
+    assert_eq!(a.router_user_id.as_deref(), Some("*1"));
+    // The router is reset; B buys and gets `*1`.
+    s.sim.forget_users();
+    assert_eq!(s.buy(CARDS[1], "b").await.status(), 200);
+    let b_user = s.sim.users()[0].clone();
+    assert_eq!(b_user.id, "*1");
+    // The service's reconciler undoes A; B's user stays.
+    s.until("A undone", |ps| {
+        ps.iter().any(|p| p.id == a.id && p.state == "failed")
+    })
+    .await;
+    let users = s.sim.users();
+    assert_eq!(users, vec![b_user]);
+    assert!(!users[0].disabled);
+    assert_eq!(s.sb.ledger().len(), 1, "B's charge only");
 }
