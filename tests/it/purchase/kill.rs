@@ -91,12 +91,8 @@ async fn seed(database_url: &str, sim: &RouterSim, sb: &SandboxHandle) -> (Strin
     (key.api_key, product.id)
 }
 
-/// `pagos-hotspot serve` on `port`, with a short saga lease and a reconciler every second.
-fn serve(dir: &Path, database_url: &str, port: u16, sb: &SandboxHandle) -> Child {
-    serve_with(dir, database_url, port, sb, &[])
-}
-
-/// [`serve`] with more (or overriding) environment variables.
+/// `pagos-hotspot serve` on `port` with a short saga lease and a reconciler every second, and
+/// `extra` environment variables (added or overriding).
 fn serve_with(
     dir: &Path,
     database_url: &str,
@@ -155,16 +151,10 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
 
 #[actix_web::test]
 async fn purchases_caught_by_a_kill_are_finished_within_seconds_of_the_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}/db.sqlite?mode=rwc", dir.path().display());
-    let sim = RouterSim::start(SimConfig::new("api", "router-pass")).unwrap();
-    let sb = SandboxGateways::start(SandboxConfig::default()).unwrap();
-    let (api_key, product_id) = seed(&database_url, &sim, &sb).await;
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let mut service = serve(dir.path(), &database_url, port, &sb);
-    wait_healthy(&http, &base).await;
+    let s = Stack::start(&[]).await;
+    let (sim, sb, http, base) = (&s.sim, &s.sb, &s.http, s.base.as_str());
+    let (api_key, product_id) = (s.api_key.as_str(), s.product_id);
+    let database_url = s.database_url.as_str();
 
     // Every charge is made at the gateway, and its answer never comes back.
     sb.set_hang_for(Duration::from_secs(60));
@@ -176,7 +166,7 @@ async fn purchases_caught_by_a_kill_are_finished_within_seconds_of_the_restart()
         .map(|card| {
             let req = http
                 .post(format!("{base}/api/v1/payments/pagar-conekta"))
-                .header("x-api-key", &api_key)
+                .header("x-api-key", api_key)
                 .json(&conekta_body(product_id, card))
                 .send();
             actix_web::rt::spawn(req)
@@ -185,17 +175,15 @@ async fn purchases_caught_by_a_kill_are_finished_within_seconds_of_the_restart()
     crate::helpers::purchase::eventually("every charge made", || sb.ledger().len() == CARDS.len())
         .await;
     // Killed with the sagas in flight: nobody gets an answer.
-    service.kill().unwrap();
-    service.wait().unwrap();
+    s.kill();
     for b in buys {
         assert!(b.await.unwrap().is_err(), "an answer from a killed service");
     }
     sb.set_hang_for(Duration::ZERO);
 
     let restarted = Instant::now();
-    let mut service = serve(dir.path(), &database_url, port, &sb);
-    wait_healthy(&http, &base).await;
-    let db = pagos_hotspot::db::connect(&database_url).await.unwrap();
+    s.restart().await;
+    let db = pagos_hotspot::db::connect(database_url).await.unwrap();
     let deadline = restarted + Duration::from_secs(20);
     let purchases = loop {
         let ps = entity::purchase::Entity::find().all(&db).await.unwrap();
@@ -210,8 +198,7 @@ async fn purchases_caught_by_a_kill_are_finished_within_seconds_of_the_restart()
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let recovered = restarted.elapsed();
-    service.kill().unwrap();
-    service.wait().unwrap();
+    s.kill();
 
     // One charge per purchase, none refunded; one enabled user per purchase, its own.
     let ledger = sb.ledger();
@@ -244,25 +231,19 @@ fn free_port() -> u16 {
 
 #[actix_web::test]
 async fn a_refund_notice_caught_by_a_kill_is_applied_when_redelivered() {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}/db.sqlite?mode=rwc", dir.path().display());
-    let sim = RouterSim::start(SimConfig::new("api", "router-pass")).unwrap();
-    let sb = SandboxGateways::start(SandboxConfig::default()).unwrap();
-    let (api_key, product_id) = seed(&database_url, &sim, &sb).await;
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let mut service = serve(dir.path(), &database_url, port, &sb);
-    wait_healthy(&http, &base).await;
+    let s = Stack::start(&[]).await;
+    let (sim, sb, http, base) = (&s.sim, &s.sb, &s.http, s.base.as_str());
+    let (api_key, product_id) = (s.api_key.as_str(), s.product_id);
+    let database_url = s.database_url.as_str();
     let res = http
         .post(format!("{base}/api/v1/payments/pagar-conekta"))
-        .header("x-api-key", &api_key)
+        .header("x-api-key", api_key)
         .json(&conekta_body(product_id, CARDS[0]))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let db = pagos_hotspot::db::connect(&database_url).await.unwrap();
+    let db = pagos_hotspot::db::connect(database_url).await.unwrap();
     let purchase = entity::purchase::Entity::find().all(&db).await.unwrap()[0].clone();
     assert_eq!(purchase.state, "completed");
     let order = purchase.gateway_payment_id.clone().unwrap();
@@ -298,8 +279,7 @@ async fn a_refund_notice_caught_by_a_kill_is_applied_when_redelivered() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    service.kill().unwrap();
-    service.wait().unwrap();
+    s.kill();
     sb.set_latency(Duration::ZERO);
     // The sandbox records its delivery once the (killed) receiver's connection ends.
     let is_refund = |h: &pagos_hotspot::sandbox::gateways::SentWebhook| h.body.contains("refund");
@@ -315,8 +295,7 @@ async fn a_refund_notice_caught_by_a_kill_is_applied_when_redelivered() {
         .expect("the refund notice");
 
     // Restarted, the gateway delivers the same notice again until it is acknowledged.
-    let mut service = serve(dir.path(), &database_url, port, &sb);
-    wait_healthy(&http, &base).await;
+    s.restart().await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let mut rb = http.post(&notice.url).body(notice.body.clone());
@@ -336,8 +315,7 @@ async fn a_refund_notice_caught_by_a_kill_is_applied_when_redelivered() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let after = entity::purchase::Entity::find().all(&db).await.unwrap()[0].clone();
-    service.kill().unwrap();
-    service.wait().unwrap();
+    s.kill();
     assert_eq!(after.state, "revoked");
     let user = &sim.users()[0];
     assert!(user.disabled, "{user:?}");
@@ -353,19 +331,20 @@ struct Stack {
     api_key: String,
     product_id: i32,
     base: String,
+    port: u16,
+    extra: Vec<(&'static str, String)>,
     http: reqwest::Client,
-    service: Child,
+    service: std::sync::Mutex<Child>,
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let _ = self.service.kill();
-        let _ = self.service.wait();
+        self.kill();
     }
 }
 
 impl Stack {
-    async fn start(extra: &[(&str, String)]) -> Stack {
+    async fn start(extra: &[(&'static str, String)]) -> Stack {
         let dir = tempfile::tempdir().unwrap();
         let database_url = format!("sqlite://{}/db.sqlite?mode=rwc", dir.path().display());
         let sim = RouterSim::start(SimConfig::new("api", "router-pass")).unwrap();
@@ -384,9 +363,32 @@ impl Stack {
             api_key,
             product_id,
             base,
+            port,
+            extra: extra.to_vec(),
             http,
-            service,
+            service: std::sync::Mutex::new(service),
         }
+    }
+
+    /// `SIGKILL`, and wait for the process to be gone.
+    fn kill(&self) {
+        let mut service = self.service.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = service.kill();
+        let _ = service.wait();
+    }
+
+    /// A new service process on the same database and port.
+    async fn restart(&self) {
+        self.kill();
+        let service = serve_with(
+            self._dir.path(),
+            &self.database_url,
+            self.port,
+            &self.sb,
+            &self.extra,
+        );
+        *self.service.lock().unwrap_or_else(|e| e.into_inner()) = service;
+        wait_healthy(&self.http, &self.base).await;
     }
 
     async fn buy(&self, card: &str, key: &str) -> reqwest::Response {
