@@ -280,20 +280,10 @@ pub async fn claim<C: ConnectionTrait>(
     now: DateTime<Utc>,
     lease: std::time::Duration,
 ) -> Result<bool, DbErr> {
-    let res = purchase::Entity::update_many()
-        .col_expr(
-            purchase::Column::LockedUntil,
-            Expr::value(Some(now + chrono_dur(lease))),
-        )
-        .filter(purchase::Column::Id.eq(id))
-        .filter(
-            purchase::Column::LockedUntil
-                .is_null()
-                .or(purchase::Column::LockedUntil.lt(now)),
-        )
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
+    let free = purchase::Column::LockedUntil
+        .is_null()
+        .or(purchase::Column::LockedUntil.lt(now));
+    lease_until(db, id, now + chrono_dur(lease), free).await
 }
 
 /// Extends a lease its holder still has (unexpired): true when renewed. A lease that ran out
@@ -304,13 +294,21 @@ pub async fn renew_lease<C: ConnectionTrait>(
     now: DateTime<Utc>,
     lease: std::time::Duration,
 ) -> Result<bool, DbErr> {
+    let held = purchase::Column::LockedUntil.gte(now);
+    lease_until(db, id, now + chrono_dur(lease), held).await
+}
+
+/// Sets the purchase's lease to `until` when `condition` holds; whether it did.
+async fn lease_until<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    until: DateTime<Utc>,
+    condition: sea_orm::sea_query::SimpleExpr,
+) -> Result<bool, DbErr> {
     let res = purchase::Entity::update_many()
-        .col_expr(
-            purchase::Column::LockedUntil,
-            Expr::value(Some(now + chrono_dur(lease))),
-        )
+        .col_expr(purchase::Column::LockedUntil, Expr::value(Some(until)))
         .filter(purchase::Column::Id.eq(id))
-        .filter(purchase::Column::LockedUntil.gte(now))
+        .filter(condition)
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)

@@ -335,30 +335,24 @@ impl MpChanges {
     fn into_patch(self, secrets: &SecretBox) -> (EmpresaPatch, Vec<&'static str>) {
         let mut patch = EmpresaPatch::default();
         let mut campos: Vec<&'static str> = vec![];
-        match self.access_token.as_deref() {
-            None => {}
-            Some("") => {
-                patch.mercado_pago_access_token = Some(None);
-                campos.push("access_token (eliminado)");
-            }
-            Some(t) => {
-                patch.mercado_pago_access_token =
-                    Some(Some(secrets.encrypt(field::MP_ACCESS_TOKEN, t)));
-                campos.push("access_token (actualizado)");
-            }
-        }
-        match self.webhook_secret.as_deref() {
-            None => {}
-            Some("") => {
-                patch.mercado_pago_webhook_secret = Some(None);
-                campos.push("webhook_secret (eliminado)");
-            }
-            Some(s) => {
-                patch.mercado_pago_webhook_secret =
-                    Some(Some(secrets.encrypt(field::MP_WEBHOOK_SECRET, s)));
-                campos.push("webhook_secret (actualizado)");
-            }
-        }
+        let mut secret = |value: Option<&str>, name: &str, labels: [&'static str; 2]| {
+            let (patched, label) = match value? {
+                "" => (None, labels[0]),
+                v => (Some(secrets.encrypt(name, v)), labels[1]),
+            };
+            campos.push(label);
+            Some(patched)
+        };
+        patch.mercado_pago_access_token = secret(
+            self.access_token.as_deref(),
+            field::MP_ACCESS_TOKEN,
+            ["access_token (eliminado)", "access_token (actualizado)"],
+        );
+        patch.mercado_pago_webhook_secret = secret(
+            self.webhook_secret.as_deref(),
+            field::MP_WEBHOOK_SECRET,
+            ["webhook_secret (eliminado)", "webhook_secret (actualizado)"],
+        );
         if let Some(k) = self.public_key {
             patch.mercado_pago_public_key = Some(k);
             campos.push("public_key");
