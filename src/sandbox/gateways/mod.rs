@@ -138,7 +138,8 @@ pub struct SentWebhook {
     pub url: String,
     pub headers: BTreeMap<String, String>,
     pub body: String,
-    /// The receiver's HTTP status, or `None` if it could not be reached.
+    /// The receiver's HTTP status; `None` while the answer is awaited, or if it could not be
+    /// reached.
     pub status: Option<u16>,
 }
 
@@ -291,14 +292,23 @@ impl Shared {
         for (k, v) in &headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
+        // Recorded before it is sent, so that a test sees it as soon as the receiver does; its
+        // status is filled in when the answer comes.
+        let index = {
+            let mut g = self.lock();
+            g.webhooks.push(SentWebhook {
+                gateway,
+                url,
+                headers,
+                body,
+                status: None,
+            });
+            g.webhooks.len() - 1
+        };
         let status = rb.send().await.ok().map(|r| r.status().as_u16());
-        self.lock().webhooks.push(SentWebhook {
-            gateway,
-            url,
-            headers,
-            body,
-            status,
-        });
+        if let Some(w) = self.lock().webhooks.get_mut(index) {
+            w.status = status;
+        }
         status
     }
 
