@@ -16,11 +16,17 @@ use crate::proto::Command;
 /// Runs one command with the session's command deadline.
 pub(crate) trait Runner {
     async fn run_cmd(&mut self, cmd: Command) -> Result<Reply, RouterError>;
+    /// The `.id` this session's `add` returned for the user `name`, if it has not been used
+    /// yet (see [`crate::created`]).
+    fn take_created(&mut self, name: &str) -> Option<String>;
 }
 
 impl Runner for RouterClient {
     async fn run_cmd(&mut self, cmd: Command) -> Result<Reply, RouterError> {
         self.call(cmd).await
+    }
+    fn take_created(&mut self, name: &str) -> Option<String> {
+        self.created_users().take(name)
     }
 }
 
@@ -28,6 +34,30 @@ impl Runner for &Pipeline {
     async fn run_cmd(&mut self, cmd: Command) -> Result<Reply, RouterError> {
         self.call(cmd).await
     }
+    fn take_created(&mut self, name: &str) -> Option<String> {
+        self.created_users().take(name)
+    }
+}
+
+/// Enables the user `name` whose comment is `comment`: by the `.id` this session created it
+/// with (one command), else found by name and comment first (two). A user of that name with
+/// another comment is someone else's: `NotFound`, nothing changed.
+pub(crate) async fn enable_own_user<R: Runner>(
+    r: &mut R,
+    name: &str,
+    comment: &str,
+) -> Result<(), RouterError> {
+    let id = match r.take_created(name) {
+        Some(id) => id,
+        None => find_user(r, name)
+            .await?
+            .filter(|u| u.comment.as_deref() == Some(comment))
+            .map(|u| u.id)
+            .ok_or_else(|| RouterError::NotFound("user".into()))?,
+    };
+    r.run_cmd(cmds::by_id(USER, "enable", &id))
+        .await
+        .map(|_| ())
 }
 
 /// What a revocation did, and the router's state read back afterwards.

@@ -13,6 +13,7 @@ pub mod actor;
 pub mod client;
 pub mod codec;
 pub mod commands;
+mod created;
 pub mod dialect;
 pub mod error;
 pub mod footprint;

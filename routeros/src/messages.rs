@@ -28,6 +28,10 @@ pub enum Op {
     CreateUser(NewHotspotUser),
     /// `/ip/hotspot/user/enable =.id=`.
     EnableUser(String),
+    /// Enable the user `name` whose comment is `comment` (a purchase's own user): by the `.id`
+    /// this session created it with, else after a lookup by name and comment
+    /// ([`crate::access`]). `NotFound` when no such user is ours.
+    EnableOwnUser { name: String, comment: String },
     /// `/ip/hotspot/user/disable =.id=`.
     DisableUser(String),
     /// `/ip/hotspot/user/remove =.id=`.
@@ -65,7 +69,7 @@ impl Op {
     pub fn name(&self) -> &'static str {
         match self {
             Op::CreateUser(_) => "create_user",
-            Op::EnableUser(_) => "enable_user",
+            Op::EnableUser(_) | Op::EnableOwnUser { .. } => "enable_user",
             Op::DisableUser(_) => "disable_user",
             Op::RemoveUser(_) => "remove_user",
             Op::FindUser(_) => "find_user",
@@ -90,6 +94,7 @@ impl Op {
         matches!(
             self,
             Op::EnableUser(_)
+                | Op::EnableOwnUser { .. }
                 | Op::DisableUser(_)
                 | Op::RemoveUser(_)
                 | Op::RemoveActiveSessions(_)
@@ -104,6 +109,7 @@ impl Op {
             self,
             Op::CreateUser(_)
                 | Op::EnableUser(_)
+                | Op::EnableOwnUser { .. }
                 | Op::DisableUser(_)
                 | Op::RemoveUser(_)
                 | Op::BindMac(_)
@@ -134,9 +140,17 @@ pub enum OpOutput {
 /// Runs one operation on a session with the session's command deadline.
 pub async fn execute(client: &mut RouterClient, op: &Op) -> Result<OpOutput, RouterError> {
     Ok(match op {
-        Op::CreateUser(u) => OpOutput::Id(client.hotspot_user_add(u).await?),
+        Op::CreateUser(u) => {
+            let id = client.hotspot_user_add(u).await?;
+            client.created_users().record(&u.name, &id);
+            OpOutput::Id(id)
+        }
         Op::EnableUser(id) => {
             client.hotspot_user_enable(id).await?;
+            OpOutput::Unit
+        }
+        Op::EnableOwnUser { name, comment } => {
+            access::enable_own_user(client, name, comment).await?;
             OpOutput::Unit
         }
         Op::DisableUser(id) => {
@@ -144,6 +158,7 @@ pub async fn execute(client: &mut RouterClient, op: &Op) -> Result<OpOutput, Rou
             OpOutput::Unit
         }
         Op::RemoveUser(id) => {
+            client.created_users().forget_id(id);
             client.hotspot_user_remove(id).await?;
             OpOutput::Unit
         }

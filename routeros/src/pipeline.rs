@@ -35,6 +35,7 @@ use crate::access;
 use crate::client::{traps_to_error, Reply, ReplyLimits, ReplySize, RouterClient, Transport};
 use crate::codec::{ApiCodec, Sentence};
 use crate::commands::{self as cmds, HotspotUser, SystemResource};
+use crate::created::CreatedUsers;
 use crate::error::RouterError;
 use crate::messages::{Op, OpOutput};
 use crate::proto::{Command, Response};
@@ -101,6 +102,8 @@ struct Inner {
     max_consecutive_timeouts: u32,
     command_timeout: Duration,
     reader: tokio::task::JoinHandle<()>,
+    /// Users this session created and has not enabled yet ([`crate::created`]).
+    created: Mutex<CreatedUsers>,
 }
 
 impl Drop for Inner {
@@ -152,8 +155,14 @@ impl Pipeline {
                 max_consecutive_timeouts: parts.max_consecutive_timeouts.max(1),
                 command_timeout: parts.command_timeout,
                 reader,
+                created: Mutex::default(),
             }),
         }
+    }
+
+    /// The users this session created and has not enabled yet.
+    pub(crate) fn created_users(&self) -> std::sync::MutexGuard<'_, CreatedUsers> {
+        self.inner.created.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether the session ended (it must be dropped and re-established).
@@ -337,19 +346,25 @@ pub async fn execute(p: &Pipeline, op: &Op) -> Result<OpOutput, RouterError> {
     Ok(match op {
         Op::CreateUser(u) => {
             let r = p.call(cmds::user_add(u)).await?;
-            match r.ret() {
-                Some(id) => OpOutput::Id(id),
+            let id = match r.ret() {
+                Some(id) => id,
                 // Some versions omit =ret=; look the id up by name.
-                None => OpOutput::Id(
-                    p.find_user(&u.name)
-                        .await?
-                        .map(|x| x.id)
-                        .ok_or_else(|| RouterError::Protocol("add returned no id".into()))?,
-                ),
-            }
+                None => p
+                    .find_user(&u.name)
+                    .await?
+                    .map(|x| x.id)
+                    .ok_or_else(|| RouterError::Protocol("add returned no id".into()))?,
+            };
+            p.created_users().record(&u.name, &id);
+            OpOutput::Id(id)
         }
         Op::EnableUser(id) => {
             p.call(cmds::by_id(cmds::USER, "enable", id)).await?;
+            OpOutput::Unit
+        }
+        Op::EnableOwnUser { name, comment } => {
+            let mut runner = p;
+            access::enable_own_user(&mut runner, name, comment).await?;
             OpOutput::Unit
         }
         Op::DisableUser(id) => {
@@ -357,6 +372,7 @@ pub async fn execute(p: &Pipeline, op: &Op) -> Result<OpOutput, RouterError> {
             OpOutput::Unit
         }
         Op::RemoveUser(id) => {
+            p.created_users().forget_id(id);
             p.call(cmds::by_id(cmds::USER, "remove", id)).await?;
             OpOutput::Unit
         }

@@ -508,6 +508,22 @@ impl RouterRegistry {
         self.unit(router_id, Op::EnableUser(id.to_string())).await
     }
 
+    /// Enables the user `name` if its comment is `comment`: one command when this router's
+    /// current session created it, a lookup by name and comment first otherwise (see
+    /// `created.rs`). `Router(NotFound)` when no user of that name is ours.
+    pub async fn enable_own_user(
+        &self,
+        router_id: &str,
+        name: &str,
+        comment: &str,
+    ) -> Result<(), BrokerError> {
+        let op = Op::EnableOwnUser {
+            name: name.to_string(),
+            comment: comment.to_string(),
+        };
+        self.unit(router_id, op).await
+    }
+
     pub async fn disable_user(&self, router_id: &str, id: &str) -> Result<(), BrokerError> {
         self.unit(router_id, Op::DisableUser(id.to_string())).await
     }

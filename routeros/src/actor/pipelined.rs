@@ -34,6 +34,7 @@ impl OpKey {
         match op {
             Op::CreateUser(u) => OpKey::User(u.name.clone()),
             Op::FindUser(name)
+            | Op::EnableOwnUser { name, .. }
             | Op::RemoveActiveSessions(name)
             | Op::RemoveCookies(name)
             | Op::RevokeAccess { user: name, .. } => OpKey::User(name.clone()),

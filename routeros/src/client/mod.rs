@@ -18,6 +18,7 @@ use tokio::time::{timeout, timeout_at, Instant};
 use tokio_util::codec::Framed;
 
 use crate::codec::{ApiCodec, Sentence};
+use crate::created::CreatedUsers;
 use crate::error::RouterError;
 use crate::proto::{Attrs, Command, Response};
 
@@ -121,6 +122,8 @@ pub struct RouterClient {
     broken: bool,
     command_timeout: Duration,
     reply_limits: ReplyLimits,
+    /// Users this session created and has not enabled yet ([`crate::created`]).
+    created: CreatedUsers,
 }
 
 impl std::fmt::Debug for RouterClient {
@@ -149,7 +152,13 @@ impl RouterClient {
             broken: false,
             command_timeout: opts.command_timeout,
             reply_limits: opts.reply_limits,
+            created: CreatedUsers::default(),
         }
+    }
+
+    /// The users this session created and has not enabled yet.
+    pub(crate) fn created_users(&mut self) -> &mut CreatedUsers {
+        &mut self.created
     }
 
     /// Takes the session apart for [`super::pipeline::Pipeline`].

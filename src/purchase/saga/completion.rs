@@ -17,11 +17,11 @@ use crate::state::AppState;
 
 use super::compensation::compensate;
 use super::db_reply;
-use super::find_own_user;
 use super::gateway::gw_get;
 use super::notify::notify_paid;
 use crate::db::purchases;
 use crate::purchase::response::{self, Reply};
+use crate::purchase::user_comment;
 use crate::purchase::GatewayKind;
 use crate::purchase::SagaState;
 
@@ -162,14 +162,21 @@ pub(super) async fn complete(
     }
 }
 
-/// Enables the purchase's user; an unknown outcome is checked with a lookup. The user is found
-/// by its name and its `purchase:<id>` comment, never by a stored `.id` alone: a router that lost
-/// its state reuses `.id`s, and another customer's user must never be touched.
+/// Enables the purchase's user; an unknown outcome is checked with a lookup. The user is the one
+/// of its name and its `purchase:<id>` comment, never found by a stored `.id` alone: a router
+/// that lost its state reuses `.id`s, and another customer's user must never be touched. (The
+/// broker enables by `.id` only on the session that created the user, which cannot outlive such
+/// a loss; elsewhere it looks the user up first.)
 pub(super) async fn enable_user(state: &AppState, p: &purchase::Model) -> Result<(), BrokerError> {
-    let id = find_own_user(state, p)
-        .await?
-        .ok_or(BrokerError::Router(RouterError::NotFound("user".into())))?;
-    match state.routers.enable_user(&p.router_id, &id).await {
+    let Some(name) = p.hotspot_username.as_deref() else {
+        return Err(BrokerError::Router(RouterError::NotFound("user".into())));
+    };
+    let comment = user_comment(&p.id);
+    match state
+        .routers
+        .enable_own_user(&p.router_id, name, &comment)
+        .await
+    {
         Ok(()) => Ok(()),
         Err(BrokerError::OutcomeUnknown) => {
             let name = p.hotspot_username.clone().unwrap_or_default();

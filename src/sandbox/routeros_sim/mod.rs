@@ -331,9 +331,12 @@ impl SimControl {
     }
 
     /// The router loses its hotspot users, as after a reset or a restored backup: users,
-    /// sessions and cookies are gone and the next user created gets `.id` `*1` again.
+    /// sessions and cookies are gone and the next user created gets `.id` `*1` again. Both
+    /// reboot a real router, so every connection is cut too (as [`Self::reboot`]): no session
+    /// outlives the loss.
     pub fn forget_users(&self) {
         self.state().forget_users();
+        self.reboot();
     }
 
     /// Reboot: every connection is cut without a reply, uptime restarts, active sessions and

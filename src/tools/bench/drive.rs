@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::report::{proc_cpu_seconds, proc_vm_hwm_mb, Report};
+use super::threads::ThreadSnapshot;
 use super::{BenchArgs, Observed, Service, SimTotals, Target, MP_PUBLIC_KEY};
 use crate::error::Problem;
 use crate::routeros::BrokerError;
@@ -41,6 +42,7 @@ pub(super) async fn drive(
     let before = sim_totals(sims);
     let cpu_before = proc_cpu_seconds(&format!("/proc/{}/stat", service.pid))?;
     let bench_cpu_before = proc_cpu_seconds("/proc/self/stat")?;
+    let threads_before = ThreadSnapshot::read(service.pid);
 
     // The most sessions open at once on one router, sampled every 10 ms.
     let stop = Arc::new(AtomicBool::new(false));
@@ -83,6 +85,7 @@ pub(super) async fn drive(
     let after = sim_totals(sims);
     let cpu_after = proc_cpu_seconds(&format!("/proc/{}/stat", service.pid))?;
     let bench_cpu_after = proc_cpu_seconds("/proc/self/stat")?;
+    let service_threads = threads_before.delta(&ThreadSnapshot::read(service.pid));
     let service_peak_rss_mb = proc_vm_hwm_mb(&format!("/proc/{}/status", service.pid))?;
     let observed = std::mem::take(&mut *observed.lock().unwrap_or_else(|e| e.into_inner()));
     Ok(Report {
@@ -101,6 +104,7 @@ pub(super) async fn drive(
         service_cpu_s: cpu_after - cpu_before,
         service_peak_rss_mb,
         bench_cpu_s: bench_cpu_after - bench_cpu_before,
+        service_threads,
         routers: sims.len(),
     })
 }

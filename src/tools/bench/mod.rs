@@ -124,6 +124,7 @@ impl BenchArgs {
 mod drive;
 mod outage;
 mod report;
+mod threads;
 mod world;
 
 use drive::drive;

@@ -1,10 +1,12 @@
 //! The measured figures: process CPU and memory, quantiles, the table and the JSON line.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::{json, Value};
 
+use super::threads::{per_purchase_json, ThreadCounters};
 use super::{BenchArgs, Observed, SimTotals, USER_HZ};
 
 /// The measured figures.
@@ -17,6 +19,8 @@ pub(super) struct Report {
     pub(super) service_cpu_s: f64,
     pub(super) service_peak_rss_mb: f64,
     pub(super) bench_cpu_s: f64,
+    /// The service's CPU and context switches per thread group over the run.
+    pub(super) service_threads: BTreeMap<String, ThreadCounters>,
     pub(super) routers: usize,
 }
 
@@ -108,6 +112,7 @@ pub(super) fn report_json(args: &BenchArgs, r: &Report) -> Value {
         "service_cpu_cores": round(r.service_cpu_s / secs, 3),
         "bench_process_cpu_cores": round(r.bench_cpu_s / secs, 3),
         "peak_rss_mb": round(r.service_peak_rss_mb, 1),
+        "service_threads_per_purchase": per_purchase_json(&r.service_threads, r.purchases),
     })
 }
 
@@ -164,6 +169,19 @@ pub(super) fn print_report(args: &BenchArgs, r: &Report) -> anyhow::Result<()> {
             other => other.to_string(),
         };
         writeln!(out, "{label:<38} {cell:>14}")?;
+    }
+    if let Some(groups) = v["service_threads_per_purchase"].as_object() {
+        writeln!(
+            out,
+            "service CPU per purchase, by thread: user ms / kernel ms / context switches"
+        )?;
+        for (name, g) in groups {
+            writeln!(
+                out,
+                "    {name:<34} {} / {} / {}",
+                g["user_ms"], g["system_ms"], g["context_switches"]
+            )?;
+        }
     }
     let errors = v["errors"].as_object().cloned().unwrap_or_default();
     if errors.is_empty() {

@@ -136,3 +136,75 @@ async fn a_busy_router_is_answered_after_one_read_and_before_authentication() {
     assert_eq!(during, ["SELECT idempotency_keys"], "{during:#?}");
     check_invariants(&w).await;
 }
+
+/// The hotspot commands the router received since the wire log was turned on, by path (the
+/// session's login and health probes left out).
+fn router_commands(w: &World) -> Vec<String> {
+    w.sim
+        .wire_log()
+        .iter()
+        .filter_map(|s| s.0.first().map(|w| String::from_utf8_lossy(w).into_owned()))
+        .filter(|p| p.starts_with("/ip/hotspot/"))
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_purchase_costs_two_router_commands_on_the_session_that_created_its_user() {
+    let w = world().await;
+    let buy = |token: &'static str| {
+        let w = &w;
+        async move {
+            let (s, v) = w.conekta(&conekta_body(w.product.id, token)).await;
+            assert_eq!(s, 200, "{v}");
+        }
+    };
+    // A first purchase opens the router's session.
+    buy("tok_test_visa_4242").await;
+    w.sim.record_wire(true);
+    buy("tok_test_mastercard_4444").await;
+    assert_eq!(
+        router_commands(&w),
+        ["/ip/hotspot/user/add", "/ip/hotspot/user/enable"],
+        "the enable goes to the .id this session's add returned"
+    );
+    check_invariants(&w).await;
+}
+
+#[actix_web::test]
+async fn after_a_reconnect_the_enable_finds_its_user_by_name_and_comment() {
+    // The router is cut (as a reboot does) while the charge runs: the user was created on a
+    // session that is gone, so its `.id` proves nothing any more and the enable looks it up.
+    let w = world().await;
+    let (s, v) = w
+        .conekta(&conekta_body(w.product.id, "tok_test_visa_4242"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    w.sb.set_latency(Duration::from_millis(300));
+    w.sim.record_wire(true);
+    let charges_before = w.sb.requests("conekta").len();
+    let cut = async {
+        // The charge reached the gateway: the user was created (its reply is in).
+        eventually("the charge at the gateway", || {
+            w.sb.requests("conekta").len() > charges_before
+        })
+        .await;
+        w.sim.drop_connections();
+    };
+    let body = conekta_body(w.product.id, "tok_test_mastercard_4444");
+    let ((s, v), ()) = tokio::join!(w.conekta(&body), cut);
+    assert_eq!(s, 200, "{v}");
+    let cmds = router_commands(&w);
+    assert_eq!(
+        cmds,
+        [
+            "/ip/hotspot/user/add",
+            "/ip/hotspot/user/print",
+            "/ip/hotspot/user/enable"
+        ],
+        "{cmds:?}"
+    );
+    let users = w.sim.users();
+    assert_eq!(users.len(), 2);
+    assert!(users.iter().all(|u| !u.disabled), "{users:?}");
+    check_invariants(&w).await;
+}
