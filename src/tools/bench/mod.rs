@@ -42,6 +42,11 @@ pub struct BenchArgs {
     /// Latency of every router reply (the API round trip), in milliseconds.
     #[arg(long, default_value_t = 20)]
     pub router_latency_ms: u64,
+    /// The routers' own time per command, in milliseconds: each router works on one command
+    /// at a time for this long (its CPU), before the reply's latency. 0: commands only wait
+    /// out the latency, as many at once as are sent.
+    #[arg(long, default_value_t = 0.0)]
+    pub router_service_ms: f64,
     /// Latency of every gateway answer, in milliseconds.
     #[arg(long, default_value_t = 50)]
     pub gateway_latency_ms: u64,
@@ -101,6 +106,11 @@ impl BenchArgs {
         }
         if !(self.duration.is_finite() && self.duration > 0.0 && self.duration <= 86_400.0) {
             bail!("--duration must be a positive number of seconds (at most 86400)");
+        }
+        if !(self.router_service_ms.is_finite()
+            && (0.0..=10_000.0).contains(&self.router_service_ms))
+        {
+            bail!("--router-service-ms must be between 0 and 10000");
         }
         if self.max_sessions == 0 {
             bail!("--max-sessions must be at least 1");
@@ -182,9 +192,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         // A new TCP connection costs a round trip too (what `--connect-per-request` pays).
         cfg.connect_latency = cfg.latency;
         cfg.max_sessions = args.max_sessions;
-        sims.push(RouterSim::start(cfg).context(
+        let sim = RouterSim::start(cfg).context(
             "starting a router simulator (raise the open-files limit, e.g. `ulimit -n 8192`)",
-        )?);
+        )?;
+        sim.set_service_time(Duration::from_secs_f64(args.router_service_ms / 1000.0));
+        sims.push(sim);
     }
 
     // The service's secrets, shared with the seeding below.

@@ -103,6 +103,12 @@ pub(super) fn report_json(args: &BenchArgs, r: &Report) -> Value {
         "router_peak_sessions_open": r.peak_sessions_open,
         "router_max_in_flight_per_session": r.sims.max_in_flight,
         "router_busy_fraction": round(r.sims.busy.as_secs_f64() / (secs * r.routers as f64), 4),
+        "router_service_ms": args.router_service_ms,
+        // The share of the routers' own time spent on commands (with --router-service-ms).
+        "router_cpu_busy_fraction": (args.router_service_ms > 0.0).then(|| round(
+            r.sims.commands as f64 * args.router_service_ms / 1000.0 / (secs * r.routers as f64),
+            4,
+        )),
         "errors": errors,
         "error_details": r.observed.error_details,
         "busy_reply_p50_ms": pct(&busy, 0.50),
@@ -154,6 +160,7 @@ pub(super) fn print_report(args: &BenchArgs, r: &Report) -> anyhow::Result<()> {
             "router_max_in_flight_per_session",
         ),
         ("router busy fraction", "router_busy_fraction"),
+        ("router CPU busy fraction", "router_cpu_busy_fraction"),
         ("RouterBusy reply p50 ms", "busy_reply_p50_ms"),
         ("RouterBusy reply p99 ms", "busy_reply_p99_ms"),
         ("service CPU s / purchase", "cpu_s_per_purchase"),
