@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use super::threads::{per_purchase_json, ThreadCounters};
+use super::threads::ThreadCounters;
 use super::{BenchArgs, Observed, SimTotals, USER_HZ};
 
 /// The measured figures.
@@ -67,6 +67,35 @@ pub(super) fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
 pub(super) fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
+}
+
+/// The per-group figures divided by the purchases: `{group: {user_ms, system_ms, switches}}`
+/// per purchase, plus the totals under `"all"`.
+pub(super) fn per_purchase_json(
+    groups: &BTreeMap<String, ThreadCounters>,
+    purchases: usize,
+) -> Value {
+    let n = purchases.max(1) as f64;
+    let mut total = ThreadCounters::default();
+    let mut map = serde_json::Map::new();
+    let entry = |c: &ThreadCounters| {
+        json!({
+            "user_ms": round(c.user_s * 1000.0 / n, 3),
+            "system_ms": round(c.system_s * 1000.0 / n, 3),
+            "context_switches": round((c.voluntary_switches + c.involuntary_switches) as f64 / n, 1),
+        })
+    };
+    for (name, c) in groups {
+        total.user_s += c.user_s;
+        total.system_s += c.system_s;
+        total.voluntary_switches += c.voluntary_switches;
+        total.involuntary_switches += c.involuntary_switches;
+        if c.user_s + c.system_s > 0.0 || c.voluntary_switches > 0 {
+            map.insert(name.clone(), entry(c));
+        }
+    }
+    map.insert("all".to_string(), entry(&total));
+    Value::Object(map)
 }
 
 pub(super) fn report_json(args: &BenchArgs, r: &Report) -> Value {
@@ -211,6 +240,25 @@ pub(super) fn print_report(args: &BenchArgs, r: &Report) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_groups_are_given_per_purchase_with_their_total() {
+        let c = |u: f64, s: f64, v: u64| ThreadCounters {
+            user_s: u,
+            system_s: s,
+            voluntary_switches: v,
+            involuntary_switches: 1,
+        };
+        let groups = BTreeMap::from([
+            ("w".to_string(), c(1.5, 0.5, 10)),
+            ("x".to_string(), c(0.5, 0.0, 0)),
+        ]);
+        let j = per_purchase_json(&groups, 10);
+        assert_eq!(j["w"]["user_ms"], 150.0);
+        assert_eq!(j["w"]["context_switches"], 1.1);
+        assert_eq!(j["all"]["system_ms"], 50.0);
+        assert_eq!(j["all"]["context_switches"], 1.2);
+    }
 
     #[test]
     fn quantiles_are_nearest_rank() {

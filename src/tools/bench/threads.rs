@@ -8,9 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
-
-use super::report::round;
 use super::USER_HZ;
 
 /// Counters of one thread.
@@ -106,35 +103,6 @@ impl ThreadSnapshot {
     }
 }
 
-/// The per-group figures divided by the purchases: `{group: {user_ms, system_ms, switches}}`
-/// per purchase, plus the totals under `"all"`.
-pub(super) fn per_purchase_json(
-    groups: &BTreeMap<String, ThreadCounters>,
-    purchases: usize,
-) -> Value {
-    let n = purchases.max(1) as f64;
-    let mut total = ThreadCounters::default();
-    let mut map = serde_json::Map::new();
-    let entry = |c: &ThreadCounters| {
-        json!({
-            "user_ms": round(c.user_s * 1000.0 / n, 3),
-            "system_ms": round(c.system_s * 1000.0 / n, 3),
-            "context_switches": round((c.voluntary_switches + c.involuntary_switches) as f64 / n, 1),
-        })
-    };
-    for (name, c) in groups {
-        total.user_s += c.user_s;
-        total.system_s += c.system_s;
-        total.voluntary_switches += c.voluntary_switches;
-        total.involuntary_switches += c.involuntary_switches;
-        if c.user_s + c.system_s > 0.0 || c.voluntary_switches > 0 {
-            map.insert(name.clone(), entry(c));
-        }
-    }
-    map.insert("all".to_string(), entry(&total));
-    Value::Object(map)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,9 +144,6 @@ mod tests {
         let d = before.delta(&after);
         assert_eq!(d["w"], c(1.5, 0.5, 10));
         assert_eq!(d["new"], c(0.25, 0.0, 1));
-        let j = per_purchase_json(&d, 10);
-        assert_eq!(j["w"]["user_ms"], 150.0);
-        assert_eq!(j["all"]["context_switches"], 1.1);
     }
 
     #[test]
