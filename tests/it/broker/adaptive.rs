@@ -81,12 +81,12 @@ async fn the_window_shrinks_when_the_router_traps_under_load() {
     s.sim.reset_max_in_flight();
     let last = round(&s, 100).await;
     let max = s.sim.max_in_flight_per_connection();
-    // At most one trapped command above the router's limit, and far fewer traps than at first.
+    // At most one trapped command above the router's limit, and few traps once adapted: a
+    // fixed window of 16 would have about 10 of every 16 commands refused (60 in a round);
+    // the adapted window only probes past the limit now and then. (Not compared with the first
+    // round: how many it trapped depends on how fast the window reacted within it.)
     assert!(max <= 7, "{max} in flight");
-    assert!(
-        last * 2 <= first,
-        "traps: first round {first}, last round {last}"
-    );
+    assert!(last <= 10, "traps: first round {first}, last round {last}");
 }
 
 #[actix_web::test]
