@@ -307,12 +307,13 @@ fn card_details(token: &str) -> (&'static str, &'static str, &'static str) {
 fn build_order(
     b: &Value,
     v: &ValidOrder,
+    kind: &str,
     id: &str,
     payment_status: &str,
     failure: Option<(&str, &str)>,
 ) -> Value {
     let t = now();
-    let (last4, brand, kind) = card_details(&v.token);
+    let (last4, brand, kind) = card_details(kind);
     let charge_status = payment_status;
     let line_items: Vec<Value> = b["line_items"]
         .as_array()
@@ -403,7 +404,13 @@ async fn create_order(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let declined: Option<(&str, &str, &str)> = match v.token.as_str() {
+    // A token made by `POST /tokens` from a typed card behaves as the magic token it stands for.
+    let kind: String = shared
+        .lock()
+        .conekta_card_tokens
+        .get(&v.token)
+        .map_or_else(|| v.token.clone(), |t| t.magic.to_owned());
+    let declined: Option<(&str, &str, &str)> = match kind.as_str() {
         "tok_test_card_declined" => Some((
             "conekta.errors.processing.bank.declined",
             "card_declined",
@@ -431,7 +438,7 @@ async fn create_order(
                 Some("payment_method.token_id"),
             );
         }
-        if !PAID_TOKENS.contains(&v.token.as_str()) && declined.is_none() {
+        if !PAID_TOKENS.contains(&kind.as_str()) && declined.is_none() {
             drop(g);
             return error(
                 422,
@@ -452,7 +459,7 @@ async fn create_order(
             None if pre_authorize => ("pre_authorized", None),
             None => ("paid", None),
         };
-        let order = build_order(&b, &v, &id, status, failure);
+        let order = build_order(&b, &v, &kind, &id, status, failure);
         g.ledger.push(ledger_entry(&order, status));
         g.conekta_orders.push(order.clone());
         order

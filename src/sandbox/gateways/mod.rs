@@ -10,6 +10,7 @@
 mod conekta;
 mod control;
 mod mercado_pago;
+mod sdk;
 mod telegram;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -159,6 +160,7 @@ struct Faults {
 struct Inner {
     conekta_orders: Vec<Value>,
     conekta_used_tokens: HashSet<String>,
+    conekta_card_tokens: HashMap<String, sdk::conekta_tokens::ConektaCardToken>,
     conekta_webhook_key_id: Option<String>,
     mp_card_tokens: HashMap<String, mercado_pago::CardToken>,
     mp_payments: BTreeMap<i64, Value>,
@@ -435,10 +437,19 @@ impl SandboxGateways {
         let data = web::Data::from(Arc::clone(&shared));
         let server = HttpServer::new(move || {
             App::new()
+                // The SDK stand-ins call the sandbox from the portal's page, another origin.
+                .wrap(
+                    actix_cors::Cors::default()
+                        .allow_any_origin()
+                        .allow_any_method()
+                        .allow_any_header()
+                        .max_age(600),
+                )
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(1 << 20))
                 .configure(conekta::routes)
                 .configure(mercado_pago::routes)
+                .configure(sdk::routes)
                 .configure(telegram::routes)
                 .configure(control::routes)
                 .default_service(web::to(not_found))
