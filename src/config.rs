@@ -18,6 +18,66 @@ pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
 pub const DEFAULT_CONEKTA_API_BASE: &str = "https://api.conekta.io";
 pub const DEFAULT_MERCADOPAGO_API_BASE: &str = "https://api.mercadopago.com";
 pub const DEFAULT_TELEGRAM_API_BASE: &str = "https://api.telegram.org";
+/// Conekta.js, as Conekta's integrations load it (see docs/portal.md for the source).
+pub const DEFAULT_CONEKTA_JS_URL: &str = "https://cdn.conekta.io/js/latest/conekta.js";
+/// Mercado Pago's JS SDK v2.
+pub const DEFAULT_MERCADOPAGO_JS_URL: &str = "https://sdk.mercadopago.com/js/v2";
+
+/// What the captive portal and the router setup script need beyond the API itself.
+#[derive(Debug, Clone)]
+pub struct PortalSettings {
+    /// Where the portal loads Conekta.js from (`CONEKTA_JS_URL`; the sandbox's stand-in in the
+    /// demo).
+    pub conekta_js_url: String,
+    /// Where the portal loads Mercado Pago's JS SDK v2 from (`MERCADOPAGO_JS_URL`).
+    pub mercadopago_js_url: String,
+    /// The addresses routers see this service connect from (`ROUTER_SOURCE_ADDRESSES`, a comma
+    /// list of IPv4 addresses or CIDR blocks): the setup script limits the API service and
+    /// user to them. Behind NAT the service cannot find them out itself.
+    pub router_source_addresses: Vec<String>,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        Self {
+            conekta_js_url: DEFAULT_CONEKTA_JS_URL.into(),
+            mercadopago_js_url: DEFAULT_MERCADOPAGO_JS_URL.into(),
+            router_source_addresses: Vec::new(),
+        }
+    }
+}
+
+/// An IPv4 address or CIDR block (`203.0.113.7`, `203.0.113.0/24`), normalised; `None` if not.
+pub fn ipv4_cidr(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let (ip, prefix) = match raw.split_once('/') {
+        Some((ip, p)) => (ip, p.parse::<u8>().ok().filter(|p| *p <= 32)?),
+        None => (raw, 32),
+    };
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    Some(format!("{ip}/{prefix}"))
+}
+
+fn portal_settings() -> Result<PortalSettings, ConfigError> {
+    const NAME: &str = "ROUTER_SOURCE_ADDRESSES";
+    let mut sources = Vec::new();
+    for part in var(NAME).unwrap_or_default().split(',') {
+        if part.trim().is_empty() {
+            continue;
+        }
+        sources.push(ipv4_cidr(part).ok_or_else(|| {
+            ConfigError::new(
+                NAME,
+                "must be a comma list of IPv4 addresses or CIDR blocks",
+            )
+        })?);
+    }
+    Ok(PortalSettings {
+        conekta_js_url: base_url("CONEKTA_JS_URL", DEFAULT_CONEKTA_JS_URL)?,
+        mercadopago_js_url: base_url("MERCADOPAGO_JS_URL", DEFAULT_MERCADOPAGO_JS_URL)?,
+        router_source_addresses: sources,
+    })
+}
 
 /// A setting that is missing or malformed.
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +244,7 @@ pub struct Config {
     /// only `GET /metrics` and `GET /health`, so the exposition (router ids, revenue) stays off the
     /// public API listener.
     pub metrics_addr: Option<SocketAddr>,
+    pub portal: PortalSettings,
 }
 
 /// Reads a variable; empty counts as absent.
@@ -287,6 +348,7 @@ impl Config {
                 Some(_) => Some(secret("METRICS_TOKEN")?),
                 None => None,
             },
+            portal: portal_settings()?,
             metrics_addr: match var("METRICS_ADDR") {
                 Some(v) if v.trim().eq_ignore_ascii_case("off") => None,
                 _ => Some(parsed::<SocketAddr>(
@@ -345,6 +407,7 @@ impl Config {
             purchase: PurchaseSettings::default(),
             metrics_token: None,
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            portal: PortalSettings::default(),
         }
     }
 }

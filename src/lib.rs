@@ -18,6 +18,8 @@ pub mod error;
 pub mod extract;
 /// Payment gateway clients, webhook verification and the Telegram notifier.
 pub mod gateways;
+/// What an operator puts on a router: the captive portal folder and the setup script.
+pub mod hotspot_kit;
 /// Typed company and router ids.
 pub mod ids;
 /// Prometheus metrics: the registry, typed recording methods and the HTTP middleware.

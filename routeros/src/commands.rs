@@ -504,6 +504,18 @@ pub fn by_id(menu: &str, verb: &str, id: &str) -> Command {
     Command::new(path(menu, verb)).id(id)
 }
 
+/// A printed row as attribute name → value (lossy UTF-8).
+pub fn row_map(a: &Attrs) -> std::collections::BTreeMap<String, String> {
+    a.iter()
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(k).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// `<menu>/print` with equality queries (ANDed) and an optional `.proplist`.
 pub fn print(menu: &str, filter: &[(&str, &str)], proplist: Option<&[&str]>) -> Command {
     let mut c = Command::new(path(menu, "print"));

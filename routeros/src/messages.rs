@@ -5,6 +5,7 @@
 //! [`crate::registry::RouterRegistry`], which wrap one [`Op`] in a [`Call`] with a `oneshot`
 //! reply channel. A dropped reply channel means "outcome unknown" ([`BrokerError::OutcomeUnknown`]).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -62,6 +63,8 @@ pub enum Op {
     Identity,
     /// `/system/resource/print` (health probe).
     Resource,
+    /// `<menu>/print` of a configuration menu (`/user`, `/ip/service`, …) → every row.
+    Print(String),
 }
 
 impl Op {
@@ -83,6 +86,7 @@ impl Op {
             Op::ListProfiles => "list_profiles",
             Op::Identity => "identity",
             Op::Resource => "ping",
+            Op::Print(_) => "print",
         }
     }
 
@@ -135,6 +139,8 @@ pub enum OpOutput {
     Profiles(Vec<UserProfile>),
     Identity(String),
     Resource(SystemResource),
+    /// Rows of a print: attribute name → value.
+    Rows(Vec<BTreeMap<String, String>>),
 }
 
 /// Runs one operation on a session with the session's command deadline.
@@ -182,6 +188,7 @@ pub async fn execute(client: &mut RouterClient, op: &Op) -> Result<OpOutput, Rou
         Op::ListProfiles => OpOutput::Profiles(client.user_profiles().await?),
         Op::Identity => OpOutput::Identity(client.system_identity().await?),
         Op::Resource => OpOutput::Resource(client.system_resource().await?),
+        Op::Print(menu) => OpOutput::Rows(client.print_rows(menu).await?),
     })
 }
 

@@ -425,6 +425,10 @@ pub async fn execute(p: &Pipeline, op: &Op) -> Result<OpOutput, RouterError> {
             )
         }
         Op::Resource => OpOutput::Resource(p.system_resource().await?),
+        Op::Print(menu) => {
+            let r = p.call(cmds::print(menu, &[], None)).await?;
+            OpOutput::Rows(r.rows.iter().map(cmds::row_map).collect())
+        }
     })
 }
 

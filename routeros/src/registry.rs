@@ -648,6 +648,18 @@ impl RouterRegistry {
         }
     }
 
+    /// Every row of a configuration menu (`/user`, `/ip/service`, …).
+    pub async fn print(
+        &self,
+        router_id: &str,
+        menu: &str,
+    ) -> Result<Vec<std::collections::BTreeMap<String, String>>, BrokerError> {
+        match self.call(router_id, Op::Print(menu.to_string())).await? {
+            OpOutput::Rows(r) => Ok(r),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// `/system/resource/print` (uptime, version, board).
     pub async fn resource(&self, router_id: &str) -> Result<SystemResource, BrokerError> {
         match self.call(router_id, Op::Resource).await? {

@@ -119,6 +119,10 @@ pub enum Problem {
     RegenerateInactiveRouter,
     ApiKeyNotFound,
     ApiKeyAlreadyRevoked,
+    /// `portal.zip` with a key that is not a live key of that router.
+    PortalKeyNotOfRouter,
+    /// `setup.rsc` / `setup-check` with a `source` that is not an IPv4 address or CIDR block.
+    SetupSourceInvalid,
     /// A broker refusal or failure.
     Router(BrokerError),
     /// A failed profile listing (the original's prefixed texts).
@@ -366,6 +370,16 @@ impl Problem {
             P::ApiKeyAlreadyRevoked => {
                 s(S::BAD_REQUEST, "api_key_already_revoked", "La API Key ya está revocada")
             }
+            P::PortalKeyNotOfRouter => s(
+                S::UNPROCESSABLE_ENTITY,
+                "portal_key_not_of_router",
+                "La API key no es una key vigente de este router",
+            ),
+            P::SetupSourceInvalid => s(
+                S::UNPROCESSABLE_ENTITY,
+                "setup_source_invalid",
+                "Dirección de origen inválida: use direcciones IPv4 o bloques CIDR separados por comas",
+            ),
             P::Router(e) => (broker_status(e), broker_code(e), Cow::Borrowed(broker_detail(e))),
             P::RouterProfiles(e) => match e {
                 BrokerError::Busy { .. } | BrokerError::Disabled | BrokerError::UnknownRouter => {

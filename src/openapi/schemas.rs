@@ -128,6 +128,13 @@ pub struct MiEmpresaUpdate {
     pub notificaciones_telegram: Option<bool>,
 }
 
+/// The body of `POST /api/v1/admin/routers/{router_id}/portal.zip`.
+#[derive(ToSchema)]
+pub struct PortalZipBody {
+    /// A live API key of that router (`jwt_…`), as it was shown when made.
+    pub api_key: String,
+}
+
 /// The body of `PUT /api/v1/admin/mi-empresa/conekta-config` and `POST /api/v1/admin/mi-empresa/configurar-conekta`.
 #[derive(ToSchema)]
 pub struct ConektaKeys {

@@ -19,6 +19,7 @@ pub mod payments;
 pub mod portal;
 pub mod products;
 pub mod reports;
+pub mod router_setup;
 pub mod routers_live;
 pub mod super_admin;
 pub mod webhooks;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     reports::configure(cfg);
     company::configure(cfg);
     routers_live::configure(cfg);
+    router_setup::configure(cfg);
     super_admin::configure(cfg);
     docs::configure(cfg);
     payments::configure(cfg);

@@ -45,7 +45,8 @@ impl OpKey {
             | Op::FindHost(_)
             | Op::ListProfiles
             | Op::Identity
-            | Op::Resource => OpKey::Free,
+            | Op::Resource
+            | Op::Print(_) => OpKey::Free,
             // Bindings and active logins touch hosts, MACs and users together: run them alone.
             Op::BindMac(_) | Op::ActiveLogin(_) => OpKey::Exclusive,
         }

@@ -154,6 +154,15 @@ impl RouterClient {
             .ok_or_else(|| RouterError::Protocol("system resource returned no row".into()))
     }
 
+    /// Every row of `<menu>/print`, as attribute name → value (lossy UTF-8).
+    pub async fn print_rows(
+        &mut self,
+        menu: &str,
+    ) -> Result<Vec<std::collections::BTreeMap<String, String>>, RouterError> {
+        let r = self.call(cmds::print(menu, &[], None)).await?;
+        Ok(r.rows.iter().map(cmds::row_map).collect())
+    }
+
     /// `/system/identity/print` → the router's name.
     pub async fn system_identity(&mut self) -> Result<String, RouterError> {
         let r = self.call(cmds::system_identity()).await?;

@@ -15,6 +15,7 @@
 
 mod conn;
 mod control;
+mod direct;
 mod model;
 mod query;
 

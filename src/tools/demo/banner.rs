@@ -4,6 +4,18 @@ use std::net::SocketAddr;
 
 use super::{DemoSecrets, Seeded, DEMO_DEVICES, MP_TEST_CARD};
 
+/// `s` as one query-string value.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The `curl` commands and login the demo prints.
 pub fn banner(
     base: &str,
@@ -27,6 +39,10 @@ pub fn banner(
     line(&format!("router API key: {key}"));
     line(&format!(
         "captive portal: {base}/portal/?mac=AA:BB:CC:DD:EE:02&ip=10.5.50.12"
+    ));
+    line(&format!(
+        "captive portal with the router's login page: {base}/portal/?mac=AA:BB:CC:DD:EE:03&ip=10.5.50.13&link-login-only={}",
+        percent_encode(&format!("{base}/hotspot/login?ip=10.5.50.13"))
     ));
     line(&format!("API docs: {base}/docs"));
     line(&format!(
@@ -67,7 +83,7 @@ pub fn banner(
             p.nombre_venta
         ));
         line(&format!(
-            "MP_TOKEN=$(curl -sS --fail-with-body -X POST '{base}/portal/mp/v1/card_tokens?public_key={}' \\",
+            "MP_TOKEN=$(curl -sS --fail-with-body -X POST '{sandbox_base}/v1/card_tokens?public_key={}' \\",
             secrets.mp_public_key
         ));
         line("  -H 'Content-Type: application/json' \\");

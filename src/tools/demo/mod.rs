@@ -8,8 +8,10 @@
 //! * Seed (first run): company "WiFi Demo" with Conekta and Mercado Pago sandbox credentials
 //!   (encrypted like the admin API stores them), a router, three plans matching the simulator's
 //!   profiles, and a cliente_admin.
-//! * The sample captive portal (`portal/`) at `/portal/`, with this demo's API address and key
-//!   filled in. Only the demo serves it.
+//! * The captive portal (`portal/`) at `/portal/`, with this demo's API address and key filled
+//!   in, loading the sandbox's stand-ins for Conekta.js and Mercado Pago's SDK; and
+//!   `/hotspot/login`, a stand-in for the simulated router's own login page
+//!   (`$(link-login-only)`). Only the demo serves them.
 //! * Prints the admin login, the API key and `curl` commands that buy a plan with each gateway.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -78,10 +80,20 @@ fn demo_config(
     config.conekta_api_base = sandbox_base.to_string();
     config.mercadopago_api_base = sandbox_base.to_string();
     config.telegram_api_base = sandbox_base.to_string();
+    // The portal loads the sandbox's stand-ins for Conekta.js and Mercado Pago's SDK.
+    config.portal.conekta_js_url = format!("{sandbox_base}/sdk/conekta.js");
+    config.portal.mercadopago_js_url = format!("{sandbox_base}/sdk/mercadopago/v2.js");
+    // A portal folder unpacked anywhere (portal.zip) calls this API from its own origin.
+    config.cors_origins = vec!["*".into()];
     config.static_dir = args.data_dir.join("static");
     config.log_format = "pretty".into();
     config.background_jobs = true;
     config.http_workers = Some(2);
+    // `MP_BINARY_MODE=false` lets Mercado Pago payments stay pending (cardholder CONT), as
+    // for the service.
+    if let Ok(v) = std::env::var("MP_BINARY_MODE") {
+        config.purchase.mp_binary_mode = !matches!(v.trim(), "false" | "0" | "no" | "off");
+    }
     config.router = RouterSettings {
         // The simulated router listens on 127.0.0.1.
         allow_loopback: true,
@@ -152,7 +164,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let site = PortalSite {
         api_key: seeded.api_key.clone(),
-        sandbox_base: sandbox.base_url(),
+        sim: sim.control(),
     };
     let app = Application::build_with_routes(config, db, Some(portal_routes(site))).await?;
     let host = match args.bind.ip() {

@@ -1,44 +1,22 @@
-//! The sample captive portal served at `/portal/`, with the demo's API address and key.
+//! The captive portal served at `/portal/`, with the demo's API address and key, and a stand-in
+//! for the router's own hotspot login page at `/hotspot/login` (its `$(link-login-only)`).
 
 use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use serde::Deserialize;
 
+use crate::hotspot_kit::site;
+use crate::sandbox::routeros_sim::SimControl;
 use crate::startup::ExtraRoutes;
-use crate::state::AppState;
-
-const INDEX_HTML: &str = include_str!("../../../portal/index.html");
-const PORTAL_JS: &str = include_str!("../../../portal/portal.js");
-const PORTAL_CSS: &str = include_str!("../../../portal/portal.css");
 
 /// What the demo's portal routes need.
 #[derive(Clone)]
 pub(super) struct PortalSite {
     pub(super) api_key: String,
-    pub(super) sandbox_base: String,
-}
-
-/// A JSON string literal that is also safe inside an HTML `<script>`.
-fn js_string(value: &str) -> String {
-    serde_json::to_string(value)
-        .unwrap_or_else(|_| "\"\"".into())
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-}
-
-/// `portal/index.html` with this demo's API address, key and card-token endpoint.
-fn portal_index(api_base: &str, api_key: &str) -> String {
-    INDEX_HTML
-        .replacen("\"__API_BASE__\"", &js_string(api_base), 1)
-        .replacen("\"__API_KEY__\"", &js_string(api_key), 1)
-        .replacen(
-            "\"__MP_API_BASE__\"",
-            &js_string(&format!("{api_base}/portal/mp")),
-            1,
-        )
+    /// The simulated router, whose login page `/hotspot/login` stands for.
+    pub(super) sim: SimControl,
 }
 
 fn request_origin(req: &HttpRequest) -> String {
@@ -62,57 +40,107 @@ async fn portal_page(req: HttpRequest, site: web::Data<PortalSite>) -> HttpRespo
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(portal_index(&request_origin(&req), &site.api_key))
+        .body(site::login_html(&request_origin(&req), &site.api_key))
 }
 
 async fn portal_js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
-        .body(PORTAL_JS)
+        .body(site::PORTAL_JS)
 }
 
 async fn portal_css() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
-        .body(PORTAL_CSS)
+        .body(site::PORTAL_CSS)
 }
 
-/// Mercado Pago card tokens, forwarded to the sandbox (which has no CORS and whose port
-/// changes on every run), as the MP JS SDK would call `api.mercadopago.com` from the page.
-async fn card_tokens(
-    req: HttpRequest,
-    body: web::Bytes,
+/// The device, as the router knows it from the connection (here: from the link's query).
+#[derive(Deserialize)]
+struct Device {
+    ip: String,
+}
+
+/// The standard hotspot login form (`username`, `password`, `dst`, `popup`).
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    dst: String,
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn page(title: &str, body: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(format!(
+            "<!DOCTYPE html><html lang=\"es\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title}</title></head><body><h1 id=\"title\">{title}</h1>{body}</body></html>"
+        ))
+}
+
+/// What the router does with its login form: log the device in (PAP) and show `alogin`, with a
+/// link to `dst`. Here the simulated router runs `/ip/hotspot/active/login` on itself.
+async fn hotspot_login(
     site: web::Data<PortalSite>,
-    state: web::Data<AppState>,
+    device: web::Query<Device>,
+    form: web::Form<LoginForm>,
 ) -> HttpResponse {
-    let mut url = format!("{}/v1/card_tokens", site.sandbox_base);
-    if !req.query_string().is_empty() {
-        url.push('?');
-        url.push_str(req.query_string());
-    }
-    let answer = state
-        .http
-        .post(url)
-        .header(header::CONTENT_TYPE.as_str(), "application/json")
-        .body(body.to_vec())
-        .send()
-        .await;
-    match answer {
-        Ok(res) => {
-            let status = actix_web::http::StatusCode::from_u16(res.status().as_u16())
-                .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
-            match res.bytes().await {
-                Ok(bytes) => HttpResponse::build(status)
-                    .content_type("application/json")
-                    .body(bytes.to_vec()),
-                Err(_) => HttpResponse::BadGateway().json(json!({"detail": "sandbox"})),
-            }
+    let sim = site.sim.clone();
+    let (ip, user, password) = (
+        device.ip.clone(),
+        form.username.clone(),
+        form.password.clone(),
+    );
+    let outcome = web::block(move || {
+        sim.command(
+            "/ip/hotspot/active/login",
+            &[("user", &user), ("password", &password), ("ip", &ip)],
+        )?;
+        sim.command("/ip/hotspot/active/print", &[])
+    })
+    .await;
+    let sessions = match outcome {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(trap)) => {
+            return page(
+                "No se pudo iniciar sesión",
+                &format!("<p id=\"error\">{}</p>", html_escape(&trap)),
+            )
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "sandbox card token request failed");
-            HttpResponse::BadGateway().json(json!({"detail": "sandbox no disponible"}))
-        }
-    }
+        Err(_) => return page("No se pudo iniciar sesión", "<p id=\"error\">router</p>"),
+    };
+    let mine = sessions
+        .iter()
+        .find(|s| s.get("address").map(String::as_str) == Some(device.ip.as_str()));
+    let Some(session) = mine else {
+        return page(
+            "No se pudo iniciar sesión",
+            "<p id=\"error\">sin sesión</p>",
+        );
+    };
+    let field = |k: &str| html_escape(session.get(k).map_or("", String::as_str));
+    page(
+        "Sesión iniciada",
+        &format!(
+            "<p>Usuario <b id=\"user\">{}</b>, IP <b id=\"ip\">{}</b>, MAC <b id=\"mac\">{}</b>, sesión <b id=\"session\">{}</b>.</p>\
+             <p><a id=\"dst\" href=\"{}\">Continuar</a></p>",
+            field("user"),
+            field("address"),
+            field("mac-address"),
+            field(".id"),
+            html_escape(&form.dst),
+        ),
+    )
 }
 
 pub(super) fn portal_routes(site: PortalSite) -> ExtraRoutes {
@@ -121,23 +149,9 @@ pub(super) fn portal_routes(site: PortalSite) -> ExtraRoutes {
             .route("/portal", web::get().to(portal_redirect))
             .route("/portal/", web::get().to(portal_page))
             .route("/portal/index.html", web::get().to(portal_page))
+            .route("/portal/login.html", web::get().to(portal_page))
             .route("/portal/portal.js", web::get().to(portal_js))
             .route("/portal/portal.css", web::get().to(portal_css))
-            .route("/portal/mp/v1/card_tokens", web::post().to(card_tokens));
+            .route("/hotspot/login", web::post().to(hotspot_login));
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn config_values_are_script_safe() {
-        let html = portal_index("http://h:1", "jwt_</script><b>&");
-        assert!(html.contains("\"http://h:1\""));
-        assert!(html.contains("\"http://h:1/portal/mp\""));
-        assert!(!html.contains("jwt_</script>"));
-        assert!(html.contains("jwt_\\u003c/script\\u003e\\u003cb\\u003e\\u0026"));
-        assert!(!html.contains("__API_KEY__"));
-    }
 }

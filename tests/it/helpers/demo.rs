@@ -21,11 +21,17 @@ pub struct Demo {
 impl Demo {
     /// Starts the demo in `dir` on a free port and waits for its banner.
     pub fn start(dir: &Path) -> Demo {
+        Demo::start_with_env(dir, &[])
+    }
+
+    /// As [`Demo::start`], with these environment variables set.
+    pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> Demo {
         let stderr = std::fs::File::create(dir.join("demo-stderr.log")).unwrap();
         let mut child = Command::new(BIN)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .current_dir(dir)
             .args(["demo", "--bind", "127.0.0.1:0"])
             .stdin(Stdio::null())
@@ -147,4 +153,28 @@ pub fn run_snippet(script: &str) -> (i32, Value, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.code().unwrap_or(-1), json, detail)
+}
+
+/// `curl -sS --fail-with-body ARGS`, its output as JSON.
+pub fn curl_json(args: &[&str]) -> Value {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The demo's printed admin login, run as printed; the session token.
+pub fn login(demo: &Demo) -> String {
+    let (code, body, detail) = run_snippet(&demo.commands(1));
+    assert_eq!(code, 0, "{detail}");
+    assert_eq!(body["token_type"], "bearer", "{detail}");
+    assert_eq!(body["user"]["rol"], "cliente_admin", "{detail}");
+    body["access_token"].as_str().unwrap().to_string()
 }

@@ -3,22 +3,8 @@
 
 use std::process::Command;
 
-use crate::helpers::demo::{run_snippet, Demo};
+use crate::helpers::demo::{curl_json, login, run_snippet, Demo};
 use serde_json::Value;
-
-fn curl_json(args: &[&str]) -> Value {
-    let out = Command::new("curl")
-        .args(["-sS", "--fail-with-body"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// The demo's router answers through the broker, and every plan's profile exists there with
 /// the same `.id`.
@@ -40,14 +26,6 @@ fn assert_router_live(base: &str, auth: &str, router_id: &str, plans: &Value) {
         });
         assert!(found, "{plan} not among {profiles}");
     }
-}
-
-fn login(demo: &Demo) -> String {
-    let (code, body, detail) = run_snippet(&demo.commands(1));
-    assert_eq!(code, 0, "{detail}");
-    assert_eq!(body["token_type"], "bearer", "{detail}");
-    assert_eq!(body["user"]["rol"], "cliente_admin", "{detail}");
-    body["access_token"].as_str().unwrap().to_string()
 }
 
 #[test]

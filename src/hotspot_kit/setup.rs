@@ -1,0 +1,382 @@
+//! The RouterOS setup script for one router, and the check of a router against it.
+//!
+//! The script is a list of [`Step`]s, each one CLI line in the space-separated form that both
+//! RouterOS v6 and v7 accept (v7 also takes `/ip/hotspot/...`; v6 does not), with comments:
+//!
+//! 1. `/user group add name=pagos-hotspot policy=read,write,api`: the least the service needs
+//!    (`read` for prints, `write` for hotspot users, sessions, cookies and bindings, `api` to
+//!    log in; no `policy`, `sensitive`, `ftp`, `ssh`, `winbox`, `web`, …);
+//! 2. `/user add name=<API user> group=pagos-hotspot address=<sources> password=…`;
+//! 3. `/ip service set api address=<sources>` and the same for `api-ssl`;
+//! 4. for each host the portal needs (the API, each configured gateway's scripts, API and card
+//!    pages): `/ip hotspot walled-garden add dst-host=…` (HTTP) and
+//!    `/ip hotspot walled-garden ip add dst-host=… action=accept` (every protocol, HTTPS
+//!    included; an IPv4 literal is a `dst-address=`).
+//!
+//! The check reads `/user/group`, `/user`, `/ip/service`, `/ip/hotspot/walled-garden` and
+//! `/ip/hotspot/walled-garden/ip` and says of each step whether the router has it.
+
+use std::collections::BTreeMap;
+
+/// The user group the script creates.
+pub const GROUP: &str = "pagos-hotspot";
+/// The comment on everything the script adds.
+pub const COMMENT: &str = "pagos-hotspot";
+/// The policies the group gets; any other is more than the service needs.
+pub const POLICIES: [&str; 3] = ["read", "write", "api"];
+
+/// What the script is made from.
+#[derive(Debug, Clone)]
+pub struct SetupInput {
+    pub router_name: String,
+    /// The RouterOS user the service logs in as.
+    pub api_user: String,
+    /// Its password (the one the service stores for this router).
+    pub api_password: zeroize::Zeroizing<String>,
+    /// Where routers see the service connect from (IPv4 CIDRs); empty when unknown.
+    pub sources: Vec<String>,
+    /// Hosts the hotspot must let unauthenticated devices reach, with what each is for.
+    pub hosts: Vec<(String, String)>,
+    /// The portal's API base and the path of the portal.zip route, for the upload notes.
+    pub api_base: String,
+    pub router_id: String,
+}
+
+/// What a step needs on the router for the check to call it `ok`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Want {
+    Group,
+    User {
+        name: String,
+        sources: Vec<String>,
+    },
+    Service {
+        name: &'static str,
+        sources: Vec<String>,
+    },
+    WalledGarden {
+        host: String,
+    },
+    WalledGardenIp {
+        host: String,
+    },
+}
+
+/// One line of the script.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// A short stable name (`grupo`, `usuario`, `servicio api`, `walled-garden host`, …).
+    pub name: String,
+    /// The CLI line that makes it so.
+    pub command: String,
+    pub want: Want,
+}
+
+/// A RouterOS string in double quotes (`"`, `\` and `$` escaped).
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if matches!(c, '"' | '\\' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// The host of a URL (`https://pay.example.com:8443/x` → `pay.example.com`).
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    let host = host.trim().to_ascii_lowercase();
+    (!host.is_empty() && !host.starts_with('[')).then_some(host)
+}
+
+fn is_ipv4(host: &str) -> bool {
+    host.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// `dst-host=h` (or `dst-address=h` for an IPv4 literal).
+fn destination(host: &str) -> String {
+    if is_ipv4(host) {
+        format!("dst-address={host}")
+    } else {
+        format!("dst-host={host}")
+    }
+}
+
+/// The script's steps, in order.
+pub fn steps(input: &SetupInput) -> Vec<Step> {
+    let sources = input.sources.join(",");
+    let address = if sources.is_empty() {
+        String::new()
+    } else {
+        format!(" address={sources}")
+    };
+    let mut out = vec![
+        Step {
+            name: "grupo".into(),
+            command: format!(
+                "/user group add name={GROUP} policy={} comment={}",
+                POLICIES.join(","),
+                quote(COMMENT)
+            ),
+            want: Want::Group,
+        },
+        Step {
+            name: "usuario".into(),
+            command: format!(
+                "/user add name={} group={GROUP}{address} password={} comment={}",
+                quote(&input.api_user),
+                quote(&input.api_password),
+                quote(COMMENT)
+            ),
+            want: Want::User {
+                name: input.api_user.clone(),
+                sources: input.sources.clone(),
+            },
+        },
+    ];
+    for service in ["api", "api-ssl"] {
+        out.push(Step {
+            name: format!("servicio {service}"),
+            command: format!(
+                "/ip service set {service} address={}",
+                if sources.is_empty() {
+                    "<ROUTER_SOURCE_ADDRESSES>"
+                } else {
+                    &sources
+                }
+            ),
+            want: Want::Service {
+                name: service,
+                sources: input.sources.clone(),
+            },
+        });
+    }
+    for (host, purpose) in &input.hosts {
+        let comment = quote(&format!("{COMMENT}: {purpose}"));
+        let dst = destination(host);
+        out.push(Step {
+            name: format!("walled-garden {host}"),
+            command: format!("/ip hotspot walled-garden add {dst} comment={comment}"),
+            want: Want::WalledGarden { host: host.clone() },
+        });
+        out.push(Step {
+            name: format!("walled-garden ip {host}"),
+            command: format!(
+                "/ip hotspot walled-garden ip add {dst} action=accept comment={comment}"
+            ),
+            want: Want::WalledGardenIp { host: host.clone() },
+        });
+    }
+    out
+}
+
+/// The whole script: a header, the steps, and how to put the portal on the router.
+pub fn script(input: &SetupInput) -> String {
+    let mut s = String::new();
+    let mut line = |l: &str| {
+        s.push_str(l);
+        s.push('\n');
+    };
+    line(&format!(
+        "# pagos-hotspot: setup of router {} ({})",
+        input.router_name.replace(['\r', '\n'], " "),
+        input.router_id
+    ));
+    line(
+        "# Paste into a terminal (Winbox > New Terminal, or SSH) as an admin. RouterOS v6 (6.43+)",
+    );
+    line("# and v7: every command below is written the same in both (v7 also accepts /ip/hotspot/...,");
+    line("# v6 only the space form used here). Re-running it reports \"already have\" for what exists;");
+    line("# GET .../setup-check says which lines a router still lacks.");
+    if input.sources.is_empty() {
+        line("# WARNING: the service's source address is unknown (set ROUTER_SOURCE_ADDRESSES or ?source=):");
+        line("# replace <ROUTER_SOURCE_ADDRESSES> before running the service lines.");
+    }
+    if input.api_user.eq_ignore_ascii_case("admin") {
+        line("# WARNING: this router's API user is \"admin\": give the service a user of its own, then");
+        line("# change the router's credentials in pagos-hotspot; the line below fails for \"admin\".");
+    }
+    let steps = steps(input);
+    let mut section = "";
+    for step in &steps {
+        let title = match step.want {
+            Want::Group | Want::User { .. } => {
+                "# 1. The API user, with the least policy the service needs (read, write, api)"
+            }
+            Want::Service { .. } => "# 2. The API service answers only the service's address",
+            Want::WalledGarden { .. } | Want::WalledGardenIp { .. } => {
+                "# 3. Walled garden: the API and the payment gateways, reachable before login"
+            }
+        };
+        if title != section {
+            line(title);
+            section = title;
+        }
+        line(&step.command);
+    }
+    line("# 4. The portal: POST /api/v1/admin/routers/ROUTER_ID/portal.zip with {\"api_key\": \"jwt_...\"},");
+    line(
+        "#    unzip it and upload login.html, portal.js and portal.css into the router's hotspot/",
+    );
+    line("#    folder (Winbox > Files, or FTP), the html-directory of the hotspot server profile.");
+    line(&format!("#    API: {}", input.api_base));
+    s.replace("ROUTER_ID", &input.router_id)
+}
+
+/// One row of a printed menu.
+pub type Row = BTreeMap<String, String>;
+
+/// The menus the check reads.
+#[derive(Debug, Clone, Default)]
+pub struct RouterTables {
+    pub groups: Vec<Row>,
+    pub users: Vec<Row>,
+    pub services: Vec<Row>,
+    pub walled_garden: Vec<Row>,
+    pub walled_garden_ip: Vec<Row>,
+}
+
+/// The menus, as API paths, in the order of [`RouterTables`]' fields.
+pub const MENUS: [&str; 5] = [
+    "/user/group",
+    "/user",
+    "/ip/service",
+    "/ip/hotspot/walled-garden",
+    "/ip/hotspot/walled-garden/ip",
+];
+
+fn field<'a>(row: &'a Row, k: &str) -> &'a str {
+    row.get(k).map_or("", String::as_str)
+}
+
+fn disabled(row: &Row) -> bool {
+    matches!(field(row, "disabled"), "true" | "yes")
+}
+
+/// The allowed policies of a group (`read,write,api,!ftp,…` → read, write, api).
+fn granted(policy: &str) -> Vec<&str> {
+    policy
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !p.starts_with('!'))
+        .collect()
+}
+
+/// A comma list of addresses as CIDRs (`10.0.0.5` → `10.0.0.5/32`), sorted.
+fn cidrs(list: &str) -> Vec<String> {
+    let mut v: Vec<String> = list
+        .split(',')
+        .filter_map(crate::config::ipv4_cidr)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Restricted to exactly `sources` (or, when they are unknown, to something at all).
+fn restricted(address: &str, sources: &[String]) -> bool {
+    let have = cidrs(address);
+    if sources.is_empty() {
+        return !have.is_empty() && !have.iter().any(|c| c.ends_with("/0"));
+    }
+    let mut want: Vec<String> = sources
+        .iter()
+        .filter_map(|s| crate::config::ipv4_cidr(s))
+        .collect();
+    want.sort();
+    want.dedup();
+    have == want
+}
+
+fn wg_matches(row: &Row, host: &str) -> bool {
+    !disabled(row)
+        && (field(row, "dst-host").eq_ignore_ascii_case(host)
+            || (is_ipv4(host) && cidrs(field(row, "dst-address")) == cidrs(host)))
+}
+
+/// Whether the router already has what `want` asks for.
+pub fn present(want: &Want, t: &RouterTables) -> bool {
+    match want {
+        Want::Group => t.groups.iter().any(|g| {
+            let mut p = granted(field(g, "policy"));
+            p.sort_unstable();
+            let mut w = POLICIES.to_vec();
+            w.sort_unstable();
+            field(g, "name") == GROUP && p == w
+        }),
+        Want::User { name, sources } => t.users.iter().any(|u| {
+            field(u, "name") == name
+                && field(u, "group") == GROUP
+                && !disabled(u)
+                && (sources.is_empty() || restricted(field(u, "address"), sources))
+        }),
+        Want::Service { name, sources } => t
+            .services
+            .iter()
+            .any(|s| field(s, "name") == *name && restricted(field(s, "address"), sources)),
+        Want::WalledGarden { host } => t
+            .walled_garden
+            .iter()
+            .any(|r| wg_matches(r, host) && field(r, "action") != "deny"),
+        Want::WalledGardenIp { host } => t
+            .walled_garden_ip
+            .iter()
+            .any(|r| wg_matches(r, host) && matches!(field(r, "action"), "" | "accept")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> SetupInput {
+        SetupInput {
+            router_name: "R1".into(),
+            api_user: "pagos".into(),
+            api_password: zeroize::Zeroizing::new("p\"a$s".into()),
+            sources: vec!["203.0.113.7/32".into()],
+            hosts: vec![
+                ("pagos.example.com".into(), "API".into()),
+                ("127.0.0.1".into(), "sandbox".into()),
+            ],
+            api_base: "https://pagos.example.com".into(),
+            router_id: "RTR_1".into(),
+        }
+    }
+
+    #[test]
+    fn script_lines_quote_and_restrict() {
+        let s = script(&input());
+        assert!(s.contains("/user group add name=pagos-hotspot policy=read,write,api"));
+        assert!(s.contains("password=\"p\\\"a\\$s\""), "{s}");
+        assert!(s.contains("/ip service set api address=203.0.113.7/32"));
+        assert!(
+            s.contains("/ip hotspot walled-garden ip add dst-host=pagos.example.com action=accept")
+        );
+        assert!(s.contains("/ip hotspot walled-garden add dst-address=127.0.0.1 comment="));
+        assert!(s.contains("routers/RTR_1/portal.zip"));
+    }
+
+    #[test]
+    fn hosts_and_addresses() {
+        assert_eq!(url_host("https://a.b:8443/x?y").as_deref(), Some("a.b"));
+        assert_eq!(
+            url_host("http://127.0.0.1:9/").as_deref(),
+            Some("127.0.0.1")
+        );
+        assert!(restricted("203.0.113.7", &["203.0.113.7/32".into()]));
+        assert!(!restricted("", &["203.0.113.7/32".into()]));
+        assert!(!restricted("0.0.0.0/0", &[]));
+        assert_eq!(granted("read,write,api,!ftp"), vec!["read", "write", "api"]);
+    }
+}
