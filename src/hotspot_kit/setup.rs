@@ -3,15 +3,18 @@
 //! The script is a list of [`Step`]s, each one CLI line in the space-separated form that both
 //! RouterOS v6 and v7 accept (v7 also takes `/ip/hotspot/...`; v6 does not), with comments:
 //!
-//! 1. `/user group add name=pagos-hotspot policy=read,write,api`: the least the service needs
+//! 1. the group `pagos-hotspot` with `policy=read,write,api`: the least the service needs
 //!    (`read` for prints, `write` for hotspot users, sessions, cookies and bindings, `api` to
 //!    log in; no `policy`, `sensitive`, `ftp`, `ssh`, `winbox`, `web`, …);
-//! 2. `/user add name=<API user> group=pagos-hotspot address=<sources> password=…`;
+//! 2. the API user in that group, limited to `address=<sources>`;
 //! 3. `/ip service set api address=<sources>` and the same for `api-ssl`;
 //! 4. for each host the portal needs (the API, each configured gateway's scripts, API and card
 //!    pages): `/ip hotspot walled-garden add dst-host=…` (HTTP) and
 //!    `/ip hotspot walled-garden ip add dst-host=… action=accept` (every protocol, HTTPS
 //!    included; an IPv4 literal is a `dst-address=`).
+//!
+//! Lines that add something are wrapped as `:if ([:len [MENU find KEY="V"]] = 0) do={MENU add …}`
+//! (with `else={MENU set …}` for the group and the user), so the script can run again.
 //!
 //! The check reads `/user/group`, `/user`, `/ip/service`, `/ip/hotspot/walled-garden` and
 //! `/ip/hotspot/walled-garden/ip` and says of each step whether the router has it.
@@ -103,13 +106,17 @@ fn is_ipv4(host: &str) -> bool {
     host.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
-/// `dst-host=h` (or `dst-address=h` for an IPv4 literal).
-fn destination(host: &str) -> String {
-    if is_ipv4(host) {
-        format!("dst-address={host}")
-    } else {
-        format!("dst-host={host}")
+/// `:if ([:len [MENU find KEY="VALUE"]] = 0) do={ADD}` (and ` else={SET}`): adds what is
+/// missing, so the script can run again.
+fn ensure(menu: &str, key: &str, value: &str, add: &str, set: Option<&str>) -> String {
+    let mut line = format!(
+        ":if ([:len [{menu} find {key}={}]] = 0) do={{{menu} {add}}}",
+        quote(value)
+    );
+    if let Some(set) = set {
+        line.push_str(&format!(" else={{{menu} {set}}}"));
     }
+    line
 }
 
 /// The script's steps, in order.
@@ -120,24 +127,42 @@ pub fn steps(input: &SetupInput) -> Vec<Step> {
     } else {
         format!(" address={sources}")
     };
+    let policy = POLICIES.join(",");
+    let user = quote(&input.api_user);
+    let password = quote(&input.api_password);
+    let mut user_line = ensure(
+        "/user",
+        "name",
+        &input.api_user,
+        &format!(
+            "add name={user} group={GROUP}{address} password={password} comment={}",
+            quote(COMMENT)
+        ),
+        Some(&format!(
+            "set {user} group={GROUP}{address} password={password}"
+        )),
+    );
+    if input.api_user.eq_ignore_ascii_case("admin") {
+        user_line = format!("# {user_line}");
+    }
     let mut out = vec![
         Step {
             name: "grupo".into(),
-            command: format!(
-                "/user group add name={GROUP} policy={} comment={}",
-                POLICIES.join(","),
-                quote(COMMENT)
+            command: ensure(
+                "/user group",
+                "name",
+                GROUP,
+                &format!(
+                    "add name={GROUP} policy={policy} comment={}",
+                    quote(COMMENT)
+                ),
+                Some(&format!("set {GROUP} policy={policy}")),
             ),
             want: Want::Group,
         },
         Step {
             name: "usuario".into(),
-            command: format!(
-                "/user add name={} group={GROUP}{address} password={} comment={}",
-                quote(&input.api_user),
-                quote(&input.api_password),
-                quote(COMMENT)
-            ),
+            command: user_line,
             want: Want::User {
                 name: input.api_user.clone(),
                 sources: input.sources.clone(),
@@ -163,16 +188,31 @@ pub fn steps(input: &SetupInput) -> Vec<Step> {
     }
     for (host, purpose) in &input.hosts {
         let comment = quote(&format!("{COMMENT}: {purpose}"));
-        let dst = destination(host);
+        let key = if is_ipv4(host) {
+            "dst-address"
+        } else {
+            "dst-host"
+        };
+        let dst = format!("{key}={host}");
         out.push(Step {
             name: format!("walled-garden {host}"),
-            command: format!("/ip hotspot walled-garden add {dst} comment={comment}"),
+            command: ensure(
+                "/ip hotspot walled-garden",
+                key,
+                host,
+                &format!("add {dst} comment={comment}"),
+                None,
+            ),
             want: Want::WalledGarden { host: host.clone() },
         });
         out.push(Step {
             name: format!("walled-garden ip {host}"),
-            command: format!(
-                "/ip hotspot walled-garden ip add {dst} action=accept comment={comment}"
+            command: ensure(
+                "/ip hotspot walled-garden ip",
+                key,
+                host,
+                &format!("add {dst} action=accept comment={comment}"),
+                None,
             ),
             want: Want::WalledGardenIp { host: host.clone() },
         });
@@ -196,7 +236,7 @@ pub fn script(input: &SetupInput) -> String {
         "# Paste into a terminal (Winbox > New Terminal, or SSH) as an admin. RouterOS v6 (6.43+)",
     );
     line("# and v7: every command below is written the same in both (v7 also accepts /ip/hotspot/...,");
-    line("# v6 only the space form used here). Re-running it reports \"already have\" for what exists;");
+    line("# v6 only the space form used here). It adds only what is missing, so it can run again;");
     line("# GET .../setup-check says which lines a router still lacks.");
     if input.sources.is_empty() {
         line("# WARNING: the service's source address is unknown (set ROUTER_SOURCE_ADDRESSES or ?source=):");
@@ -204,7 +244,8 @@ pub fn script(input: &SetupInput) -> String {
     }
     if input.api_user.eq_ignore_ascii_case("admin") {
         line("# WARNING: this router's API user is \"admin\": give the service a user of its own, then");
-        line("# change the router's credentials in pagos-hotspot; the line below fails for \"admin\".");
+        line("# change the router's credentials in pagos-hotspot. The user line is left commented out");
+        line("# so that admin keeps its rights.");
     }
     let steps = steps(input);
     let mut section = "";
@@ -357,7 +398,7 @@ mod tests {
     #[test]
     fn script_lines_quote_and_restrict() {
         let s = script(&input());
-        assert!(s.contains("/user group add name=pagos-hotspot policy=read,write,api"));
+        assert!(s.contains(":if ([:len [/user group find name=\"pagos-hotspot\"]] = 0) do={/user group add name=pagos-hotspot policy=read,write,api"));
         assert!(s.contains("password=\"p\\\"a\\$s\""), "{s}");
         assert!(s.contains("/ip service set api address=203.0.113.7/32"));
         assert!(

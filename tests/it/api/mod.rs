@@ -5,6 +5,7 @@ mod cors;
 mod deactivation;
 mod nul_bytes;
 mod openapi;
+mod portal_zip;
 mod products_catalog;
 mod reports;
 mod sessions;

@@ -1,3 +1,4 @@
+mod browser_sdk;
 mod conekta;
 mod mercado_pago;
 mod python;

@@ -11,6 +11,7 @@ use super::query;
 
 mod active;
 mod bindings;
+mod management;
 mod print;
 mod profiles;
 mod users;
@@ -174,6 +175,8 @@ pub(crate) struct State {
     pub cookies: Table,
     pub servers: Table,
     pub identity: String,
+    /// `/user`, `/user/group`, `/ip/service` and the walled garden.
+    management: management::Management,
 }
 
 /// Per-command context from the connection.
@@ -254,6 +257,7 @@ impl State {
             cookies: Table::new(),
             servers: Table::new(),
             identity: identity.to_string(),
+            management: management::Management::new(),
         };
         s.servers.insert(vec![
             f("name", "hotspot1"),
@@ -414,6 +418,7 @@ impl State {
                 ];
                 print_rows(vec![row], attrs, queries, ctx)
             }
+            (m, v) if management::MENUS.contains(&m) => self.management(m, v, attrs, queries, ctx),
             _ => no_such_command(path),
         }
     }
