@@ -36,7 +36,7 @@ pub enum Command {
     /// The RouterOS API simulator (prints `listening on ADDR` on stdout).
     RouterosSim(crate::sandbox::routeros_sim::SimArgs),
     /// Everything in one process on an SQLite file (simulated router, sandbox gateways, seed
-    /// data, sample portal at /portal/); prints the admin login, the API key and `curl` commands.
+    /// data, captive portal at /portal/); prints the admin login, the API key and `curl` commands.
     Demo(crate::tools::demo::DemoArgs),
     /// Load benchmark: purchases over HTTP against simulated routers and sandbox gateways.
     Bench(crate::tools::bench::BenchArgs),
