@@ -28,7 +28,9 @@
     loginUrl: routerValue(cfg.LINK_LOGIN_ONLY) || queryValue("link-login-only"),
     dst: routerValue(cfg.LINK_ORIG) || queryValue("dst"),
     chapId: routerValue(cfg.CHAP_ID),
-    chapChallenge: routerValue(cfg.CHAP_CHALLENGE)
+    chapChallenge: routerValue(cfg.CHAP_CHALLENGE),
+    /* The router re-serves this page with $(error) when its login failed. */
+    error: routerValue(cfg.ERROR) || queryValue("error")
   };
 
   var $ = function (id) { return document.getElementById(id); };
@@ -396,17 +398,22 @@
 
   var countdown = null;
 
-  /* The standard hotspot login: POST username/password (CHAP-hashed when the router asks) and
-   * dst to $(link-login-only); the router logs the device in and sends it to dst. */
-  function routerLogin(creds, isPin) {
-    var login = $("login");
-    var password = isPin ? creds.usuario : creds.contrasena;
+  /* The password the router's form expects: plain (PAP) or md5(chap-id + password + challenge). */
+  function routerPassword(password) {
     if (device.chapId && window.PortalMD5) {
-      password = window.PortalMD5.hex(device.chapId + (password || "") + device.chapChallenge);
+      return window.PortalMD5.hex(device.chapId + (password || "") + device.chapChallenge);
     }
+    return password || "";
+  }
+
+  /* The standard hotspot login: POST username/password (CHAP-hashed when the router asks) and
+   * dst to $(link-login-only); the router logs the device in and sends it to dst. A PIN user's
+   * password is empty. */
+  function routerLogin(creds) {
+    var login = $("login");
     login.action = device.loginUrl;
     login.elements.username.value = creds.usuario || "";
-    login.elements.password.value = password || "";
+    login.elements.password.value = routerPassword(creds.contrasena);
     login.elements.dst.value = device.dst;
     show(login, true);
     var left = 5;
@@ -423,9 +430,9 @@
     countdown = setInterval(tick, 1000);
   }
 
-  function connect(res, creds, isPin) {
+  function connect(res, creds) {
     if (device.loginUrl) {
-      routerLogin(creds, isPin);
+      routerLogin(creds);
       return;
     }
     var auto = res.auto_conexion || {};
@@ -487,15 +494,50 @@
       show($("mac-note"), true);
     }
     show($("buy"), false);
+    show($("returning"), false);
+    show($("router-error"), false);
     show($("result"), true);
     var mp = res.mercado_pago || {};
     if (pending && mp.payment_id != null) {
       setText("pending", "Tu banco está revisando el pago. Esta página se actualizará sola; no la cierres.");
       show($("pending"), true);
-      pollPending(mp.payment_id, function () { connect(res, creds, isPin); });
+      pollPending(mp.payment_id, function () { connect(res, creds); });
       return;
     }
-    connect(res, creds, isPin);
+    connect(res, creds);
+  }
+
+  /* A customer who already has credentials: the router's own form when there is one, else the
+   * API's auto-reconnect (which checks the password and logs this device in). */
+  function onRelogin(ev) {
+    ev.preventDefault();
+    var user = $("re-user").value.trim();
+    var pass = $("re-pass").value;
+    if (!user) {
+      setText("re-status", "Escribe tu usuario o PIN.");
+      return;
+    }
+    if (device.loginUrl) {
+      routerLogin({ usuario: user, contrasena: pass });
+      $("login").submit();
+      return;
+    }
+    if (!device.mac) {
+      setText("re-status", "No se detectó tu dispositivo; abre esta página desde la red WiFi.");
+      return;
+    }
+    $("re-connect").disabled = true;
+    setText("re-status", "Conectando…");
+    var body = { username: user, password: pass === "" ? null : pass, current_mac: device.mac };
+    if (device.ip) { body.current_ip = device.ip; }
+    api("POST", "/api/v1/hotspot/auto-reconnect", body).then(function (res) {
+      setText("re-status", (res && res.mensaje) || (res && res.success ? "Conectado." : "No se pudo conectar."));
+      $("relogin").setAttribute("data-estado", res && res.estado || "");
+    }, function (err) {
+      setText("re-status", err.message);
+    }).then(function () {
+      $("re-connect").disabled = false;
+    });
   }
 
   var attemptInFlight = null;
@@ -551,6 +593,12 @@
       $(id).addEventListener("blur", function () { if ($(id).value !== "") { showFieldProblems([id]); } });
     });
     $("copy").addEventListener("click", copyCredentials);
+    $("relogin").addEventListener("submit", onRelogin);
+    if (device.error) {
+      setText("router-error", "El router no pudo iniciar tu sesión: " + device.error);
+      show($("router-error"), true);
+      $("returning").open = true;
+    }
     $("login").addEventListener("submit", function () { if (countdown) { clearInterval(countdown); } });
     if (!apiKey) {
       show($("loading"), false);

@@ -232,6 +232,33 @@ async function routerLogin(page) {
   return { user, session };
 }
 
+/** A returning customer: wrong credentials get the API's answer; after the router refused a
+ * login ($(error)), the PIN typed into "¿Ya compraste?" goes through the router's form. */
+async function returningCustomer(page, pin) {
+  await openPortal(page, `${base}/portal/?mac=AA:BB:CC:DD:EE:03&ip=10.5.50.13`);
+  check(!(await page.isVisible("#router-error")), "no router error without $(error)");
+  await page.click("#returning summary");
+  await page.fill("#re-user", "PT-00000000");
+  await page.fill("#re-pass", "nope");
+  await page.click("#re-connect");
+  await page.waitForFunction(() => /incorrectas|no encontrado/i.test(document.getElementById("re-status").textContent), null, { timeout });
+  const refused = (await page.textContent("#re-status")).trim();
+
+  const login = `${base}/hotspot/login?ip=10.5.50.13`;
+  await openPortal(page, `${base}/portal/?mac=AA:BB:CC:DD:EE:03&ip=10.5.50.13` +
+    `&link-login-only=${encodeURIComponent(login)}&error=${encodeURIComponent("invalid username or password")}`);
+  const routerError = (await page.textContent("#router-error")).trim();
+  check(/invalid username or password/.test(routerError), `router error shown: ${routerError}`);
+  check(await page.$eval("#returning", (d) => d.open), "the returning form is open after a router error");
+  await page.fill("#re-user", pin);
+  await Promise.all([page.waitForURL(`${base}/hotspot/login**`, { timeout }), page.click("#re-connect")]);
+  const title = (await page.textContent("#title")).trim();
+  check(title === "Sesión iniciada", `PIN login through the router: ${title} ${await page.content()}`);
+  const user = (await page.textContent("#user")).trim();
+  check(user === pin, `the PIN's session: ${user}`);
+  return { refused, routerError, user };
+}
+
 /** The unpacked portal.zip on a plain static server, only the API base and key set, buys a plan. */
 async function unzippedPortal(page) {
   const portal = `${staticBase}/login.html?mac=AA:BB:CC:DD:EE:02&ip=10.5.50.12`;
@@ -272,6 +299,7 @@ try {
   summary.mercado_pago = await mercadoPagoCards(page, portal);
   summary.pending = await mercadoPagoPending(page, portal);
   summary.router_login = await routerLogin(page);
+  summary.returning = await returningCustomer(page, summary.mercado_pago.approved.usuario);
   summary.zip = await unzippedPortal(page);
   summary.docs_operations = await docs(page);
 

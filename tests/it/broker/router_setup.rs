@@ -304,6 +304,7 @@ async fn the_script_applied_line_by_line_makes_the_check_all_ok() {
         .unwrap();
     let hosts: Vec<&String> = wg.iter().map(|r| &r["dst-host"]).collect();
     let mut unique = hosts.clone();
+    unique.sort();
     unique.dedup();
     assert_eq!(hosts.len(), unique.len(), "{hosts:?}");
     assert_eq!(check(&app, &t).await["completo"], true);

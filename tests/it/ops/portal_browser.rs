@@ -2,7 +2,8 @@
 //! playwright-core script (tests/browser/portal.mjs) types the sandbox's test cards into it
 //! (Conekta and Mercado Pago: approved, declined, insufficient funds; a pending Mercado Pago
 //! payment approved while the portal polls), logs a device in through a stand-in for the
-//! router's `$(link-login-only)` page, and buys a plan from `portal.zip` unpacked and served by a
+//! router's `$(link-login-only)` page (after a purchase, and a returning PIN customer after the
+//! router refused a login), and buys a plan from `portal.zip` unpacked and served by a
 //! plain static server. Screenshots are kept in tests/artifacts/; with `UPDATE_DOC_IMAGES=1`
 //! they also replace docs/img/ (the screenshots in docs/portal.md).
 //!
@@ -137,6 +138,7 @@ fn assert_outcomes(summary: &Value) {
         .as_str()
         .unwrap()
         .starts_with('*'));
+    assert_eq!(summary["returning"]["user"], mp["approved"]["usuario"]);
     assert!(summary["api_requests"].as_u64().unwrap() > 10);
 }
 
