@@ -408,6 +408,62 @@ mod tests {
         assert!(s.contains("routers/RTR_1/portal.zip"));
     }
 
+    fn row(pairs: &[(&str, &str)]) -> Row {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_check_wants_exactly_what_the_script_makes() {
+        let sources = vec!["203.0.113.7/32".to_string()];
+        // More policy than needed is not ok.
+        let mut t = RouterTables {
+            groups: vec![row(&[
+                ("name", GROUP),
+                ("policy", "read,write,api,policy,!ftp"),
+            ])],
+            ..RouterTables::default()
+        };
+        assert!(!present(&Want::Group, &t));
+        t.groups = vec![row(&[
+            ("name", GROUP),
+            ("policy", "!local,read,write,api,!ftp"),
+        ])];
+        assert!(present(&Want::Group, &t));
+        let user = Want::User {
+            name: "pagos".into(),
+            sources: sources.clone(),
+        };
+        t.users = vec![row(&[("name", "pagos"), ("group", GROUP), ("address", "")])];
+        assert!(!present(&user, &t), "not limited to the service's address");
+        t.users = vec![row(&[
+            ("name", "pagos"),
+            ("group", GROUP),
+            ("address", "203.0.113.7"),
+        ])];
+        assert!(present(&user, &t));
+        t.users[0].insert("disabled".into(), "true".into());
+        assert!(!present(&user, &t));
+        let service = Want::Service {
+            name: "api",
+            sources,
+        };
+        t.services = vec![row(&[
+            ("name", "api"),
+            ("address", "203.0.113.7/32,10.0.0.0/8"),
+        ])];
+        assert!(!present(&service, &t), "also open to others");
+        let wg = Want::WalledGardenIp {
+            host: "api.conekta.io".into(),
+        };
+        t.walled_garden_ip = vec![row(&[("dst-host", "api.conekta.io"), ("action", "drop")])];
+        assert!(!present(&wg, &t));
+        t.walled_garden_ip = vec![row(&[("dst-host", "API.conekta.io"), ("action", "accept")])];
+        assert!(present(&wg, &t));
+    }
+
     #[test]
     fn hosts_and_addresses() {
         assert_eq!(url_host("https://a.b:8443/x?y").as_deref(), Some("a.b"));
