@@ -25,6 +25,10 @@ use std::collections::BTreeMap;
 pub const GROUP: &str = "pagos-hotspot";
 /// The comment on everything the script adds.
 pub const COMMENT: &str = "pagos-hotspot";
+/// The script-global variable that holds the API user's password while the script runs. The
+/// script never carries the stored password (secrets are never returned): the admin writes the
+/// one they registered, and only a router without that user needs it.
+pub const PASSWORD_VARIABLE: &str = "pagosApiPassword";
 /// The policies the group gets; any other is more than the service needs.
 pub const POLICIES: [&str; 3] = ["read", "write", "api"];
 
@@ -34,8 +38,6 @@ pub struct SetupInput {
     pub router_name: String,
     /// The RouterOS user the service logs in as.
     pub api_user: String,
-    /// Its password (the one the service stores for this router).
-    pub api_password: zeroize::Zeroizing<String>,
     /// Where routers see the service connect from (IPv4 CIDRs); empty when unknown.
     pub sources: Vec<String>,
     /// Hosts the hotspot must let unauthenticated devices reach, with what each is for.
@@ -129,18 +131,11 @@ pub fn steps(input: &SetupInput) -> Vec<Step> {
     };
     let policy = POLICIES.join(",");
     let user = quote(&input.api_user);
-    let password = quote(&input.api_password);
-    let mut user_line = ensure(
-        "/user",
-        "name",
-        &input.api_user,
-        &format!(
-            "add name={user} group={GROUP}{address} password={password} comment={}",
-            quote(COMMENT)
-        ),
-        Some(&format!(
-            "set {user} group={GROUP}{address} password={password}"
-        )),
+    let var = PASSWORD_VARIABLE;
+    // A new user only with a password written in; an existing one keeps its own.
+    let mut user_line = format!(
+        ":if ([:len [/user find name={user}]] = 0) do={{:if (${var} = \"\") do={{:error \"pagos-hotspot: write the API user's password in {var} first\"}} else={{/user add name={user} group={GROUP}{address} password=${var} comment={}}}}} else={{/user set {user} group={GROUP}{address}}}",
+        quote(COMMENT)
     );
     if input.api_user.eq_ignore_ascii_case("admin") {
         user_line = format!("# {user_line}");
@@ -247,6 +242,12 @@ pub fn script(input: &SetupInput) -> String {
         line("# change the router's credentials in pagos-hotspot. The user line is left commented out");
         line("# so that admin keeps its rights.");
     }
+    line(
+        "# 0. The API user's password, as registered for this router in pagos-hotspot (this script",
+    );
+    line("#    does not carry it). Needed only if the user does not exist on the router yet: write it");
+    line("#    between the quotes before pasting. It is cleared again at the end.");
+    line(&format!(":global {PASSWORD_VARIABLE} \"\""));
     let steps = steps(input);
     let mut section = "";
     for step in &steps {
@@ -271,6 +272,7 @@ pub fn script(input: &SetupInput) -> String {
     );
     line("#    folder (Winbox > Files, or FTP), the html-directory of the hotspot server profile.");
     line(&format!("#    API: {}", input.api_base));
+    line(&format!(":set {PASSWORD_VARIABLE} \"\""));
     s.replace("ROUTER_ID", &input.router_id)
 }
 
@@ -384,7 +386,6 @@ mod tests {
         SetupInput {
             router_name: "R1".into(),
             api_user: "pagos".into(),
-            api_password: zeroize::Zeroizing::new("p\"a$s".into()),
             sources: vec!["203.0.113.7/32".into()],
             hosts: vec![
                 ("pagos.example.com".into(), "API".into()),
@@ -399,7 +400,13 @@ mod tests {
     fn script_lines_quote_and_restrict() {
         let s = script(&input());
         assert!(s.contains(":if ([:len [/user group find name=\"pagos-hotspot\"]] = 0) do={/user group add name=pagos-hotspot policy=read,write,api"));
-        assert!(s.contains("password=\"p\\\"a\\$s\""), "{s}");
+        // The password is the script variable's, never a stored one.
+        assert!(s.contains(":global pagosApiPassword \"\""), "{s}");
+        assert!(s.contains("password=$pagosApiPassword comment="), "{s}");
+        assert!(
+            s.contains("else={/user set \"pagos\" group=pagos-hotspot address=203.0.113.7/32}"),
+            "{s}"
+        );
         assert!(s.contains("/ip service set api address=203.0.113.7/32"));
         assert!(
             s.contains("/ip hotspot walled-garden ip add dst-host=pagos.example.com action=accept")

@@ -19,7 +19,6 @@ use serde_json::json;
 
 use crate::auth::api_key;
 use crate::auth::session::ClienteAdmin;
-use crate::crypto::field;
 use crate::db::routers::Router;
 use crate::db::{api_keys, empresas, routers};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -186,14 +185,9 @@ async fn setup_input(
         .ok_or_else(|| ApiError::from(Problem::RouterNotOwned))?;
     let has = |k: &Option<String>| k.as_deref().is_some_and(|k| !k.trim().is_empty());
     let api = api_base(state, req);
-    let password = state
-        .secrets
-        .decrypt(field::ROUTER_PASSWORD, &r.password_encrypted)
-        .unwrap_or_default();
     let input = SetupInput {
         router_name: r.nombre.clone(),
         api_user: r.usuario.clone(),
-        api_password: password,
         sources,
         hosts: walled_garden_hosts(
             state,
@@ -210,7 +204,7 @@ async fn setup_input(
 #[utoipa::path(
     tag = "cliente_admin",
     summary = "RouterOS setup script for a router",
-    description = "A script to paste into the router's terminal: the API user with the least policy (read, write, api), the api/api-ssl services restricted to the service's address (?source= or ROUTER_SOURCE_ADDRESSES), walled-garden entries for the API and the gateways, and how to upload the portal. It carries the router's API password: it is sent with Cache-Control: no-store.",
+    description = "A script to paste into the router's terminal: the API user with the least policy (read, write, api), the api/api-ssl services restricted to the service's address (?source= or ROUTER_SOURCE_ADDRESSES), walled-garden entries for the API and the gateways, and how to upload the portal. It never carries the router's stored API password: a router without the API user needs the password written into the script's pagosApiPassword variable.",
     params(("source" = Option<String>, Query, description = "Comma list of IPv4 addresses or CIDR blocks the routers see the service connect from")),
     responses(
         (status = 200, description = "The script", content_type = "text/plain"),
@@ -285,7 +279,7 @@ async fn setup_check(
         .into_iter()
         .map(|step| {
             let ok = setup::present(&step.want, &tables);
-            // What to run only where something is missing (the user's line has the password).
+            // What to run only where something is missing.
             json!({
                 "nombre": step.name,
                 "estado": if ok { "ok" } else { "missing" },

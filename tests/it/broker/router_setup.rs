@@ -11,7 +11,10 @@
 //!   (quotes removed, `\"`, `\\`, `\$` unescaped);
 //! * a bare word after the verb (`/ip service set api …`) is the item: `=numbers=api`;
 //! * `:if ([:len [MENU find k="v"]] = 0) do={A} else={B}` → `MENU/print ?=k=v`; no rows → A,
-//!   else B (the `else` part is optional).
+//!   else B (the `else` part is optional);
+//! * `:global NAME "v"` and `:set NAME "v"` set a script variable; `$NAME` in a value is replaced
+//!   by it; `:if ($NAME = "") do={:error "…"} else={A}` fails the test when NAME is empty (the
+//!   router would stop that line), else runs A.
 
 use std::time::Duration;
 
@@ -118,7 +121,8 @@ fn conditional(line: &str) -> Option<(String, String, String, String, Option<Str
     let (menu, rest) = rest.split_once(" find ")?;
     let (cond, rest) = rest.split_once("]] = 0) do={")?;
     let (k, v) = cond.split_once('=')?;
-    let (then, otherwise) = match rest.split_once("} else={") {
+    // The last `} else={`: the `do={…}` part may hold a conditional of its own.
+    let (then, otherwise) = match rest.rsplit_once("} else={") {
         Some((t, e)) => (t, Some(e.strip_suffix('}')?.to_string())),
         None => (rest.strip_suffix('}')?, None),
     };
@@ -137,11 +141,54 @@ async fn run(client: &mut RouterClient, path: &str, attrs: &[(String, String)]) 
     reply.rows.len()
 }
 
-/// Applies the script's lines to the router over the API; how many commands changed it.
+/// `:global NAME "v"` / `:set NAME "v"` → (NAME, v).
+fn assignment(line: &str) -> Option<(String, String)> {
+    let rest = line
+        .strip_prefix(":global ")
+        .or_else(|| line.strip_prefix(":set "))?;
+    let (name, value) = rest.split_once(' ')?;
+    Some((name.to_string(), unquote(value)))
+}
+
+/// `:if ($NAME = "") do={:error "…"} else={A}` → A with the variables replaced; panics (the
+/// router would stop the line) when NAME is empty.
+fn guarded(command: String, vars: &std::collections::HashMap<String, String>) -> String {
+    let Some(rest) = command.strip_prefix(":if ($") else {
+        return command;
+    };
+    let (name, rest) = rest.split_once(" = \"\") do={:error ").unwrap();
+    let value = vars.get(name).cloned().unwrap_or_default();
+    assert!(!value.is_empty(), "the script stops here: {name} is empty");
+    let (_, then) = rest.rsplit_once("} else={").unwrap();
+    then.strip_suffix('}')
+        .unwrap()
+        .replace(&format!("${name}"), &value)
+}
+
+/// Applies the script's lines to the router over the API, with the router's password written
+/// into its password variable as the admin would (the simulator's `/user` table starts without
+/// the API user); how many commands changed it.
 async fn apply_script(script: &str, client: &mut RouterClient) -> usize {
+    apply_script_with(script, client, Some("router-pass")).await
+}
+
+async fn apply_script_with(
+    script: &str,
+    client: &mut RouterClient,
+    password: Option<&str>,
+) -> usize {
+    let mut vars = std::collections::HashMap::new();
     let mut applied = 0;
     for line in script.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some((name, value)) = assignment(line) {
+            let value = match password {
+                Some(p) if line.starts_with(":global ") => p.to_string(),
+                _ => value,
+            };
+            vars.insert(name, value);
             continue;
         }
         let command = match conditional(line) {
@@ -164,7 +211,7 @@ async fn apply_script(script: &str, client: &mut RouterClient) -> usize {
             }
             None => line.to_string(),
         };
-        let (path, attrs) = sentence(&command);
+        let (path, attrs) = sentence(&guarded(command, &vars));
         run(client, &path, &attrs).await;
         applied += 1;
     }
@@ -394,4 +441,38 @@ async fn setup_routes_refuse_bad_input_and_other_companies() {
             "Router no encontrado o no pertenece a tu empresa"
         );
     }
+}
+
+#[actix_web::test]
+async fn the_script_never_carries_the_stored_password_and_creates_a_missing_user_with_the_one_written_in(
+) {
+    let (app, sim, t) = setup().await;
+    // The service is to log in as `pagos`, a user the router does not have yet.
+    let mut r = t.router.clone().into_active_model();
+    r.usuario = Set("pagos".into());
+    r.update(&app.db).await.unwrap();
+    let (status, text) = script(&app, &t, "").await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        !text.contains("router-pass"),
+        "a stored password in the script: {text}"
+    );
+    assert!(text.contains(":global pagosApiPassword \"\""), "{text}");
+
+    let mut opts = ConnectOptions::new("127.0.0.1", sim.addr().port(), "api", "router-pass");
+    opts.command_timeout = Duration::from_secs(5);
+    let mut client = RouterClient::connect(&opts).await.unwrap();
+    apply_script_with(&text, &mut client, Some("written-by-the-admin")).await;
+    let users = sim.command("/user/print", &[]).unwrap();
+    let pagos = users.iter().find(|u| u["name"] == "pagos").unwrap();
+    assert_eq!(pagos["group"], "pagos-hotspot");
+    assert_eq!(pagos["address"], SOURCE);
+}
+
+#[test]
+#[should_panic(expected = "the script stops here: pagosApiPassword is empty")]
+fn without_a_password_written_in_the_user_line_stops() {
+    let line = ":if ($pagosApiPassword = \"\") do={:error \"x\"} else={/user add name=p password=$pagosApiPassword}";
+    let vars = std::collections::HashMap::from([("pagosApiPassword".to_string(), String::new())]);
+    guarded(line.to_string(), &vars);
 }
