@@ -40,6 +40,9 @@ pub enum Command {
     Demo(crate::tools::demo::DemoArgs),
     /// Load benchmark: purchases over HTTP against simulated routers and sandbox gateways.
     Bench(crate::tools::bench::BenchArgs),
+    /// Import an installation of the original system from its PostgreSQL database (needs
+    /// `MASTER_KEY`; writes to `DATABASE_URL`); prints a report. See docs/import.md.
+    ImportOriginal(crate::tools::import::ImportArgs),
 }
 
 /// Runs the parsed command; the exit status follows `sysexits`-like conventions
@@ -62,6 +65,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Bench(args) => {
             crate::telemetry::init_stderr();
             report(crate::tools::bench::run(args).await)
+        }
+        Command::ImportOriginal(args) => {
+            crate::telemetry::init_stderr();
+            report(crate::tools::import::run(args).await)
         }
         Command::SandboxGateways(args) => {
             crate::telemetry::init_stderr();

@@ -164,3 +164,14 @@ pub async fn add_uses<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// `(key_id, empresa_id, key_hash)` of every key (the importer's "already there" check).
+pub async fn owners<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, String, String)>, DbErr> {
+    super::column_tuples::<_, Entity, _>(db, [Column::KeyId, Column::EmpresaId, Column::KeyHash])
+        .await
+}
+
+/// Inserts key tracking rows exactly as given (the same key ids and hashes).
+pub async fn insert_imported<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<(), DbErr> {
+    super::insert_all(db, rows.into_iter().map(ActiveModel::from).collect()).await
+}

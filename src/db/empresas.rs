@@ -175,6 +175,16 @@ pub async fn update<C: ConnectionTrait>(
     m.update(db).await
 }
 
+/// Every company id (the importer's "already there" check).
+pub async fn ids<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
+    super::column_tuples::<_, Entity, _>(db, [Column::Id]).await
+}
+
+/// Inserts companies exactly as given (ids kept; secrets must be ciphertext already).
+pub async fn insert_imported<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<(), DbErr> {
+    super::insert_all(db, rows.into_iter().map(ActiveModel::from).collect()).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,3 +142,65 @@ pub async fn begin_write(
     }
     Ok(txn)
 }
+
+/// Rows per multi-row `INSERT` when rows are copied in bulk (well under SQLite's and
+/// PostgreSQL's bound-parameter limits for the widest table).
+const INSERT_CHUNK: usize = 100;
+
+/// Inserts rows exactly as given (explicit ids included), in multi-row statements. For copying
+/// rows from elsewhere (the importer), not for the service's own writes.
+pub(crate) async fn insert_all<C, A>(db: &C, rows: Vec<A>) -> Result<(), DbErr>
+where
+    C: sea_orm::ConnectionTrait,
+    A: sea_orm::ActiveModelTrait + Send,
+    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    use sea_orm::EntityTrait;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(INSERT_CHUNK).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The given columns of every row of `E`, as tuples (the importer's view of what is there).
+pub(crate) async fn column_tuples<C, E, T>(
+    db: &C,
+    cols: impl IntoIterator<Item = E::Column>,
+) -> Result<Vec<T>, DbErr>
+where
+    C: sea_orm::ConnectionTrait,
+    E: sea_orm::EntityTrait,
+    T: sea_orm::TryGetableMany,
+{
+    use sea_orm::QuerySelect;
+    E::find()
+        .select_only()
+        .columns(cols)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Tables whose integer ids come from a sequence on PostgreSQL.
+pub const SERIAL_TABLES: [&str; 3] = ["usuarios", "productos", "transacciones"];
+
+/// After rows were inserted with explicit ids: moves each PostgreSQL id sequence of
+/// [`SERIAL_TABLES`] past the largest id in its table, so the next row the service creates does
+/// not collide. SQLite needs nothing (its `AUTOINCREMENT` counter follows explicit ids).
+pub async fn move_sequences_past_ids<C: sea_orm::ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    for table in SERIAL_TABLES {
+        db.execute_unprepared(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+             (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+        ))
+        .await?;
+    }
+    Ok(())
+}

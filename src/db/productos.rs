@@ -197,3 +197,13 @@ pub async fn update<C: ConnectionTrait>(
     set(&mut m.destacado, patch.destacado);
     m.update(db).await
 }
+
+/// `(id, empresa_id)` of every product (the importer's "already there" check).
+pub async fn owners<C: ConnectionTrait>(db: &C) -> Result<Vec<(i32, String)>, DbErr> {
+    super::column_tuples::<_, Entity, _>(db, [Column::Id, Column::EmpresaId]).await
+}
+
+/// Inserts products exactly as given (ids kept: portals may hard-code a `producto_id`).
+pub async fn insert_imported<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<(), DbErr> {
+    super::insert_all(db, rows.into_iter().map(ActiveModel::from).collect()).await
+}

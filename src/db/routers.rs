@@ -296,6 +296,20 @@ impl routeros::RouterSource for BrokerSource {
     }
 }
 
+/// `(id, empresa_id)` of every router (the importer's "already there" check).
+pub async fn owners<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, String)>, DbErr> {
+    super::column_tuples::<_, Entity, _>(db, [Column::Id, Column::EmpresaId]).await
+}
+
+/// Inserts routers exactly as given (ids kept; the password must be ciphertext already).
+pub async fn insert_imported<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<(), DbErr> {
+    super::insert_all(
+        db,
+        rows.into_iter().map(router::ActiveModel::from).collect(),
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

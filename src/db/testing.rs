@@ -85,7 +85,9 @@ async fn fresh_sqlite() -> TestDb {
     }
 }
 
-async fn fresh_postgres(admin_url: &str) -> TestDb {
+/// A new, empty (unmigrated) PostgreSQL database `test_<unix seconds>_<uuid>` on the server of
+/// `admin_url`, whatever `TEST_DATABASE_URL` says (e.g. a source database for the importer).
+pub async fn fresh_postgres(admin_url: &str) -> TestDb {
     let admin = super::connect(admin_url)
         .await
         .expect("connecting to TEST_DATABASE_URL");

@@ -194,3 +194,25 @@ pub async fn mark_revoked<C: ConnectionTrait>(db: &C, purchase_id: &str) -> Resu
         .await?;
     Ok(())
 }
+
+/// `(id, empresa_id, transaccion_id, external_reference)` of every transaction (the importer's
+/// "already there" check; the last two are unique).
+pub async fn index<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<(i32, String, Option<String>, Option<String>)>, DbErr> {
+    super::column_tuples::<_, Entity, _>(
+        db,
+        [
+            Column::Id,
+            Column::EmpresaId,
+            Column::TransaccionId,
+            Column::ExternalReference,
+        ],
+    )
+    .await
+}
+
+/// Inserts history rows exactly as given (ids kept; hotspot passwords must be ciphertext).
+pub async fn insert_imported<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<(), DbErr> {
+    super::insert_all(db, rows.into_iter().map(ActiveModel::from).collect()).await
+}

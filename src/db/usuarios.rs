@@ -215,6 +215,18 @@ pub async fn session_revoked<C: ConnectionTrait>(db: &C, jti: &str) -> Result<bo
         .is_some())
 }
 
+/// `(id, email, empresa_id)` of every admin (the importer's "already there" check).
+pub async fn index<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<(i32, String, Option<String>)>, DbErr> {
+    super::column_tuples::<_, Entity, _>(db, [Column::Id, Column::Email, Column::EmpresaId]).await
+}
+
+/// Inserts admins exactly as given (ids and password hashes kept).
+pub async fn insert_imported<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<(), DbErr> {
+    super::insert_all(db, rows.into_iter().map(ActiveModel::from).collect()).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,6 @@
-//! Operator tools built into the binary: the all-in-one demo and the load benchmark.
+//! Operator tools built into the binary: the all-in-one demo, the load benchmark and the
+//! importer of the original system's database.
 
 pub mod bench;
 pub mod demo;
+pub mod import;

@@ -4,6 +4,7 @@
 pub mod broker;
 pub mod dashboard;
 pub mod demo;
+pub mod original;
 pub mod purchase;
 
 use actix_web::web;

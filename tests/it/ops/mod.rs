@@ -7,6 +7,7 @@ mod db_schema;
 mod demo;
 mod deploy_nginx;
 mod grafana_dashboard;
+mod import_original;
 mod layering;
 mod log_redaction;
 mod metrics_endpoint;
