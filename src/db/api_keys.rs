@@ -165,10 +165,18 @@ pub async fn add_uses<C: ConnectionTrait>(
     Ok(())
 }
 
-/// `(key_id, empresa_id, key_hash)` of every key (the importer's "already there" check).
-pub async fn owners<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, String, String)>, DbErr> {
-    super::column_tuples::<_, Entity, _>(db, [Column::KeyId, Column::EmpresaId, Column::KeyHash])
-        .await
+/// `(key_id, empresa_id, key_hash, revoked)` of every key (the importer's "already there"
+/// check).
+pub async fn owners<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<(String, String, String, bool)>, DbErr> {
+    let cols = [
+        Column::KeyId,
+        Column::EmpresaId,
+        Column::KeyHash,
+        Column::Revoked,
+    ];
+    super::column_tuples::<_, Entity, _>(db, cols).await
 }
 
 /// Inserts key tracking rows exactly as given (the same key ids and hashes).

@@ -198,9 +198,18 @@ pub async fn update<C: ConnectionTrait>(
     m.update(db).await
 }
 
-/// `(id, empresa_id)` of every product (the importer's "already there" check).
-pub async fn owners<C: ConnectionTrait>(db: &C) -> Result<Vec<(i32, String)>, DbErr> {
-    super::column_tuples::<_, Entity, _>(db, [Column::Id, Column::EmpresaId]).await
+/// `(id, empresa_id, router_id, perfil_mikrotik_id)` of every product (the importer's
+/// "already there" check).
+pub async fn owners<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<(i32, String, String, String)>, DbErr> {
+    let cols = [
+        Column::Id,
+        Column::EmpresaId,
+        Column::RouterId,
+        Column::PerfilMikrotikId,
+    ];
+    super::column_tuples::<_, Entity, _>(db, cols).await
 }
 
 /// Inserts products exactly as given (ids kept: portals may hard-code a `producto_id`).

@@ -215,11 +215,9 @@ pub async fn session_revoked<C: ConnectionTrait>(db: &C, jti: &str) -> Result<bo
         .is_some())
 }
 
-/// `(id, email, empresa_id)` of every admin (the importer's "already there" check).
-pub async fn index<C: ConnectionTrait>(
-    db: &C,
-) -> Result<Vec<(i32, String, Option<String>)>, DbErr> {
-    super::column_tuples::<_, Entity, _>(db, [Column::Id, Column::Email, Column::EmpresaId]).await
+/// `(id, email)` of every admin (the importer's "already there" check).
+pub async fn index<C: ConnectionTrait>(db: &C) -> Result<Vec<(i32, String)>, DbErr> {
+    super::column_tuples::<_, Entity, _>(db, [Column::Id, Column::Email]).await
 }
 
 /// Inserts admins exactly as given (ids and password hashes kept).

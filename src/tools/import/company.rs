@@ -21,11 +21,16 @@ pub struct Present {
     routers: HashMap<String, String>,
     keys: HashMap<String, String>,
     key_hashes: HashSet<String>,
-    productos: HashMap<i32, String>,
-    usuarios: HashMap<i32, Option<String>>,
+    /// Keys revoked in the target.
+    keys_revoked: HashSet<String>,
+    /// id → (company, router, RouterOS profile id): serial ids may meet a different row.
+    productos: HashMap<i32, Identity>,
+    /// id → e-mail (lower case).
+    usuarios: HashMap<i32, String>,
     /// Lower case: the service looks admins up by e-mail case-insensitively.
     emails: HashSet<String>,
-    transacciones: HashMap<i32, String>,
+    /// id → (company, gateway id).
+    transacciones: HashMap<i32, (String, Option<String>)>,
     tx_ids: HashSet<String>,
     tx_refs: HashSet<String>,
 }
@@ -35,19 +40,26 @@ impl Present {
         let mut p = Present {
             empresas: empresas::ids(db).await?.into_iter().collect(),
             routers: routers::owners(db).await?.into_iter().collect(),
-            productos: productos::owners(db).await?.into_iter().collect(),
+            productos: productos::owners(db)
+                .await?
+                .into_iter()
+                .map(|(id, e, r, perfil)| (id, (e, r, perfil)))
+                .collect(),
             ..Present::default()
         };
-        for (id, empresa, hash) in api_keys::owners(db).await? {
+        for (id, empresa, hash, revoked) in api_keys::owners(db).await? {
+            if revoked {
+                p.keys_revoked.insert(id.clone());
+            }
             p.keys.insert(id, empresa);
             p.key_hashes.insert(hash);
         }
-        for (id, email, empresa) in usuarios::index(db).await? {
-            p.usuarios.insert(id, empresa);
+        for (id, email) in usuarios::index(db).await? {
+            p.usuarios.insert(id, email.to_lowercase());
             p.emails.insert(email.to_lowercase());
         }
         for (id, empresa, tx, reference) in transacciones::index(db).await? {
-            p.transacciones.insert(id, empresa);
+            p.transacciones.insert(id, (empresa, tx.clone()));
             p.tx_ids.extend(tx);
             p.tx_refs.extend(reference);
         }
@@ -61,19 +73,24 @@ impl Present {
         for r in &b.routers {
             self.routers.insert(r.id.clone(), r.empresa_id.clone());
         }
+        self.keys_revoked.extend(b.revoke.iter().cloned());
         for k in &b.keys {
+            if k.revoked {
+                self.keys_revoked.insert(k.key_id.clone());
+            }
             self.keys.insert(k.key_id.clone(), k.empresa_id.clone());
             self.key_hashes.insert(k.key_hash.clone());
         }
         for p in &b.productos {
-            self.productos.insert(p.id, p.empresa_id.clone());
+            self.productos.insert(p.id, product_identity(p));
         }
         for u in &b.usuarios {
-            self.usuarios.insert(u.id, u.empresa_id.clone());
+            self.usuarios.insert(u.id, u.email.to_lowercase());
             self.emails.insert(u.email.to_lowercase());
         }
         for t in &b.transacciones {
-            self.transacciones.insert(t.id, t.empresa_id.clone());
+            self.transacciones
+                .insert(t.id, (t.empresa_id.clone(), t.transaccion_id.clone()));
             self.tx_ids.extend(t.transaccion_id.clone());
             self.tx_refs.extend(t.external_reference.clone());
         }
@@ -85,6 +102,8 @@ impl Present {
 struct Batch {
     routers: Vec<router::Model>,
     keys: Vec<api_key::Model>,
+    /// Keys imported before and revoked in the source since: revoked here too.
+    revoke: Vec<String>,
     productos: Vec<producto::Model>,
     usuarios: Vec<usuario::Model>,
     transacciones: Vec<transaccion::Model>,
@@ -98,6 +117,7 @@ impl Batch {
     fn is_empty(&self) -> bool {
         self.routers.is_empty()
             && self.keys.is_empty()
+            && self.revoke.is_empty()
             && self.productos.is_empty()
             && self.usuarios.is_empty()
             && self.transacciones.is_empty()
@@ -141,8 +161,8 @@ pub fn row_id(row: &QueryResult, table: Table) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// Checks an id against the target: new, imported before (same company), or taken.
-fn owner_check<K: std::hash::Hash + Eq, O: PartialEq + std::fmt::Debug>(
+/// Checks an id against the target: new, imported before (the same row), or taken by another.
+fn owner_check<K: std::hash::Hash + Eq, O: PartialEq>(
     map: &HashMap<K, O>,
     key: &K,
     owner: &O,
@@ -151,9 +171,7 @@ fn owner_check<K: std::hash::Hash + Eq, O: PartialEq + std::fmt::Debug>(
     match map.get(key) {
         None => Ok(None),
         Some(o) if o == owner => Ok(Some(Placed::Present)),
-        Some(o) => Err(format!(
-            "its id is taken in the target by a {what} of {o:?}"
-        )),
+        Some(_) => Err(format!("its id is taken in the target by another {what}")),
     }
 }
 
@@ -273,6 +291,9 @@ impl Run<'_> {
                 let m = self.conv.api_key(row)?;
                 of_company_router(b, &m.router_id)?;
                 if let Some(p) = owner_check(&present.keys, &m.key_id, &owner, "key")? {
+                    if m.revoked && !present.keys_revoked.contains(&m.key_id) {
+                        b.revoke.push(m.key_id);
+                    }
                     return Ok(p);
                 }
                 if present.key_hashes.contains(&m.key_hash) {
@@ -283,12 +304,13 @@ impl Run<'_> {
             Table::Productos => {
                 let m = self.conv.producto(row)?;
                 of_company_router(b, &m.router_id)?;
-                if let Some(p) = owner_check(&present.productos, &m.id, &owner, "product")? {
+                let identity = product_identity(&m);
+                if let Some(p) = owner_check(&present.productos, &m.id, &identity, "product")? {
                     return Ok(p);
                 }
                 b.productos.push(m);
             }
-            Table::Usuarios => return place_usuario(self.conv.usuario(row)?, empresa, present, b),
+            Table::Usuarios => return place_usuario(self.conv.usuario(row)?, present, b),
             Table::Transacciones => {
                 return place_transaccion(self.conv.transaccion(row)?, &owner, present, b)
             }
@@ -333,6 +355,9 @@ impl Run<'_> {
         }
         routers::insert_imported(&txn, b.routers.clone()).await?;
         api_keys::insert_imported(&txn, b.keys.clone()).await?;
+        for key_id in &b.revoke {
+            api_keys::revoke(&txn, key_id, chrono::Utc::now()).await?;
+        }
         productos::insert_imported(&txn, b.productos.clone()).await?;
         usuarios::insert_imported(&txn, b.usuarios.clone()).await?;
         transacciones::insert_imported(&txn, b.transacciones.clone()).await?;
@@ -350,6 +375,17 @@ impl Run<'_> {
     }
 }
 
+/// What makes a product the same one in both databases.
+type Identity = (String, String, String);
+
+fn product_identity(p: &producto::Model) -> Identity {
+    (
+        p.empresa_id.clone(),
+        p.router_id.clone(),
+        p.perfil_mikrotik_id.clone(),
+    )
+}
+
 fn of_company_router(b: &Batch, router_id: &str) -> Converted<()> {
     if b.company_routers.contains(router_id) {
         Ok(())
@@ -360,16 +396,11 @@ fn of_company_router(b: &Batch, router_id: &str) -> Converted<()> {
     }
 }
 
-fn place_usuario(
-    m: usuario::Model,
-    empresa: Option<&String>,
-    present: &Present,
-    b: &mut Batch,
-) -> Converted<Placed> {
-    if let Some(p) = owner_check(&present.usuarios, &m.id, &empresa.cloned(), "admin")? {
+fn place_usuario(m: usuario::Model, present: &Present, b: &mut Batch) -> Converted<Placed> {
+    let email = m.email.to_lowercase();
+    if let Some(p) = owner_check(&present.usuarios, &m.id, &email, "admin")? {
         return Ok(p);
     }
-    let email = m.email.to_lowercase();
     if present.emails.contains(&email) || !b.emails.insert(email) {
         return Err(format!("e-mail {} is already another admin's", m.email));
     }
@@ -379,11 +410,12 @@ fn place_usuario(
 
 fn place_transaccion(
     m: transaccion::Model,
-    owner: &String,
+    owner: &str,
     present: &Present,
     b: &mut Batch,
 ) -> Converted<Placed> {
-    if let Some(p) = owner_check(&present.transacciones, &m.id, owner, "transaction")? {
+    let identity = (owner.to_string(), m.transaccion_id.clone());
+    if let Some(p) = owner_check(&present.transacciones, &m.id, &identity, "transaction")? {
         return Ok(p);
     }
     if let Some(t) = m

@@ -22,6 +22,7 @@ use entity::{api_key, empresa, producto, router, transaccion, usuario};
 use pagos_hotspot::config::Config;
 use pagos_hotspot::crypto::{field, SecretBox};
 use pagos_hotspot::db::testing::{fresh_database, TestDb};
+use pagos_hotspot::db::usuarios;
 use pagos_hotspot::sandbox::gateways::{SandboxConfig, SandboxGateways, SandboxHandle};
 use pagos_hotspot::sandbox::routeros_sim::{RouterSim, SimConfig};
 use pagos_hotspot::tools::import::{import, ImportOptions, ImportReport};
@@ -492,81 +493,111 @@ fn run_binary(stage: &Stage, src: &Original, extra: &[&str]) -> std::process::Ou
         .unwrap()
 }
 
+/// Runs the binary to success; its report.
+fn run_ok(stage: &Stage, src: &Original, extra: &[&str]) -> String {
+    let out = run_binary(stage, src, extra);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    stdout
+}
+
+/// The report's count line of `table`: read, imported, already present, skipped.
+fn counts_of(report: &str, table: &str) -> Vec<String> {
+    let line = report
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(table))
+        .unwrap_or_else(|| panic!("no {table} line in\n{report}"));
+    line.split_whitespace()
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
 #[actix_web::test]
 async fn an_older_install_dry_runs_then_survives_a_kill_halfway() {
     let stage = stage().await;
     let src = stage.source(Schema::Dump).await;
+    // An account made here before the import holds id 1: the original's admin 1 is skipped.
+    let mine = usuarios::NewUsuario {
+        rol: usuarios::Role::SuperAdmin,
+        empresa_id: None,
+        email: "ops@nuevo.mx".into(),
+        password_hash: "$argon2id$placeholder".into(),
+        nombre: "Ops".into(),
+    };
+    assert_eq!(
+        usuarios::insert(&stage.target.db, mine).await.unwrap().id,
+        1
+    );
 
-    let dry = run_binary(&stage, &src, &["--dry-run"]);
-    let out = String::from_utf8_lossy(&dry.stdout);
-    assert!(
-        dry.status.success(),
-        "{out}\n{}",
-        String::from_utf8_lossy(&dry.stderr)
-    );
-    assert!(
-        out.contains("DRY RUN") && out.contains("transacciones"),
-        "{out}"
-    );
+    let out = run_ok(&stage, &src, &["--dry-run"]);
+    assert!(out.contains("DRY RUN"), "{out}");
+    assert_eq!(counts_of(&out, "transacciones"), ["2000", "2000", "0", "0"]);
     assert_eq!(
         count_rows(&stage.target.db).await,
-        [0; 6],
+        [0, 1, 0, 0, 0, 0],
         "a dry run writes nothing"
     );
 
     // Killed with the second company's transaction open (companies go in id order: Luna, then
     // Sol): the first is whole, nothing of the second is there.
     let killed = run_binary(&stage, &src, &["--crash-after-companies", "1"]);
-    assert_eq!(
-        killed.status.code(),
-        Some(86),
-        "{}",
-        String::from_utf8_lossy(&killed.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&killed.stderr);
+    assert_eq!(killed.status.code(), Some(86), "{stderr}");
     let first = transaccion::Entity::find()
         .all(&stage.target.db)
         .await
         .unwrap();
     assert_eq!(first.len(), 666, "every transaction of the first company");
     assert!(first.iter().all(|t| t.empresa_id == EMP_LUNA));
-    assert!(empresa::Entity::find_by_id(EMP_SOL)
+    let sol = empresa::Entity::find_by_id(EMP_SOL)
         .one(&stage.target.db)
         .await
-        .unwrap()
-        .is_none());
-    assert_eq!(
-        count_rows(&stage.target.db).await,
-        [1, 2, 1, 2, 3, 666],
-        "the operator, then Luna"
-    );
+        .unwrap();
+    assert!(sol.is_none());
+    assert_eq!(count_rows(&stage.target.db).await, [1, 2, 1, 2, 3, 666]);
 
-    let resumed = run_binary(&stage, &src, &[]);
-    let out = String::from_utf8_lossy(&resumed.stdout);
+    let out = run_ok(&stage, &src, &[]);
+    let full = [2, 3, 3, 5, 10, TRANSACTIONS as u64];
+    assert_eq!(count_rows(&stage.target.db).await, full);
     assert!(
-        resumed.status.success(),
-        "{out}\n{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
-    assert_eq!(
-        count_rows(&stage.target.db).await,
-        [2, 3, 3, 5, 10, TRANSACTIONS as u64]
+        out.contains("usuarios 1: its id is taken in the target by another admin"),
+        "{out}"
     );
     check_history(&stage, &src, 0).await;
     check_rows_without_fernet_key(&stage, &out).await;
 
-    let second = run_binary(&stage, &src, &[]);
-    let out = String::from_utf8_lossy(&second.stdout);
-    assert!(second.status.success(), "{out}");
-    let imported: Vec<&str> = out
-        .lines()
-        .filter(|l| l.starts_with("transacciones"))
-        .collect();
-    assert_eq!(imported.len(), 1, "{out}");
-    let cols: Vec<&str> = imported[0].split_whitespace().collect();
+    let out = run_ok(&stage, &src, &[]);
     assert_eq!(
-        cols,
-        ["transacciones", "2000", "0", "2000", "0"],
+        counts_of(&out, "transacciones"),
+        ["2000", "0", "2000", "0"],
         "a second run imports nothing"
+    );
+    assert_eq!(count_rows(&stage.target.db).await, full);
+    later_runs_pick_up_what_the_original_did_since(&stage, &src).await;
+}
+
+/// The original kept selling after the import: a new payment comes over, a key revoked there
+/// is revoked here; nothing else changes.
+async fn later_runs_pick_up_what_the_original_did_since(stage: &Stage, src: &Original) {
+    src.db()
+        .execute_unprepared(
+            "UPDATE api_keys_tracking SET revoked = true WHERE key_id = 'key_0a1b2c3d4e5f6071'; \
+             INSERT INTO transacciones (id, transaccion_id, empresa_id, router_id, producto_id, monto, \
+             estado_pago, creada_en) VALUES (2001, 'ord_after_import', 'EMP_1A2B3C4D5E', \
+             'RTR_1A7E0001', 20, 25.00, 'paid', '2026-01-15 10:00:00')",
+        )
+        .await
+        .unwrap();
+    let out = run_ok(stage, src, &[]);
+    assert_eq!(counts_of(&out, "transacciones"), ["2001", "1", "2000", "0"]);
+    let key = row::<api_key::Entity>(&stage.target.db, "key_0a1b2c3d4e5f6071").await;
+    assert!(key.revoked && key.revoked_at.is_some());
+    let tx = row::<transaccion::Entity>(&stage.target.db, 2001).await;
+    assert_eq!(
+        (tx.monto, tx.estado_pago.as_str()),
+        (Decimal::new(2500, 2), "paid")
     );
 }
 
