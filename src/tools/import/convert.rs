@@ -57,6 +57,7 @@ fn mode(raw: Option<String>, what: &str, id: &str, report: &mut ImportReport) ->
         None | Some("" | "test" | "sandbox") => "test".into(),
         Some("live" | "production" | "prod" | "produccion" | "producción") => {
             if norm.as_deref() != Some("live") {
+                let raw = raw.as_deref().unwrap_or_default();
                 report
                     .notes
                     .push(format!("empresa {id}: {what} {raw:?} imported as \"live\""));
@@ -64,6 +65,7 @@ fn mode(raw: Option<String>, what: &str, id: &str, report: &mut ImportReport) ->
             "live".into()
         }
         Some(_) => {
+            let raw = raw.as_deref().unwrap_or_default();
             report.notes.push(format!(
                 "empresa {id}: unknown {what} {raw:?} imported as \"test\""
             ));

@@ -4,6 +4,16 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The tables in the order the report lists them (the original's schema order).
+const TABLE_ORDER: [&str; 6] = [
+    "empresas",
+    "usuarios",
+    "routers",
+    "api_keys_tracking",
+    "productos",
+    "transacciones",
+];
+
 /// Row counts of one table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -101,7 +111,8 @@ impl fmt::Display for ImportReport {
             "{:<20} {:>8} {:>13} {:>16} {:>8}",
             "table", "read", verb, "already present", "skipped"
         )?;
-        for (table, c) in &self.counts {
+        for table in TABLE_ORDER {
+            let c = self.counts.get(table).copied().unwrap_or_default();
             writeln!(
                 f,
                 "{table:<20} {:>8} {:>13} {:>16} {:>8}",
@@ -139,16 +150,20 @@ impl fmt::Display for ImportReport {
             Clone::clone,
         )?;
         writeln!(f, "\nOutside this service:")?;
-        writeln!(
-            f,
-            "  * portals: nothing; their API keys work unchanged as long as JWT_APIKEY_SECRET is the original's."
-        )?;
-        writeln!(
-            f,
-            "  * gateways: if the public host name changes, point the Mercado Pago and Conekta webhook URLs at the new host."
-        )
+        for line in OUTSIDE {
+            writeln!(f, "  * {line}")?;
+        }
+        Ok(())
     }
 }
+
+/// What the operator changes outside this service after an import.
+const OUTSIDE: [&str; 4] = [
+    "portals: nothing. Their API keys work unchanged as long as JWT_APIKEY_SECRET is the original's; point their API address at this service.",
+    "Mercado Pago: the notification URL goes with every payment (set PUBLIC_BASE_URL); a URL configured in the Mercado Pago panel must name this service's host if it changes.",
+    "Conekta: the original took no Conekta webhooks. To have refunds and charge-backs revoke access, add the webhook /api/v1/webhook/conekta?empresa_id=<id> at Conekta and set its public key (PUT /api/v1/admin/mi-empresa/conekta-webhook-key).",
+    "secrets listed above: enter them again in the admin panel or API; the original's ENCRYPTION_KEY_MERCADO_PAGO is not needed afterwards.",
+];
 
 fn section<T>(
     f: &mut fmt::Formatter<'_>,

@@ -612,7 +612,7 @@ async fn check_rows_without_fernet_key(stage: &Stage, out: &str) {
     assert!(out.contains(&format!("{EMP_SOL} empresas.mercado_pago_access_token: Fernet-encrypted and no --fernet-key given")), "{out}");
     assert!(out.contains("transacciones.external_reference"), "{out}");
     assert!(
-        out.contains("JWT_APIKEY_SECRET") && out.contains("webhook URLs"),
+        out.contains("JWT_APIKEY_SECRET") && out.contains("conekta-webhook-key"),
         "{out}"
     );
     let luna = row::<empresa::Entity>(db, EMP_LUNA).await;
@@ -624,4 +624,69 @@ async fn check_rows_without_fernet_key(stage: &Stage, out: &str) {
         )
         .unwrap();
     assert_eq!(token.as_str(), MP_TOKEN_LUNA);
+}
+
+/// Runs the binary expecting a refusal; its stderr.
+fn refused(stage: &Stage, from: &str, extra: &[&str], master_key: bool) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pagos-hotspot"));
+    cmd.args(["import-original", "--from", from])
+        .args(extra)
+        .env("DATABASE_URL", &stage.target.url)
+        .env_remove("ENCRYPTION_KEY_MERCADO_PAGO")
+        .env_remove("MASTER_KEY");
+    if master_key {
+        cmd.env("MASTER_KEY", stage.master_key_b64());
+    }
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[actix_web::test]
+async fn wrong_arguments_and_a_foreign_target_are_refused_before_anything_is_written() {
+    let stage = stage().await;
+    let src = stage.source(Schema::Dump).await;
+    let empty = pagos_hotspot::db::testing::fresh_postgres(
+        &std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+    )
+    .await;
+    let cases: [(&str, &[&str], bool, &str); 5] = [
+        (src.url(), &[], false, "MASTER_KEY is required"),
+        (
+            "sqlite://./original.db",
+            &[],
+            true,
+            "--from must be a PostgreSQL URL",
+        ),
+        (
+            src.url(),
+            &["--source-tz", "Mars/Olympus"],
+            true,
+            "not a time zone",
+        ),
+        (
+            src.url(),
+            &["--fernet-key", "not-a-key"],
+            true,
+            "--fernet-key is not a Fernet key",
+        ),
+        (&empty.url, &[], true, "the source has no table empresas"),
+    ];
+    for (from, extra, master_key, reason) in cases {
+        let stderr = refused(&stage, from, extra, master_key);
+        assert!(stderr.contains(reason), "{reason}: {stderr}");
+    }
+    // A company that is not the source's: another installation's data, ids would collide.
+    let new = pagos_hotspot::db::empresas::NewEmpresa::named("Otra");
+    let mine = pagos_hotspot::db::empresas::insert(&stage.target.db, &stage.secrets(), new)
+        .await
+        .unwrap();
+    let stderr = refused(&stage, src.url(), &[], true);
+    assert!(
+        stderr.contains("holds companies that are not in the source"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&mine.id), "{stderr}");
+    assert_eq!(count_rows(&stage.target.db).await, [1, 0, 0, 0, 0, 0]);
 }
