@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{DatabaseConnection, QueryResult};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, QueryResult};
 
 use entity::{api_key, empresa, producto, router, transaccion, usuario};
 
@@ -88,11 +88,11 @@ impl Present {
             self.usuarios.insert(u.id, u.email.to_lowercase());
             self.emails.insert(u.email.to_lowercase());
         }
-        for t in &b.transacciones {
+        for (id, empresa, tx, reference) in &b.history {
             self.transacciones
-                .insert(t.id, (t.empresa_id.clone(), t.transaccion_id.clone()));
-            self.tx_ids.extend(t.transaccion_id.clone());
-            self.tx_refs.extend(t.external_reference.clone());
+                .insert(*id, (empresa.clone(), tx.clone()));
+            self.tx_ids.extend(tx.clone());
+            self.tx_refs.extend(reference.clone());
         }
     }
 }
@@ -106,7 +106,10 @@ struct Batch {
     revoke: Vec<String>,
     productos: Vec<producto::Model>,
     usuarios: Vec<usuario::Model>,
+    /// The current page of the history.
     transacciones: Vec<transaccion::Model>,
+    /// `(id, empresa, transaccion_id, external_reference)` of the history rows written.
+    history: Vec<HistoryKey>,
     /// The source routers of the company (new or present): what its keys and products may name.
     company_routers: HashSet<String>,
     /// E-mails of this batch (lower case), against duplicates that differ only in case.
@@ -120,9 +123,11 @@ impl Batch {
             && self.revoke.is_empty()
             && self.productos.is_empty()
             && self.usuarios.is_empty()
-            && self.transacciones.is_empty()
     }
 }
+
+/// What identifies a written history row in [`Present`].
+type HistoryKey = (i32, String, Option<String>, Option<String>);
 
 /// A transaction's worth of work: what it is, the rows, and the report lines that count once it
 /// went through.
@@ -131,6 +136,8 @@ struct Pending<'e> {
     /// The company row, when it is new.
     empresa: Option<&'e empresa::Model>,
     batch: Batch,
+    /// The company whose history is copied (page by page) in the same transaction.
+    history_of: Option<String>,
     /// Testing hook: exit before committing.
     crash: bool,
     part: ImportReport,
@@ -201,6 +208,7 @@ impl Run<'_> {
             what: "operators (super_admin)".into(),
             empresa: None,
             batch,
+            history_of: None,
             crash: false,
             part,
         };
@@ -221,7 +229,9 @@ impl Run<'_> {
         let e = match self.conv.empresa(row, &mut part) {
             Ok(e) => e,
             Err(reason) => {
-                report.skip("empresas", row_id(row, Table::Routers), reason);
+                let id = row_id(row, Table::Routers);
+                report.skip("empresas", id.clone(), reason);
+                self.skip_rows_of(&id, report).await?;
                 return Ok(None);
             }
         };
@@ -234,7 +244,7 @@ impl Run<'_> {
             part.count("empresas").present += 1;
         }
         let mut batch = Batch::default();
-        for table in Table::ALL {
+        for table in Table::SMALL {
             let rows = self.source.of_empresa(table, &e.id).await?;
             report.count(table.name()).read += rows.len() as u64;
             for row in &rows {
@@ -245,11 +255,24 @@ impl Run<'_> {
             what: e.id.clone(),
             empresa: is_new.then_some(&e),
             batch,
+            history_of: Some(e.id.clone()),
             crash,
             part,
         };
         let written = self.commit(pending, present, report).await;
         Ok(if written && is_new { e.logo_url } else { None })
+    }
+
+    /// Lists every row of a company that cannot be imported as skipped.
+    async fn skip_rows_of(&self, empresa: &str, report: &mut ImportReport) -> anyhow::Result<()> {
+        for table in Table::ALL {
+            for row in self.source.of_empresa(table, empresa).await? {
+                report.count(table.name()).read += 1;
+                let reason = format!("its empresa {empresa} was skipped");
+                report.skip(table.name(), row_id(&row, table), reason);
+            }
+        }
+        Ok(())
     }
 
     /// Converts and places one row, counting it in `part`.
@@ -322,15 +345,15 @@ impl Run<'_> {
     /// when it went through, records the failure otherwise. Whether it went through.
     async fn commit(
         &self,
-        p: Pending<'_>,
+        mut p: Pending<'_>,
         present: &mut Present,
         report: &mut ImportReport,
     ) -> bool {
-        if p.empresa.is_none() && p.batch.is_empty() && !p.crash {
+        if p.empresa.is_none() && p.batch.is_empty() && p.history_of.is_none() {
             report.merge(p.part);
             return true;
         }
-        match self.write(p.empresa, &p.batch, p.crash).await {
+        match self.write(&mut p, present, report).await {
             Ok(()) => {
                 present.absorb(p.empresa, &p.batch);
                 report.merge(p.part);
@@ -345,14 +368,15 @@ impl Run<'_> {
 
     async fn write(
         &self,
-        empresa: Option<&empresa::Model>,
-        b: &Batch,
-        crash: bool,
+        p: &mut Pending<'_>,
+        present: &Present,
+        report: &mut ImportReport,
     ) -> anyhow::Result<()> {
         let txn = db::begin_write(self.target).await?;
-        if let Some(e) = empresa {
+        if let Some(e) = p.empresa {
             empresas::insert_imported(&txn, vec![e.clone()]).await?;
         }
+        let b = &p.batch;
         routers::insert_imported(&txn, b.routers.clone()).await?;
         api_keys::insert_imported(&txn, b.keys.clone()).await?;
         for key_id in &b.revoke {
@@ -360,8 +384,8 @@ impl Run<'_> {
         }
         productos::insert_imported(&txn, b.productos.clone()).await?;
         usuarios::insert_imported(&txn, b.usuarios.clone()).await?;
-        transacciones::insert_imported(&txn, b.transacciones.clone()).await?;
-        if crash {
+        self.copy_history(&txn, p, present, report).await?;
+        if p.crash {
             // Testing hook (--crash-after-companies): die with the transaction open.
             eprintln!("import-original: exiting abruptly mid-company (--crash-after-companies)");
             std::process::exit(86);
@@ -372,6 +396,53 @@ impl Run<'_> {
             txn.commit().await?;
         }
         Ok(())
+    }
+
+    /// The company's payment history, read and written page by page inside its transaction.
+    async fn copy_history(
+        &self,
+        txn: &DatabaseTransaction,
+        p: &mut Pending<'_>,
+        present: &Present,
+        report: &mut ImportReport,
+    ) -> anyhow::Result<()> {
+        let Some(empresa) = p.history_of.clone() else {
+            return Ok(());
+        };
+        let mut after = i32::MIN;
+        loop {
+            let rows = self
+                .source
+                .transacciones_after(&empresa, after, self.opts.history_page.max(1))
+                .await?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            after = last.try_get::<i32>("", "id")?;
+            report.count("transacciones").read += rows.len() as u64;
+            for row in &rows {
+                let table = Table::Transacciones;
+                self.tally(
+                    table,
+                    row,
+                    Some(&empresa),
+                    present,
+                    &mut p.batch,
+                    &mut p.part,
+                );
+            }
+            let page = std::mem::take(&mut p.batch.transacciones);
+            p.batch.history.extend(page.iter().map(|t| {
+                let reference = t.external_reference.clone();
+                (
+                    t.id,
+                    t.empresa_id.clone(),
+                    t.transaccion_id.clone(),
+                    reference,
+                )
+            }));
+            transacciones::insert_imported(txn, page).await?;
+        }
     }
 }
 

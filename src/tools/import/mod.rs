@@ -75,7 +75,14 @@ pub struct ImportArgs {
     /// (as if the process were killed mid-transaction).
     #[arg(long, hide = true)]
     pub crash_after_companies: Option<usize>,
+    /// Transactions read from the source at a time.
+    #[arg(long, hide = true, default_value_t = DEFAULT_HISTORY_PAGE)]
+    pub history_page: u64,
 }
+
+/// Transactions read from the source at a time (a company's history can be long; the
+/// memory used grows with it).
+pub const DEFAULT_HISTORY_PAGE: u64 = 10_000;
 
 /// What an import needs besides the two databases.
 #[derive(Debug, Clone)]
@@ -86,6 +93,8 @@ pub struct ImportOptions {
     pub target_static_dir: PathBuf,
     pub dry_run: bool,
     pub crash_after_companies: Option<usize>,
+    /// Transactions read from the source at a time ([`DEFAULT_HISTORY_PAGE`]).
+    pub history_page: u64,
 }
 
 impl From<&ImportArgs> for ImportOptions {
@@ -97,6 +106,7 @@ impl From<&ImportArgs> for ImportOptions {
             target_static_dir: a.target_static_dir.clone(),
             dry_run: a.dry_run,
             crash_after_companies: a.crash_after_companies,
+            history_page: a.history_page.max(1),
         }
     }
 }

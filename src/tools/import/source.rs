@@ -289,6 +289,22 @@ impl Source {
         self.rows(sql, vec![Value::from(empresa)]).await
     }
 
+    /// Up to `limit` of the company's transactions with an id above `after`, in id order (a
+    /// company's history is read page by page).
+    pub async fn transacciones_after(
+        &self,
+        empresa: &str,
+        after: i32,
+        limit: u64,
+    ) -> anyhow::Result<Vec<QueryResult>> {
+        let sql = format!(
+            "{} WHERE t.empresa_id = $1 AND t.id > $2 ORDER BY t.id LIMIT {limit}",
+            self.select("transacciones", TRANSACCIONES)
+        );
+        self.rows(sql, vec![Value::from(empresa), Value::from(after)])
+            .await
+    }
+
     /// Rows of `table` whose company does not exist in the source (they cannot be imported).
     pub async fn orphans(&self, table: Table) -> anyhow::Result<Vec<QueryResult>> {
         let (name, spec, order) = table.spec();
@@ -318,6 +334,14 @@ impl Table {
         Table::Productos,
         Table::Usuarios,
         Table::Transacciones,
+    ];
+
+    /// The tables read whole per company (the history is paged).
+    pub const SMALL: [Table; 4] = [
+        Table::Routers,
+        Table::ApiKeys,
+        Table::Productos,
+        Table::Usuarios,
     ];
 
     fn spec(self) -> (&'static str, &'static [(&'static str, Kind)], &'static str) {

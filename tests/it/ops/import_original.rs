@@ -110,6 +110,8 @@ fn options(tz: &str, fernet: Option<String>) -> ImportOptions {
         target_static_dir: std::env::temp_dir(),
         dry_run: false,
         crash_after_companies: None,
+        // Several pages per company.
+        history_page: 500,
     }
 }
 
