@@ -176,6 +176,9 @@ pub struct PurchaseSettings {
     pub refund_check_max_reads: u64,
     /// Delay before the reconciler retries a purchase whose last attempt failed.
     pub retry_delay: Duration,
+    /// How often the expiry job ends the access of plans whose validity or budget is over
+    /// (`EXPIRY_INTERVAL_SECS`).
+    pub expiry_interval: Duration,
 }
 
 impl Default for PurchaseSettings {
@@ -196,6 +199,7 @@ impl Default for PurchaseSettings {
             refund_check_window: Duration::from_secs(7 * 86_400),
             refund_check_max_reads: 200,
             retry_delay: Duration::from_secs(10),
+            expiry_interval: Duration::from_secs(30),
         }
     }
 }
@@ -477,6 +481,8 @@ fn purchase_settings() -> Result<PurchaseSettings, ConfigError> {
             )?,
     );
     p.refund_check_max_reads = parsed("REFUND_CHECK_MAX_READS", p.refund_check_max_reads)?;
+    p.expiry_interval =
+        secs("EXPIRY_INTERVAL_SECS", p.expiry_interval)?.max(Duration::from_secs(1));
     Ok(p)
 }
 

@@ -93,10 +93,11 @@ impl Application {
         let state = self.state.clone();
         let jobs = spawn_background_jobs(state.clone());
         let reconciler = state.config.background_jobs.then(|| {
-            (
+            [
                 crate::purchase::reconciler::spawn(state.clone()),
                 crate::purchase::refund_check::spawn(state.clone()),
-            )
+                crate::purchase::expiry::spawn(state.clone()),
+            ]
         });
         let metrics = self.metrics.map(|(_, server)| {
             let handle = server.handle();
@@ -110,9 +111,8 @@ impl Application {
             }
         }
         jobs.abort();
-        if let Some((r, c)) = reconciler {
-            r.abort();
-            c.abort();
+        for job in reconciler.into_iter().flatten() {
+            job.abort();
         }
         state.routers.stop_all();
         if let Err(e) = state.key_usage.flush(&state.db).await {

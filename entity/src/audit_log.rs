@@ -90,6 +90,14 @@ pub enum AuditAction {
     #[sea_orm(string_value = "usuario.deactivate")]
     #[serde(rename = "usuario.deactivate")]
     UsuarioDeactivate,
+    /// The service ended a purchase's access (validity or budget over).
+    #[sea_orm(string_value = "acceso.expirar")]
+    #[serde(rename = "acceso.expirar")]
+    AccesoExpirar,
+    /// An admin ended a live hotspot session.
+    #[sea_orm(string_value = "acceso.sesion_cerrar")]
+    #[serde(rename = "acceso.sesion_cerrar")]
+    AccesoSesionCerrar,
 }
 
 impl AuditAction {
@@ -116,6 +124,8 @@ impl AuditAction {
             AuditAction::UsuarioCreate => "usuario",
             AuditAction::UsuarioActivate => "usuario",
             AuditAction::UsuarioDeactivate => "usuario",
+            AuditAction::AccesoExpirar => "purchase",
+            AuditAction::AccesoSesionCerrar => "router",
         }
     }
 }

@@ -49,6 +49,10 @@ pub struct Model {
     pub notificaciones_telegram: bool,
     pub activa: bool,
     pub creada_en: DateTimeUtc,
+    /// What the service does with an expired hotspot user: `eliminar` (remove it, the
+    /// default) | `deshabilitar` (disable it).
+    #[sea_orm(column_type = "String(StringLen::N(20))")]
+    pub al_expirar: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

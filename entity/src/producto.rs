@@ -33,6 +33,15 @@ pub struct Model {
     pub orden_visual: i32,
     pub destacado: bool,
     pub creado_en: DateTimeUtc,
+    /// Total logged-in minutes the plan gives (the user's `limit-uptime`); `None`: no budget.
+    pub minutos_uso: Option<i32>,
+    /// Wall-clock validity in minutes, counted from [`Self::vigencia_desde`]; `None`: none.
+    pub vigencia_minutos: Option<i32>,
+    /// `compra` | `primer_login`: when the validity starts (`None` with a validity: `compra`).
+    #[sea_orm(column_type = "String(StringLen::N(20))", nullable)]
+    pub vigencia_desde: Option<String>,
+    /// Data budget in megabytes of 10^6 bytes (the user's `limit-bytes-total`).
+    pub limite_mb: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -71,6 +71,21 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The plan bought, copied from the product at purchase (a later edit of the product does
+    /// not change what was sold): logged-in minutes (`limit-uptime`).
+    pub usage_minutes: Option<i32>,
+    /// Wall-clock validity in minutes.
+    pub validity_minutes: Option<i32>,
+    /// `compra` | `primer_login`.
+    #[sea_orm(column_type = "String(StringLen::N(20))", nullable)]
+    pub validity_from: Option<String>,
+    /// Data budget in MB (`limit-bytes-total` = MB × 10^6).
+    pub data_limit_mb: Option<i64>,
+    /// When the access ends (validity plans; for `primer_login`, set once the first login is
+    /// seen).
+    pub expires_at: Option<DateTimeUtc>,
+    /// When the service ended the access (state `expired`).
+    pub ended_at: Option<DateTimeUtc>,
 }
 
 /// Which gateway a payment belongs to, stored as its text (`conekta` | `mercado_pago`).
@@ -137,6 +152,9 @@ pub enum SagaState {
     Refunded,
     #[sea_orm(string_value = "revoked")]
     Revoked,
+    /// The plan's time, budget or validity ran out and the service ended the access.
+    #[sea_orm(string_value = "expired")]
+    Expired,
 }
 
 impl SagaState {
@@ -170,6 +188,7 @@ impl SagaState {
             SagaState::Failed => "failed",
             SagaState::Refunded => "refunded",
             SagaState::Revoked => "revoked",
+            SagaState::Expired => "expired",
         }
     }
 
@@ -182,6 +201,7 @@ impl SagaState {
                 | SagaState::Failed
                 | SagaState::Refunded
                 | SagaState::Revoked
+                | SagaState::Expired
         )
     }
 }

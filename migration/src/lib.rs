@@ -13,6 +13,7 @@ mod m20261121_000009_create_webhook_events;
 mod m20261121_000010_create_audit_log;
 mod m20261121_000011_create_revoked_sessions;
 mod m20261205_000001_add_transacciones_monto_reembolsado;
+mod m20261205_000002_add_access_lifecycle;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000010_create_audit_log::Migration),
             Box::new(m20261121_000011_create_revoked_sessions::Migration),
             Box::new(m20261205_000001_add_transacciones_monto_reembolsado::Migration),
+            Box::new(m20261205_000002_add_access_lifecycle::Migration),
         ]
     }
 }

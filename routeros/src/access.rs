@@ -8,7 +8,8 @@
 //! gone (`no such item`) counts as done, so a revocation can simply be run again.
 
 use crate::client::{Reply, RouterClient};
-use crate::commands::{self as cmds, HotspotUser, ACTIVE, COOKIE, USER, USER_PROPS};
+use crate::commands::USAGE_PROPS;
+use crate::commands::{self as cmds, ActiveSession, HotspotUser, ACTIVE, COOKIE, USER, USER_PROPS};
 use crate::error::RouterError;
 use crate::pipeline::Pipeline;
 use crate::proto::Command;
@@ -181,4 +182,39 @@ pub(crate) async fn revoke_access<R: Runner>(
         sessions_left,
         cookies_left,
     })
+}
+
+/// Every hotspot user with what it consumed (`uptime`, bytes) and its limits: one `print`.
+pub(crate) async fn list_users<R: Runner>(r: &mut R) -> Result<Vec<HotspotUser>, RouterError> {
+    let reply = r.run_cmd(cmds::print(USER, &[], Some(USAGE_PROPS))).await?;
+    Ok(reply.rows.iter().map(HotspotUser::from_attrs).collect())
+}
+
+/// Every active session: one `print`.
+pub(crate) async fn list_active<R: Runner>(r: &mut R) -> Result<Vec<ActiveSession>, RouterError> {
+    let reply = r.run_cmd(cmds::print(ACTIVE, &[], None)).await?;
+    Ok(reply.rows.iter().map(ActiveSession::from_attrs).collect())
+}
+
+/// Ends one active session (by `.id`) and forgets the MAC cookie of that device for that user,
+/// so it is not logged in again on its next visit. `Ok(false)`: no such session.
+pub(crate) async fn kick_session<R: Runner>(r: &mut R, id: &str) -> Result<bool, RouterError> {
+    let reply = r.run_cmd(cmds::print(ACTIVE, &[(".id", id)], None)).await?;
+    let Some(session) = reply.rows.first().map(ActiveSession::from_attrs) else {
+        return Ok(false);
+    };
+    if !remove_id(r, ACTIVE, id).await? {
+        return Ok(false);
+    }
+    let mut filter = vec![("user", session.user.as_str())];
+    if let Some(mac) = session.mac_address.as_deref() {
+        filter.push(("mac-address", mac));
+    }
+    let cookies = r
+        .run_cmd(cmds::print(COOKIE, &filter, Some(&[".id"])))
+        .await?;
+    for cid in cookies.rows.iter().filter_map(|a| a.get_str(".id")) {
+        remove_id(r, COOKIE, &cid).await?;
+    }
+    Ok(true)
 }

@@ -45,6 +45,8 @@ pub struct NewHotspotUser {
     pub password: Option<String>,
     pub profile: Option<String>,
     pub limit_uptime: Option<String>,
+    /// Bytes in + out the user may move in total (`limit-bytes-total`).
+    pub limit_bytes_total: Option<String>,
     pub mac_address: Option<String>,
     pub server: Option<String>,
     pub comment: Option<String>,
@@ -58,6 +60,7 @@ impl std::fmt::Debug for NewHotspotUser {
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("profile", &self.profile)
             .field("limit_uptime", &self.limit_uptime)
+            .field("limit_bytes_total", &self.limit_bytes_total)
             .field("mac_address", &self.mac_address)
             .field("server", &self.server)
             .field("comment", &self.comment)
@@ -103,6 +106,10 @@ pub struct HotspotUser {
     pub server: Option<String>,
     pub limit_uptime: Option<String>,
     pub uptime: Option<String>,
+    /// `limit-bytes-total`, `bytes-in`, `bytes-out` (only when asked for, see [`USAGE_PROPS`]).
+    pub limit_bytes_total: Option<String>,
+    pub bytes_in: Option<String>,
+    pub bytes_out: Option<String>,
     pub mac_address: Option<String>,
     pub comment: Option<String>,
     pub disabled: bool,
@@ -118,6 +125,9 @@ impl std::fmt::Debug for HotspotUser {
             .field("server", &self.server)
             .field("limit_uptime", &self.limit_uptime)
             .field("uptime", &self.uptime)
+            .field("limit_bytes_total", &self.limit_bytes_total)
+            .field("bytes_in", &self.bytes_in)
+            .field("bytes_out", &self.bytes_out)
             .field("mac_address", &self.mac_address)
             .field("comment", &self.comment)
             .field("disabled", &self.disabled)
@@ -136,6 +146,9 @@ impl HotspotUser {
             server: s(a, "server"),
             limit_uptime: s(a, "limit-uptime"),
             uptime: s(a, "uptime"),
+            limit_bytes_total: s(a, "limit-bytes-total"),
+            bytes_in: s(a, "bytes-in"),
+            bytes_out: s(a, "bytes-out"),
             mac_address: s(a, "mac-address"),
             comment: s(a, "comment"),
             disabled: flag(a, "disabled"),
@@ -152,6 +165,21 @@ pub const USER_PROPS: &[&str] = &[
     "server",
     "limit-uptime",
     "uptime",
+    "mac-address",
+    "comment",
+    "disabled",
+];
+
+/// Columns of a user listing that reads what the user consumed (no password).
+pub const USAGE_PROPS: &[&str] = &[
+    ".id",
+    "name",
+    "profile",
+    "limit-uptime",
+    "uptime",
+    "limit-bytes-total",
+    "bytes-in",
+    "bytes-out",
     "mac-address",
     "comment",
     "disabled",
@@ -480,6 +508,7 @@ pub fn user_add(u: &NewHotspotUser) -> Command {
         .attr_opt("profile", u.profile.as_ref())
         .attr_opt("server", u.server.as_ref())
         .attr_opt("limit-uptime", u.limit_uptime.as_ref())
+        .attr_opt("limit-bytes-total", u.limit_bytes_total.as_ref())
         .attr_opt("mac-address", u.mac_address.as_ref())
         .attr_opt("comment", u.comment.as_ref())
         .attr_opt("disabled", u.disabled.map(yes_no))

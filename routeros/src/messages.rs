@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::access::{self, RevokeReport};
 use crate::client::RouterClient;
 use crate::commands::{ActiveLogin, HotspotUser, NewHotspotUser, NewIpBinding, SystemResource};
-use crate::commands::{Host, IpBinding, UserProfile};
+use crate::commands::{ActiveSession, Host, IpBinding, UserProfile};
 use crate::error::RouterError;
 
 /// `Unavailable` reason of a command dropped unrun because its actor was restarting.
@@ -57,6 +57,13 @@ pub enum Op {
         user: String,
         comment: Option<String>,
     },
+    /// `/ip/hotspot/user/print` of every user with its consumption and limits (no password).
+    ListUsers,
+    /// `/ip/hotspot/active/print` of every session.
+    ListActive,
+    /// `/ip/hotspot/active/remove` of one session (`.id`) and the MAC cookie of that device
+    /// for that user → whether the session was there.
+    KickSession(String),
     /// `/ip/hotspot/user/profile/print`.
     ListProfiles,
     /// `/system/identity/print` → the router's name.
@@ -83,6 +90,9 @@ impl Op {
             Op::RemoveActiveSessions(_) => "remove_active_sessions",
             Op::RemoveCookies(_) => "remove_cookies",
             Op::RevokeAccess { .. } => "revoke_access",
+            Op::ListUsers => "list_users",
+            Op::ListActive => "list_active",
+            Op::KickSession(_) => "kick_session",
             Op::ListProfiles => "list_profiles",
             Op::Identity => "identity",
             Op::Resource => "ping",
@@ -104,6 +114,7 @@ impl Op {
                 | Op::RemoveActiveSessions(_)
                 | Op::RemoveCookies(_)
                 | Op::RevokeAccess { .. }
+                | Op::KickSession(_)
         )
     }
 
@@ -121,6 +132,7 @@ impl Op {
                 | Op::RemoveActiveSessions(_)
                 | Op::RemoveCookies(_)
                 | Op::RevokeAccess { .. }
+                | Op::KickSession(_)
         )
     }
 }
@@ -137,6 +149,10 @@ pub enum OpOutput {
     Bindings(Vec<IpBinding>),
     Hosts(Vec<Host>),
     Profiles(Vec<UserProfile>),
+    Users(Vec<HotspotUser>),
+    Sessions(Vec<ActiveSession>),
+    /// Whether the item was there.
+    Found(bool),
     Identity(String),
     Resource(SystemResource),
     /// Rows of a print: attribute name → value.
@@ -185,6 +201,9 @@ pub async fn execute(client: &mut RouterClient, op: &Op) -> Result<OpOutput, Rou
         Op::RevokeAccess { user, comment } => {
             OpOutput::Revoked(access::revoke_access(client, user, comment.as_deref()).await?)
         }
+        Op::ListUsers => OpOutput::Users(access::list_users(client).await?),
+        Op::ListActive => OpOutput::Sessions(access::list_active(client).await?),
+        Op::KickSession(id) => OpOutput::Found(access::kick_session(client, id).await?),
         Op::ListProfiles => OpOutput::Profiles(client.user_profiles().await?),
         Op::Identity => OpOutput::Identity(client.system_identity().await?),
         Op::Resource => OpOutput::Resource(client.system_resource().await?),

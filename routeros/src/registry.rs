@@ -29,8 +29,8 @@ use crate::actor::{
 };
 use crate::client::{AddressPolicy, ConnectOptions, LoginMethod, RouterClient, TlsMode};
 use crate::commands::{
-    ActiveLogin, Host, HotspotUser, IpBinding, NewHotspotUser, NewIpBinding, SystemResource,
-    UserProfile,
+    ActiveLogin, ActiveSession, Host, HotspotUser, IpBinding, NewHotspotUser, NewIpBinding,
+    SystemResource, UserProfile,
 };
 use crate::messages::{
     classify, execute, BrokerError, Call, Op, OpOutput, RouterState, RouterStatus,
@@ -621,6 +621,34 @@ impl RouterRegistry {
         };
         match self.call(router_id, op).await? {
             OpOutput::Revoked(r) => Ok(r),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Every hotspot user with its consumption (`uptime`, bytes) and limits, no password.
+    pub async fn list_users(&self, router_id: &str) -> Result<Vec<HotspotUser>, BrokerError> {
+        match self.call(router_id, Op::ListUsers).await? {
+            OpOutput::Users(u) => Ok(u),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Every active session of the hotspot.
+    pub async fn list_active(&self, router_id: &str) -> Result<Vec<ActiveSession>, BrokerError> {
+        match self.call(router_id, Op::ListActive).await? {
+            OpOutput::Sessions(s) => Ok(s),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Ends one active session (`.id`) and forgets that device's MAC cookie for its user;
+    /// `false` when there was no such session.
+    pub async fn kick_session(&self, router_id: &str, id: &str) -> Result<bool, BrokerError> {
+        match self
+            .call(router_id, Op::KickSession(id.to_string()))
+            .await?
+        {
+            OpOutput::Found(f) => Ok(f),
             other => Err(unexpected(other)),
         }
     }

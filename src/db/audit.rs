@@ -43,6 +43,32 @@ pub async fn record<C: ConnectionTrait>(
     .map(|_| ())
 }
 
+/// Records a change the service made by itself (a background job): no actor user, role
+/// `system`.
+pub async fn record_system<C: ConnectionTrait>(
+    db: &C,
+    empresa_id: &str,
+    action: AuditAction,
+    target_id: &str,
+    details: Value,
+) -> Result<(), DbErr> {
+    ActiveModel {
+        at: Set(Utc::now()),
+        actor_user_id: Set(None),
+        actor_email: Set(None),
+        actor_role: Set(Some("system".into())),
+        empresa_id: Set(Some(empresa_id.to_string())),
+        action: Set(action),
+        target_type: Set(action.target_type().to_string()),
+        target_id: Set(Some(target_id.to_string())),
+        details: Set(details),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
 /// One page of audit entries (of one company when given), newest first, and how many match.
 pub async fn page<C: ConnectionTrait>(
     db: &C,

@@ -50,6 +50,11 @@ impl NewEmpresa {
     }
 }
 
+/// `al_expirar`: remove the expired hotspot user (the default).
+pub const AL_EXPIRAR_ELIMINAR: &str = "eliminar";
+/// `al_expirar`: disable the expired hotspot user (kept on the router, for the record).
+pub const AL_EXPIRAR_DESHABILITAR: &str = "deshabilitar";
+
 /// Inserts a company with a new `EMP_…` id (active, Telegram off).
 pub async fn insert<C: ConnectionTrait>(
     db: &C,
@@ -78,6 +83,7 @@ pub async fn insert<C: ConnectionTrait>(
         telegram_chat_id: Set(None),
         notificaciones_telegram: Set(false),
         activa: Set(true),
+        al_expirar: Set(AL_EXPIRAR_ELIMINAR.into()),
         creada_en: Set(Utc::now()),
     }
     .insert(db)
@@ -135,6 +141,7 @@ pub struct EmpresaPatch {
     pub telegram_chat_id: Option<Option<String>>,
     pub notificaciones_telegram: Option<bool>,
     pub activa: Option<bool>,
+    pub al_expirar: Option<String>,
 }
 
 /// Writes the patch's columns to `current`'s row and returns the row as stored.
@@ -161,6 +168,7 @@ pub async fn update<C: ConnectionTrait>(
         patch.mercado_pago_public_key,
     );
     set(&mut m.mercado_pago_mode, patch.mercado_pago_mode);
+    set(&mut m.al_expirar, patch.al_expirar);
     set(
         &mut m.mercado_pago_webhook_secret,
         patch.mercado_pago_webhook_secret,

@@ -33,6 +33,65 @@ pub struct NewProducto {
     pub activo: bool,
     pub orden_visual: i32,
     pub destacado: bool,
+    /// Validity and budgets; all `None`: the product behaves as before (the profile only).
+    pub plan: Plan,
+}
+
+/// What a plan gives besides its profile (docs/access-lifecycle.md): a logged-in budget, a
+/// wall-clock validity and a data budget.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub minutos_uso: Option<i32>,
+    pub vigencia_minutos: Option<i32>,
+    /// `compra` | `primer_login`.
+    pub vigencia_desde: Option<String>,
+    pub limite_mb: Option<i64>,
+}
+
+impl Plan {
+    /// The product's plan.
+    pub fn of(p: &Model) -> Plan {
+        Plan {
+            minutos_uso: p.minutos_uso,
+            vigencia_minutos: p.vigencia_minutos,
+            vigencia_desde: p.vigencia_desde.clone(),
+            limite_mb: p.limite_mb,
+        }
+    }
+}
+
+/// Changes to a product's plan: `Some(None)` clears a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanPatch {
+    pub minutos_uso: Option<Option<i32>>,
+    pub vigencia_minutos: Option<Option<i32>>,
+    pub vigencia_desde: Option<Option<String>>,
+    pub limite_mb: Option<Option<i64>>,
+}
+
+impl PlanPatch {
+    /// The wire names of the fields it sets.
+    pub fn fields(&self) -> Vec<&'static str> {
+        [
+            ("minutos_uso", self.minutos_uso.is_some()),
+            ("vigencia_minutos", self.vigencia_minutos.is_some()),
+            ("vigencia_desde", self.vigencia_desde.is_some()),
+            ("limite_mb", self.limite_mb.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
+    /// The plan as created from this patch (a field cleared or absent is `None`).
+    pub fn into_plan(self) -> Plan {
+        Plan {
+            minutos_uso: self.minutos_uso.flatten(),
+            vigencia_minutos: self.vigencia_minutos.flatten(),
+            vigencia_desde: self.vigencia_desde.flatten(),
+            limite_mb: self.limite_mb.flatten(),
+        }
+    }
 }
 
 /// Inserts a product.
@@ -52,6 +111,10 @@ pub async fn insert<C: ConnectionTrait>(db: &C, new: NewProducto) -> Result<Mode
         orden_visual: Set(new.orden_visual),
         destacado: Set(new.destacado),
         creado_en: Set(Utc::now()),
+        minutos_uso: Set(new.plan.minutos_uso),
+        vigencia_minutos: Set(new.plan.vigencia_minutos),
+        vigencia_desde: Set(new.plan.vigencia_desde),
+        limite_mb: Set(new.plan.limite_mb),
         ..Default::default()
     }
     .insert(db)
@@ -177,6 +240,7 @@ pub struct ProductoPatch {
     pub activo: Option<bool>,
     pub orden_visual: Option<i32>,
     pub destacado: Option<bool>,
+    pub plan: PlanPatch,
 }
 
 /// Writes the patch to `current`'s row and returns the row as stored.
@@ -195,6 +259,10 @@ pub async fn update<C: ConnectionTrait>(
     set(&mut m.activo, patch.activo);
     set(&mut m.orden_visual, patch.orden_visual);
     set(&mut m.destacado, patch.destacado);
+    set(&mut m.minutos_uso, patch.plan.minutos_uso);
+    set(&mut m.vigencia_minutos, patch.plan.vigencia_minutos);
+    set(&mut m.vigencia_desde, patch.plan.vigencia_desde);
+    set(&mut m.limite_mb, patch.plan.limite_mb);
     m.update(db).await
 }
 

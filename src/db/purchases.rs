@@ -280,10 +280,7 @@ pub async fn claim<C: ConnectionTrait>(
     now: DateTime<Utc>,
     lease: std::time::Duration,
 ) -> Result<bool, DbErr> {
-    let free = purchase::Column::LockedUntil
-        .is_null()
-        .or(purchase::Column::LockedUntil.lt(now));
-    lease_until(db, id, now + chrono_dur(lease), free).await
+    lease_until(db, id, now + chrono_dur(lease), unleased(now)).await
 }
 
 /// Extends a lease its holder still has (unexpired): true when renewed. A lease that ran out
@@ -348,6 +345,13 @@ pub async fn completed_since<C: ConnectionTrait>(
         .await
 }
 
+/// No lease on the purchase, or an expired one.
+fn unleased(now: DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
+    purchase::Column::LockedUntil
+        .is_null()
+        .or(purchase::Column::LockedUntil.lt(now))
+}
+
 /// Purchases in an intermediate state, due for an attempt and not leased.
 pub async fn due<C: ConnectionTrait>(
     db: &C,
@@ -361,11 +365,7 @@ pub async fn due<C: ConnectionTrait>(
                 .is_null()
                 .or(purchase::Column::NextAttemptAt.lte(now)),
         )
-        .filter(
-            purchase::Column::LockedUntil
-                .is_null()
-                .or(purchase::Column::LockedUntil.lt(now)),
-        )
+        .filter(unleased(now))
         .order_by_asc(purchase::Column::CreatedAt)
         .limit(limit)
         .all(db)
@@ -384,5 +384,83 @@ pub async fn by_gateway_payment<C: ConnectionTrait>(
         .filter(purchase::Column::Gateway.eq(gateway))
         .filter(purchase::Column::GatewayPaymentId.eq(payment_id))
         .one(db)
+        .await
+}
+
+/// Completed purchases whose access has an end the service enforces (a validity or a budget),
+/// not leased, oldest first.
+pub async fn watched<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<purchase::Model>, DbErr> {
+    purchase::Entity::find()
+        .filter(purchase::Column::State.eq(SagaState::Completed))
+        .filter(
+            purchase::Column::UsageMinutes
+                .is_not_null()
+                .or(purchase::Column::ValidityMinutes.is_not_null())
+                .or(purchase::Column::DataLimitMb.is_not_null()),
+        )
+        .filter(unleased(now))
+        .order_by_asc(purchase::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Records when a `primer_login` validity ends (once: only while it is unset).
+pub async fn set_expires_at<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = purchase::Entity::update_many()
+        .col_expr(purchase::Column::ExpiresAt, Expr::value(Some(at)))
+        .filter(purchase::Column::Id.eq(id))
+        .filter(purchase::Column::ExpiresAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Moves a completed purchase to `expired` (ended at `at`) and gives its lease back; false when
+/// it is no longer `completed` (a refund revoked it meanwhile).
+pub async fn mark_expired<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = purchase::Entity::update_many()
+        .col_expr(
+            purchase::Column::State,
+            Expr::value(SagaState::Expired.as_str()),
+        )
+        .col_expr(purchase::Column::EndedAt, Expr::value(Some(at)))
+        .col_expr(purchase::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(
+            purchase::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(purchase::Column::Id.eq(id))
+        .filter(purchase::Column::State.eq(SagaState::Completed))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// The purchases of this router whose hotspot user is one of `names`.
+pub async fn of_router_users<C: ConnectionTrait>(
+    db: &C,
+    router_id: &str,
+    names: &[String],
+) -> Result<Vec<purchase::Model>, DbErr> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    purchase::Entity::find()
+        .filter(purchase::Column::RouterId.eq(router_id))
+        .filter(purchase::Column::HotspotUsername.is_in(names.iter().cloned()))
+        .all(db)
         .await
 }

@@ -390,6 +390,7 @@ mod tests {
             activo: true,
             orden_visual: 0,
             destacado: false,
+            plan: Default::default(),
         };
         productos::insert(&t.db, product).await.unwrap();
         crate::db::api_keys::delete_for_router(&t.db, r_id)

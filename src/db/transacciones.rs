@@ -127,7 +127,7 @@ pub async fn insert_once<C: ConnectionTrait>(db: &C, paid: PaidPurchase<'_>) -> 
         cliente_telefono: Set(p.customer_phone.clone()),
         usuario_hotspot: Set(p.hotspot_username.clone()),
         password_hotspot: Set(p.hotspot_password.clone()),
-        expiracion_hotspot: Set(None),
+        expiracion_hotspot: Set(p.expires_at),
         estado_pago: Set(paid.raw_status.chars().take(20).collect()),
         estado_hotspot: Set("active".into()),
         notification_id: Set(None),
@@ -187,8 +187,17 @@ pub async fn sync_payment<C: ConnectionTrait>(
 
 /// Marks the purchase's access as revoked in its payment history.
 pub async fn mark_revoked<C: ConnectionTrait>(db: &C, purchase_id: &str) -> Result<(), DbErr> {
+    set_hotspot_state(db, purchase_id, "revoked").await
+}
+
+/// Writes the purchase's `estado_hotspot`.
+async fn set_hotspot_state<C: ConnectionTrait>(
+    db: &C,
+    purchase_id: &str,
+    estado: &'static str,
+) -> Result<(), DbErr> {
     Entity::update_many()
-        .col_expr(Column::EstadoHotspot, Expr::value("revoked"))
+        .col_expr(Column::EstadoHotspot, Expr::value(estado))
         .filter(Column::PurchaseId.eq(purchase_id))
         .exec(db)
         .await?;
@@ -215,4 +224,24 @@ pub async fn index<C: ConnectionTrait>(
 /// Inserts history rows exactly as given (ids kept; hotspot passwords must be ciphertext).
 pub async fn insert_imported<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<(), DbErr> {
     super::insert_all(db, rows.into_iter().map(ActiveModel::from).collect()).await
+}
+
+/// Records when the purchase's access ends (a `primer_login` validity, once the first login is
+/// seen).
+pub async fn set_expiry<C: ConnectionTrait>(
+    db: &C,
+    purchase_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::ExpiracionHotspot, Expr::value(Some(at)))
+        .filter(Column::PurchaseId.eq(purchase_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks the purchase's access as expired in its payment history.
+pub async fn mark_expired<C: ConnectionTrait>(db: &C, purchase_id: &str) -> Result<(), DbErr> {
+    set_hotspot_state(db, purchase_id, "expired").await
 }

@@ -127,6 +127,8 @@ pub enum Problem {
     Router(BrokerError),
     /// A failed profile listing (the original's prefixed texts).
     RouterProfiles(BrokerError),
+    /// A live hotspot session (`/ip/hotspot/active` `.id`) the router does not have.
+    SessionNotFound,
 
     // ---- products
     ProductNotFound,
@@ -367,6 +369,11 @@ impl Problem {
                 "No se puede regenerar API key de un router inactivo",
             ),
             P::ApiKeyNotFound => s(S::NOT_FOUND, "api_key_not_found", "API Key no encontrada"),
+            P::SessionNotFound => s(
+                S::NOT_FOUND,
+                "session_not_found",
+                "Sesión no encontrada en el router",
+            ),
             P::ApiKeyAlreadyRevoked => {
                 s(S::BAD_REQUEST, "api_key_already_revoked", "La API Key ya está revocada")
             }

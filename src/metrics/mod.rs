@@ -25,6 +25,8 @@
 //! | `reconciler_backlog` | gauge | — |
 //! | `webhooks_total` | counter | `gateway`, `outcome` |
 //! | `gateway_request_duration_seconds` | histogram | `gateway`, `operation`, `outcome` |
+//! | `hotspot_expirations_total` | counter | `reason` (`validity`, `uptime`, `data`) |
+//! | `hotspot_active_sessions` | gauge | `router_id` (as last read from the router) |
 //!
 //! `route` is the matched actix pattern (`/api/v1/routers/{router_id}`), or `unmatched`.
 

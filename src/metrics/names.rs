@@ -17,6 +17,8 @@ pub const RECONCILER_ACTIONS_TOTAL: &str = "reconciler_actions_total";
 pub const RECONCILER_BACKLOG: &str = "reconciler_backlog";
 pub const WEBHOOKS_TOTAL: &str = "webhooks_total";
 pub const GATEWAY_REQUEST_DURATION_SECONDS: &str = "gateway_request_duration_seconds";
+pub const HOTSPOT_EXPIRATIONS_TOTAL: &str = "hotspot_expirations_total";
+pub const HOTSPOT_ACTIVE_SESSIONS: &str = "hotspot_active_sessions";
 
 /// Every metric family the service registers.
 pub const ALL_METRIC_NAMES: &[&str] = &[
@@ -37,6 +39,8 @@ pub const ALL_METRIC_NAMES: &[&str] = &[
     RECONCILER_BACKLOG,
     WEBHOOKS_TOTAL,
     GATEWAY_REQUEST_DURATION_SECONDS,
+    HOTSPOT_EXPIRATIONS_TOTAL,
+    HOTSPOT_ACTIVE_SESSIONS,
 ];
 
 /// The families exported as histograms (their series are `_bucket`, `_sum` and `_count`).

@@ -23,6 +23,7 @@ use super::names::{
     ROUTER_QUEUE_DEPTH, ROUTER_RECONNECTS_TOTAL, ROUTER_SESSION_AGE_SECONDS, ROUTER_UP,
     WEBHOOKS_TOTAL,
 };
+use super::names::{HOTSPOT_ACTIVE_SESSIONS, HOTSPOT_EXPIRATIONS_TOTAL};
 use crate::gateways::{GatewayError, GatewayKind};
 
 /// The service's metrics, registered in one registry owned by this value.
@@ -31,6 +32,36 @@ pub struct Metrics {
     http: HttpSeries,
     router: RouterSeries,
     sales: SalesSeries,
+    access: AccessSeries,
+}
+
+/// Hotspot access: expirations and live sessions.
+struct AccessSeries {
+    expirations: IntCounterVec,
+    active_sessions: IntGaugeVec,
+}
+
+impl AccessSeries {
+    fn register(r: &Registry) -> prometheus::Result<Self> {
+        Ok(Self {
+            expirations: counter_vec(
+                r,
+                HOTSPOT_EXPIRATIONS_TOTAL,
+                "Hotspot accesses the service ended because their validity or budget was over, by reason.",
+                &["reason"],
+            )?,
+            active_sessions: reg(
+                r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        HOTSPOT_ACTIVE_SESSIONS,
+                        "Active hotspot sessions of a router, as last read from it.",
+                    ),
+                    &["router_id"],
+                )?,
+            )?,
+        })
+    }
 }
 
 /// HTTP traffic.
@@ -258,6 +289,7 @@ impl Metrics {
             http: HttpSeries::register(&r)?,
             router: RouterSeries::register(&r)?,
             sales: SalesSeries::register(&r)?,
+            access: AccessSeries::register(&r)?,
             registry: r,
         };
         metrics.init_known_series();
@@ -269,6 +301,9 @@ impl Metrics {
     /// data" until the first event of each kind. Per-router series appear with their router;
     /// HTTP series with their first request.
     fn init_known_series(&self) {
+        for reason in ["validity", "uptime", "data"] {
+            self.access.expirations.with_label_values(&[reason]);
+        }
         const GATEWAYS: [GatewayKind; 2] = [GatewayKind::Conekta, GatewayKind::MercadoPago];
         for gateway in GATEWAYS.map(gateway_label) {
             for outcome in PaymentOutcome::ALL {
@@ -456,6 +491,19 @@ impl Metrics {
             .compensations
             .with_label_values(&[kind.as_str(), if succeeded { "ok" } else { "failed" }])
             .inc();
+    }
+
+    /// An access the expiry job ended (`reason`: `validity`, `uptime`, `data`).
+    pub fn record_expiration(&self, reason: &'static str) {
+        self.access.expirations.with_label_values(&[reason]).inc();
+    }
+
+    /// The router's active sessions, as just read from it.
+    pub fn set_active_sessions(&self, router_id: &str, n: usize) {
+        self.access
+            .active_sessions
+            .with_label_values(&[router_id])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// One reconciler decision.

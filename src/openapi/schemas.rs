@@ -126,6 +126,18 @@ pub struct MiEmpresaUpdate {
     pub telegram_chat_id: Option<String>,
     /// Send sale notifications.
     pub notificaciones_telegram: Option<bool>,
+    /// What the service does with a hotspot user whose plan expired: `eliminar` (remove it,
+    /// the default) or `deshabilitar` (disable it).
+    #[schema(inline)]
+    pub al_expirar: Option<OnExpiry>,
+}
+
+/// `al_expirar`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum OnExpiry {
+    Eliminar,
+    Deshabilitar,
 }
 
 /// The body of `POST /api/v1/admin/routers/{router_id}/portal.zip`.
@@ -226,6 +238,28 @@ pub struct ProductFields {
     pub orden_visual: Option<i64>,
     /// Highlighted.
     pub destacado: Option<bool>,
+    /// Total logged-in minutes the plan gives (the hotspot user's `limit-uptime`); `null`: no
+    /// budget. Also accepted as `usage_minutes` (the Spanish name wins when both are sent).
+    pub minutos_uso: Option<i64>,
+    /// Wall-clock validity in minutes; `null`: none. Also accepted as `validity_minutes`.
+    pub vigencia_minutos: Option<i64>,
+    /// When the validity starts: `compra` (default) or `primer_login`; `purchase` and
+    /// `first_login` are accepted too. Also accepted as `validity_from`.
+    #[schema(inline)]
+    pub vigencia_desde: Option<ValidityFrom>,
+    /// Data budget in megabytes of 10^6 bytes (the user's `limit-bytes-total`); `null`: none.
+    /// Also accepted as `data_limit_mb`.
+    pub limite_mb: Option<i64>,
+}
+
+/// When a plan's validity starts.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ValidityFrom {
+    Compra,
+    PrimerLogin,
+    Purchase,
+    FirstLogin,
 }
 
 /// The fields only `POST /api/v1/admin/products` takes: where the product is sold.

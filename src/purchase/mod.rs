@@ -13,6 +13,8 @@
 //! tests), [`saga::on_gateway_update`] (webhooks).
 
 pub mod credentials;
+pub mod expiry;
+pub mod lifecycle;
 pub mod reconciler;
 pub mod refund_check;
 pub mod response;
@@ -30,6 +32,13 @@ pub use entity::purchase::{GatewayKind, SagaState};
 /// The `comment` of a hotspot user created by a purchase.
 pub fn user_comment(purchase_id: &str) -> String {
     format!("purchase:{purchase_id}")
+}
+
+/// The purchase id a hotspot user's comment names (`purchase:<id>`), if it is one of ours.
+pub fn purchase_id_of_comment(comment: &str) -> Option<&str> {
+    comment
+        .strip_prefix("purchase:")
+        .filter(|id| !id.is_empty())
 }
 
 /// Strict MAC address: six hex pairs separated by `:` or `-` (one separator kind). Returns the

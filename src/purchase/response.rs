@@ -118,6 +118,11 @@ pub fn success_body(
         "precio": wire::money(p.amount),
         "moneda": p.currency,
         "perfil_mikrotik": producto.map(|x| x.perfil_mikrotik_nombre.clone()).unwrap_or_default(),
+        // The plan as sold (copied to the purchase).
+        "minutos_uso": p.usage_minutes,
+        "vigencia_minutos": p.validity_minutes,
+        "vigencia_desde": p.validity_from,
+        "limite_mb": p.data_limit_mb,
     });
     let mut body = json!({
         "success": true,
@@ -132,6 +137,9 @@ pub fn success_body(
         "cliente": { "nombre": p.customer_name, "email": p.customer_email },
         "timestamp": wire::iso(Utc::now()),
         "auto_conexion": auto_conexion,
+        // When the access ends: set at purchase for a validity from the purchase; `null` until
+        // the first login for one from the first login, and for plans without a validity.
+        "expiracion_hotspot": p.expires_at.map(wire::iso),
     });
     if is_mp {
         body["mercado_pago"] = mp_object(p, payment);

@@ -59,6 +59,10 @@ pub fn portal_detalles(stored: &Value) -> Vec<Value> {
 
 /// `ProductoVentaResponse`.
 pub fn venta_json(p: &Producto) -> Value {
+    crate::routes::product_plan::with_plan(venta_json_base(p), p)
+}
+
+fn venta_json_base(p: &Producto) -> Value {
     json!({
         "id": p.id,
         "perfil_mikrotik_id": p.perfil_mikrotik_id,

@@ -2,7 +2,9 @@
 //!
 //! * `POST /api/v1/hotspot/auto-reconnect` logs a device in again, but only with the user's
 //!   password (or, for a PIN user — empty stored password — with `password` absent or `null`),
-//!   and never returns router records.
+//!   or without a password from the very device that bought the purchase (the MAC recorded
+//!   with it; the original accepted the username alone and portals rely on it), and never
+//!   returns router records.
 //! * `POST /api/v1/hotspot/user/profile-info` checks credentials and reports the user's profile;
 //!   values stay strings (no leading-zero bug), `disabled` is read correctly, no password leaves.
 //!
@@ -208,6 +210,34 @@ async fn auto_reconnect(
     Ok(reconnect_body(b.current_mac.trim(), outcome))
 }
 
+/// Without a password (as the original accepted, and portals rely on): the device is the one
+/// that bought the user's purchase on this router — the MAC recorded with the purchase — and the
+/// purchase still grants access. Any other MAC is refused as bad credentials.
+async fn same_device(state: &AppState, key: &PortalKey, user: &HotspotUser, mac: &str) -> bool {
+    let Some(purchase_id) = user
+        .comment
+        .as_deref()
+        .and_then(crate::purchase::purchase_id_of_comment)
+    else {
+        return false;
+    };
+    let p = match crate::db::purchases::find(&state.db, purchase_id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return false,
+        Err(e) => {
+            tracing::warn!(error = %e, "auto-reconnect: cannot read the purchase");
+            return false;
+        }
+    };
+    let recorded = p.mac_address.as_deref().and_then(parse_mac);
+    p.empresa_id == key.empresa.id
+        && p.router_id == key.router.id
+        && p.state == crate::purchase::SagaState::Completed
+        && p.hotspot_username.as_deref() == Some(user.name.as_str())
+        && recorded.is_some()
+        && recorded == parse_mac(mac)
+}
+
 /// Checks the user on the router and logs the device in.
 async fn reconnect(
     state: &AppState,
@@ -225,6 +255,7 @@ async fn reconnect(
     }
     let user = match state.routers.find_user(&key.router.id, username).await {
         Ok(Some(u)) if password_ok(&u, b.password.as_deref()) => u,
+        Ok(Some(u)) if b.password.is_none() && same_device(state, key, &u, &mac).await => u,
         Ok(_) => return Reconnected::Refused(BAD_CREDENTIALS),
         Err(e) => {
             tracing::warn!(error = %e, "auto-reconnect: router unavailable");
@@ -379,11 +410,10 @@ mod tests {
             password: Some(String::new()),
             profile: None,
             server: None,
-            limit_uptime: None,
-            uptime: None,
             mac_address: None,
             comment: None,
             disabled: false,
+            ..HotspotUser::default()
         };
         assert!(password_ok(&u, None), "PIN with no password");
         assert!(

@@ -17,10 +17,12 @@ pub mod hotspot;
 pub mod metrics;
 pub mod payments;
 pub mod portal;
+pub mod product_plan;
 pub mod products;
 pub mod reports;
 pub mod router_setup;
 pub mod routers_live;
+pub mod sessions;
 pub mod super_admin;
 pub mod webhooks;
 
@@ -36,6 +38,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     company::configure(cfg);
     routers_live::configure(cfg);
     router_setup::configure(cfg);
+    sessions::configure(cfg);
     super_admin::configure(cfg);
     docs::configure(cfg);
     payments::configure(cfg);

@@ -26,6 +26,7 @@ use crate::db::routers;
 use crate::error::{is_unique_violation, ApiError, ApiResult, BadField, Problem};
 use crate::extract::{FieldAliases, JsonBody};
 use crate::ids::{EmpresaId, RouterId};
+use crate::routes::product_plan::{with_plan, PlanInput};
 use crate::state::AppState;
 use crate::validate;
 use crate::wire;
@@ -60,6 +61,8 @@ struct CreateProduct {
     orden_visual: i32,
     #[serde(default)]
     destacado: bool,
+    #[serde(flatten)]
+    plan: PlanInput,
 }
 impl FieldAliases for CreateProduct {}
 
@@ -89,6 +92,8 @@ struct UpdateProduct {
     orden_visual: Option<Option<i32>>,
     #[serde(default, deserialize_with = "validate::double_option")]
     destacado: Option<Option<bool>>,
+    #[serde(flatten)]
+    plan: PlanInput,
 }
 impl FieldAliases for UpdateProduct {}
 
@@ -189,6 +194,10 @@ pub fn admin_detalles(stored: &Value) -> Vec<String> {
 
 /// `ProductoResponse`.
 pub fn product_json(p: &Producto) -> Value {
+    with_plan(product_json_base(p), p)
+}
+
+fn product_json_base(p: &Producto) -> Value {
     json!({
         "id": p.id,
         "router_id": p.router_id,
@@ -244,6 +253,7 @@ async fn create_product(
 ) -> ApiResult<HttpResponse> {
     let req = body.into_inner();
     // Validate everything before touching the database.
+    let plan = req.plan.patch()?.into_plan();
     validate::required_text("perfil_mikrotik_id", &req.perfil_mikrotik_id, 100)?;
     validate::required_text("perfil_mikrotik_nombre", &req.perfil_mikrotik_nombre, 100)?;
     validate::required_text("nombre_venta", &req.nombre_venta, 100)?;
@@ -296,6 +306,7 @@ async fn create_product(
         activo: req.activo,
         orden_visual: req.orden_visual,
         destacado: req.destacado,
+        plan,
     };
     let inserted = productos::insert(&txn, new).await;
     let product = match inserted {
@@ -388,7 +399,9 @@ fn validated_patch(req: UpdateProduct) -> ApiResult<ProductoPatch> {
         Some(Some(list)) => Some(Value::Array(list.into_iter().map(Value::Object).collect())),
         None => None,
     };
+    let plan = req.plan.patch()?;
     Ok(ProductoPatch {
+        plan,
         nombre_venta,
         descripcion: req.descripcion,
         imagen_url: req.imagen_url,
@@ -416,6 +429,7 @@ fn patch_fields(p: &ProductoPatch) -> Vec<&'static str> {
     ]
     .into_iter()
     .filter_map(|(name, set)| set.then_some(name))
+    .chain(p.plan.fields())
     .collect()
 }
 

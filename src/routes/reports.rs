@@ -307,6 +307,8 @@ async fn transacciones(
                 "monto": wire::money(t.monto),
                 "monto_reembolsado": t.monto_reembolsado.map(wire::money),
                 "estado_pago": t.estado_pago,
+                "estado_hotspot": t.estado_hotspot,
+                "expiracion_hotspot": t.expiracion_hotspot.map(wire::iso),
                 "cliente_nombre": t.cliente_nombre,
                 "creada_en": wire::iso(t.creada_en),
             })

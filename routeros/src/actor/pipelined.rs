@@ -38,12 +38,14 @@ impl OpKey {
             | Op::RemoveActiveSessions(name)
             | Op::RemoveCookies(name)
             | Op::RevokeAccess { user: name, .. } => OpKey::User(name.clone()),
-            Op::EnableUser(id) | Op::DisableUser(id) | Op::RemoveUser(id) => {
+            Op::EnableUser(id) | Op::DisableUser(id) | Op::RemoveUser(id) | Op::KickSession(id) => {
                 OpKey::User(id.clone())
             }
             Op::FindBindings(_)
             | Op::FindHost(_)
             | Op::ListProfiles
+            | Op::ListUsers
+            | Op::ListActive
             | Op::Identity
             | Op::Resource
             | Op::Print(_) => OpKey::Free,

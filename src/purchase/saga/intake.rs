@@ -182,6 +182,15 @@ fn new_purchase(
         ),
         created_at: now,
         updated_at: now,
+        usage_minutes: input.producto.minutos_uso,
+        validity_minutes: input.producto.vigencia_minutos,
+        validity_from: input
+            .producto
+            .vigencia_minutos
+            .map(|_| crate::purchase::lifecycle::validity_from(&input.producto).to_string()),
+        data_limit_mb: input.producto.limite_mb,
+        expires_at: crate::purchase::lifecycle::expiry_at_purchase(&input.producto, now),
+        ended_at: None,
     }
 }
 

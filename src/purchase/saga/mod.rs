@@ -108,7 +108,7 @@ pub fn gateway_credential(
 type Ended = (Reply, Option<purchase::Model>);
 
 /// The `.id` of the purchase's user, found by name and checked by its comment.
-async fn find_own_user(
+pub(crate) async fn find_own_user(
     state: &AppState,
     p: &purchase::Model,
 ) -> Result<Option<String>, BrokerError> {

@@ -151,8 +151,11 @@ pub(super) async fn create_user(
             p = purchases::save(&state.db, am).await.map_err(db_reply)?;
         }
         let name = p.hotspot_username.clone().unwrap_or_default();
+        let (limit_uptime, limit_bytes_total) = crate::purchase::lifecycle::router_limits(&p);
         let user = NewHotspotUser {
             name: name.clone(),
+            limit_uptime,
+            limit_bytes_total,
             password: (!password.is_empty()).then(|| password.clone()),
             profile: Some(input.producto.perfil_mikrotik_nombre.clone()),
             comment: Some(user_comment(&p.id)),

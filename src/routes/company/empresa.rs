@@ -74,7 +74,26 @@ async fn get_mi_empresa(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResu
         "telegram_bot_token": masked_bot_token(&state, &e),
         "telegram_chat_id": e.telegram_chat_id,
         "notificaciones_telegram": e.notificaciones_telegram,
+        "al_expirar": e.al_expirar,
     })))
+}
+
+/// `al_expirar`: `eliminar` | `deshabilitar` (what the expiry job does with an expired user).
+fn al_expirar(v: Option<Option<String>>) -> ApiResult<Option<String>> {
+    match non_null("al_expirar", v, "string")? {
+        None => Ok(None),
+        Some(s) => match s.trim() {
+            v @ (empresas::AL_EXPIRAR_ELIMINAR | empresas::AL_EXPIRAR_DESHABILITAR) => {
+                Ok(Some(v.to_string()))
+            }
+            _ => Err(crate::error::ApiError::field(
+                "al_expirar",
+                "enum",
+                "Input should be 'eliminar' or 'deshabilitar'",
+                json!(s),
+            )),
+        },
+    }
 }
 
 /// Partial update: an absent key is left alone, an explicit `null` clears a nullable column.
@@ -92,6 +111,8 @@ struct EmpresaUpdate {
     telegram_chat_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::validate::double_option")]
     notificaciones_telegram: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
+    al_expirar: Option<Option<String>>,
 }
 impl FieldAliases for EmpresaUpdate {}
 
@@ -131,6 +152,7 @@ async fn put_mi_empresa(
         validate::max_len("telegram_chat_id", chat, MAX_CHAT_ID)?;
     }
     let notif = non_null("notificaciones_telegram", b.notificaciones_telegram, "bool")?;
+    let on_expiry = al_expirar(b.al_expirar)?;
 
     let txn = crate::db::begin_write(&state.db).await?;
     let current = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
@@ -161,6 +183,10 @@ async fn put_mi_empresa(
         patch.notificaciones_telegram = Some(v);
         campos.push("notificaciones_telegram");
     }
+    if let Some(v) = on_expiry {
+        patch.al_expirar = Some(v);
+        campos.push("al_expirar");
+    }
     let updated = if campos.is_empty() {
         current
     } else {
@@ -186,6 +212,7 @@ async fn put_mi_empresa(
             "telegram_bot_token": masked_bot_token(&state, &updated),
             "telegram_chat_id": updated.telegram_chat_id,
             "notificaciones_telegram": updated.notificaciones_telegram,
+            "al_expirar": updated.al_expirar,
         },
     })))
 }

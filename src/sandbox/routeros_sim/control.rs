@@ -9,6 +9,7 @@
 //! | `POST /fatal-next` | — | the next command ends its session with `!fatal` |
 //! | `POST /forget-users` | — | users, sessions and cookies gone; `.id`s start again at `*1` |
 //! | `POST /hosts` | `{"mac": "AA:…", "ip": "10.5.50.9"}` | a device appears on the hotspot |
+//! | `POST /advance` | `{"secs": 3600}` | fast-forward the hotspot accounting (session and user `uptime`; limits end sessions) |
 //! | `GET /users` | — | the hotspot users (`id`, `name`, `profile`, `disabled`, `comment`, `mac_address`) |
 
 use std::net::SocketAddr;
@@ -34,6 +35,11 @@ struct On {
 #[derive(Deserialize)]
 struct Millis {
     ms: u64,
+}
+
+#[derive(Deserialize)]
+struct Secs {
+    secs: u64,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +77,11 @@ async fn forget_users(sim: web::Data<SimControl>) -> HttpResponse {
     done()
 }
 
+async fn advance(sim: web::Data<SimControl>, body: web::Json<Secs>) -> HttpResponse {
+    sim.advance(Duration::from_secs(body.secs));
+    done()
+}
+
 async fn hosts(sim: web::Data<SimControl>, body: web::Json<Host>) -> HttpResponse {
     let id = sim.add_host(&body.mac, &body.ip);
     HttpResponse::Ok().json(json!({"id": id}))
@@ -88,6 +99,7 @@ async fn users(sim: web::Data<SimControl>) -> HttpResponse {
                 "disabled": u.disabled,
                 "comment": u.comment,
                 "mac_address": u.mac_address,
+                "uptime": u.uptime,
             })
         })
         .collect();
@@ -106,6 +118,7 @@ pub fn serve(sim: SimControl, addr: SocketAddr) -> std::io::Result<SocketAddr> {
             .route("/fatal-next", web::post().to(fatal_next))
             .route("/forget-users", web::post().to(forget_users))
             .route("/hosts", web::post().to(hosts))
+            .route("/advance", web::post().to(advance))
             .route("/users", web::get().to(users))
     })
     .workers(1)

@@ -243,6 +243,9 @@ pub struct SimUser {
     pub comment: Option<String>,
     pub mac_address: Option<String>,
     pub limit_uptime: Option<String>,
+    pub limit_bytes_total: Option<String>,
+    /// Total logged-in time, as RouterOS prints it (`1h30m`).
+    pub uptime: String,
 }
 
 /// An active session as stored by the simulator.
@@ -252,6 +255,7 @@ pub struct SimActive {
     pub user: String,
     pub address: String,
     pub mac_address: String,
+    pub uptime: String,
 }
 
 /// An ip-binding as stored by the simulator.
@@ -520,6 +524,10 @@ impl SimControl {
                 comment: u.get("comment").map(|_| u.get_str("comment")),
                 mac_address: u.get("mac-address").map(|_| u.get_str("mac-address")),
                 limit_uptime: u.get("limit-uptime").map(|_| u.get_str("limit-uptime")),
+                limit_bytes_total: u
+                    .get("limit-bytes-total")
+                    .map(|_| u.get_str("limit-bytes-total")),
+                uptime: u.get_str("uptime"),
             })
             .collect()
     }
@@ -535,6 +543,7 @@ impl SimControl {
                 user: a.get_str("user"),
                 address: a.get_str("address"),
                 mac_address: a.get_str("mac-address"),
+                uptime: a.get_str("uptime"),
             })
             .collect()
     }
@@ -584,6 +593,19 @@ impl SimControl {
     /// in again on its next visit. Returns how many sessions ended.
     pub fn end_session_keeping_cookie(&self, address: &str) -> usize {
         self.state().end_sessions_at(address)
+    }
+
+    /// Fast-forwards the router's clock by `d` for its hotspot accounting: every active
+    /// session's and its user's `uptime` grow; a session that reaches its `session-time-left`
+    /// or its user's `limit-uptime` ends (its MAC cookie stays).
+    pub fn advance(&self, d: Duration) {
+        self.state().advance(d.as_secs());
+    }
+
+    /// The session at `address` moves bytes (counted on the session and its user); it ends
+    /// when its user's `limit-bytes-total` is reached. Whether there was such a session.
+    pub fn add_traffic(&self, address: &str, bytes_in: u64, bytes_out: u64) -> bool {
+        self.state().add_traffic(address, bytes_in, bytes_out)
     }
 
     /// Seeds a host-table entry (a device the hotspot has seen); returns its `.id`.

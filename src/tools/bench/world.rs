@@ -75,6 +75,7 @@ pub(super) async fn seed(
             activo: true,
             orden_visual: 0,
             destacado: false,
+            plan: Default::default(),
         };
         let product = productos::insert(&txn, new).await?;
         targets.push(Target {

@@ -211,6 +211,7 @@ async fn seed_fresh(
             activo: true,
             orden_visual: orden,
             destacado: *profile == "1d",
+            plan: Default::default(),
         };
         productos::insert(&txn, new).await?;
     }

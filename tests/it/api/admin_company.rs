@@ -239,9 +239,11 @@ async fn mi_empresa_get_has_the_reference_keys_and_masks_the_bot_token() {
             "telegram_bot_token",
             "telegram_chat_id",
             "notificaciones_telegram",
+            "al_expirar",
         ])
     );
     assert_eq!(body["id"], a.empresa.id);
+    assert_eq!(body["al_expirar"], "eliminar", "the default");
     assert_eq!(body["nombre"], "Empresa A");
     assert_eq!(body["telegram_bot_token"], Value::Null);
     assert_eq!(body["activa"], true);
@@ -313,6 +315,7 @@ async fn mi_empresa_put_is_partial_and_rejects_bad_input_without_changes() {
     assert_eq!(
         keys(&body["empresa"]),
         sorted(&[
+            "al_expirar",
             "nombre",
             "contacto_email",
             "contacto_telefono",

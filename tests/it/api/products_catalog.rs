@@ -58,6 +58,7 @@ fn plan(empresa_id: &str, router_id: &str, perfil: &str) -> NewProducto {
         activo: true,
         orden_visual: 0,
         destacado: false,
+        plan: Default::default(),
     }
 }
 
@@ -497,6 +498,7 @@ async fn catalog_is_scoped_to_the_key_router_and_active_products() {
             activo: true,
             orden_visual: 2,
             destacado: false,
+            plan: Default::default(),
             ..plan(e, r, "*1")
         },
     )
@@ -508,6 +510,7 @@ async fn catalog_is_scoped_to_the_key_router_and_active_products() {
             activo: true,
             orden_visual: 2,
             destacado: true,
+            plan: Default::default(),
             ..plan(e, r, "*2")
         },
     )
@@ -519,6 +522,7 @@ async fn catalog_is_scoped_to_the_key_router_and_active_products() {
             activo: true,
             orden_visual: 0,
             destacado: false,
+            plan: Default::default(),
             ..plan(e, r, "*3")
         },
     )
@@ -530,6 +534,7 @@ async fn catalog_is_scoped_to_the_key_router_and_active_products() {
             activo: false,
             orden_visual: 0,
             destacado: true,
+            plan: Default::default(),
             ..plan(e, r, "*4")
         },
     )
@@ -541,6 +546,7 @@ async fn catalog_is_scoped_to_the_key_router_and_active_products() {
             activo: true,
             orden_visual: 0,
             destacado: false,
+            plan: Default::default(),
             ..plan(e, &router2.id, "*1")
         },
     )
@@ -552,6 +558,7 @@ async fn catalog_is_scoped_to_the_key_router_and_active_products() {
             activo: true,
             orden_visual: 0,
             destacado: false,
+            plan: Default::default(),
             ..plan(&b.empresa.id, &b.router.id, "*1")
         },
     )
@@ -579,11 +586,15 @@ async fn catalog_is_scoped_to_the_key_router_and_active_products() {
         "detalles",
         "id",
         "imagen_url",
+        "limite_mb",
+        "minutos_uso",
         "moneda",
         "nombre_venta",
         "perfil_mikrotik_id",
         "perfil_mikrotik_nombre",
         "precio",
+        "vigencia_desde",
+        "vigencia_minutos",
     ];
     expected.sort();
     assert_eq!(keys, expected);
@@ -667,6 +678,7 @@ async fn debug_dump_needs_the_company_admin_too() {
             activo: false,
             orden_visual: 0,
             destacado: false,
+            plan: Default::default(),
             ..plan(e, &a.router.id, "*1")
         },
     )
@@ -678,6 +690,7 @@ async fn debug_dump_needs_the_company_admin_too() {
             activo: true,
             orden_visual: 0,
             destacado: false,
+            plan: Default::default(),
             ..plan(e, &router2.id, "*1")
         },
     )

@@ -68,7 +68,9 @@ async fn transactions_list_shape_and_pagination_edges() {
         vec![
             "cliente_nombre",
             "creada_en",
+            "estado_hotspot",
             "estado_pago",
+            "expiracion_hotspot",
             "id",
             "monto",
             "monto_reembolsado",

@@ -201,6 +201,7 @@ pub async fn call(
         "GET" => app.http.get(app.url(path)),
         "PUT" => app.http.put(app.url(path)),
         "POST" => app.http.post(app.url(path)),
+        "DELETE" => app.http.delete(app.url(path)),
         other => panic!("method {other}"),
     };
     if let Some(t) = token {

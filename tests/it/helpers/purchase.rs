@@ -163,6 +163,7 @@ pub async fn insert_product_for(
         activo,
         orden_visual: 0,
         destacado: false,
+        plan: Default::default(),
     };
     productos::insert(&app.db, new).await.unwrap()
 }
@@ -454,7 +455,7 @@ pub async fn check_invariants(w: &World) {
             .collect();
         assert!(user.len() <= 1, "several users for {}", p.id);
         let enabled = user.first().is_some_and(|u| !u.disabled);
-        if net > Decimal::ZERO {
+        if net > Decimal::ZERO && p.state != "expired" {
             assert!(
                 enabled,
                 "purchase {} ({}) charged {net} but its user is not enabled",
@@ -469,6 +470,15 @@ pub async fn check_invariants(w: &World) {
                 p.id,
                 p.state
             );
+        }
+        if p.state == "expired" {
+            // Paid, and used up: its user is gone or disabled, never enabled.
+            assert!(
+                !enabled,
+                "purchase {} expired but its user is enabled",
+                p.id
+            );
+            continue;
         }
         if matches!(p.state.as_str(), "failed" | "declined" | "refunded") {
             assert!(

@@ -65,6 +65,7 @@ fn empresa_model(id: &str) -> empresa::Model {
         notificaciones_telegram: true,
         activa: true,
         creada_en: ts(0),
+        al_expirar: "deshabilitar".into(),
     }
 }
 
@@ -167,6 +168,12 @@ fn purchase_model(id: &str, empresa_id: &str, idem: Option<&str>) -> purchase::M
         locked_until: None,
         created_at: ts(20),
         updated_at: ts(21),
+        usage_minutes: Some(90),
+        validity_minutes: Some(1440),
+        validity_from: Some("primer_login".into()),
+        data_limit_mb: Some(5_000_000_000),
+        expires_at: Some(ts(40)),
+        ended_at: None,
     }
 }
 
@@ -310,6 +317,10 @@ async fn every_entity_round_trips() {
         orden_visual: 3,
         destacado: true,
         creado_en: ts(8),
+        minutos_uso: Some(90),
+        vigencia_minutos: Some(1440),
+        vigencia_desde: Some("primer_login".into()),
+        limite_mb: Some(5_000_000_000),
     };
     let mut am = prod.clone().into_active_model();
     am.id = NotSet;

@@ -22,6 +22,8 @@ fn touch_every_series(m: &Metrics) {
     m.set_router_queue_depth("RTR_TOUCH", 1);
     m.inc_router_reconnects("RTR_TOUCH");
     m.set_router_session_age("RTR_TOUCH", Duration::from_secs(30));
+    m.set_active_sessions("RTR_TOUCH", 3);
+    m.record_expiration("validity");
     m.record_payment(GatewayKind::Conekta, PaymentOutcome::Paid);
     m.add_revenue(GatewayKind::Conekta, "MXN", Decimal::new(1999, 2));
     m.observe_purchase(

@@ -2,7 +2,7 @@
 //! idempotent retries and concurrent duplicates. Every scenario ends with the invariant check.
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::purchase::*;
 use entity::transaccion;
@@ -27,7 +27,13 @@ async fn conekta_user_password_with_auto_connect() {
     assert_eq!(pass.len(), 4);
     assert_eq!(
         v["producto"],
-        json!({"nombre":"1 Hora de Internet","precio":15.0,"moneda":"MXN","perfil_mikrotik":"1h"})
+        json!({"nombre":"1 Hora de Internet","precio":15.0,"moneda":"MXN","perfil_mikrotik":"1h",
+               "minutos_uso":null,"vigencia_minutos":null,"vigencia_desde":null,"limite_mb":null})
+    );
+    assert_eq!(
+        v["expiracion_hotspot"],
+        Value::Null,
+        "a plan without a validity"
     );
     assert_eq!(
         v["cliente"],

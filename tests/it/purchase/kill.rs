@@ -85,6 +85,7 @@ async fn seed(database_url: &str, sim: &RouterSim, sb: &SandboxHandle) -> (Strin
         activo: true,
         orden_visual: 0,
         destacado: false,
+        plan: Default::default(),
     };
     let product = productos::insert(&db, product).await.unwrap();
     db.close().await.unwrap();

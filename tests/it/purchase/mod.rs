@@ -3,6 +3,7 @@ mod faults;
 mod happy;
 mod hotspot;
 mod kill;
+mod lifecycle;
 mod profiles;
 mod rate_limits;
 mod refusals;

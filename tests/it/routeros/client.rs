@@ -40,6 +40,7 @@ fn guest(name: &str) -> NewHotspotUser {
         password: Some("0457".into()),
         profile: Some("1h".into()),
         limit_uptime: Some("01:00:00".into()),
+        limit_bytes_total: None,
         mac_address: Some("aa:bb:cc:dd:ee:01".into()),
         server: None,
         comment: Some("venta 17".into()),

@@ -116,6 +116,9 @@ impl State {
         if u.get("disabled") == Some(b"true") {
             return Err(trap(msg::ACTIVE_USER_DISABLED));
         }
+        if let Some(reason) = super::usage::limit_reached(&u) {
+            return Err(trap(reason));
+        }
         if let Some(m) = u.get("mac-address") {
             if !m.eq_ignore_ascii_case(host_mac.as_bytes()) && m != b"00:00:00:00:00:00" {
                 return Err(trap(msg::ACTIVE_WRONG_MAC));

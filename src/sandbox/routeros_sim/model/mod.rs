@@ -14,6 +14,7 @@ mod bindings;
 mod management;
 mod print;
 mod profiles;
+mod usage;
 mod users;
 
 use print::{print, print_rows};
