@@ -98,6 +98,10 @@ pub enum AuditAction {
     #[sea_orm(string_value = "acceso.sesion_cerrar")]
     #[serde(rename = "acceso.sesion_cerrar")]
     AccesoSesionCerrar,
+    /// An admin refunded a transaction (whole or part).
+    #[sea_orm(string_value = "transaccion.reembolsar")]
+    #[serde(rename = "transaccion.reembolsar")]
+    TransaccionReembolsar,
 }
 
 impl AuditAction {
@@ -126,6 +130,7 @@ impl AuditAction {
             AuditAction::UsuarioDeactivate => "usuario",
             AuditAction::AccesoExpirar => "purchase",
             AuditAction::AccesoSesionCerrar => "router",
+            AuditAction::TransaccionReembolsar => "transaccion",
         }
     }
 }

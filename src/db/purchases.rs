@@ -464,3 +464,85 @@ pub async fn of_router_users<C: ConnectionTrait>(
         .all(db)
         .await
 }
+
+/// A request recorded under an `Idempotency-Key` outside the purchase flow (an admin refund).
+pub enum KeyRecord {
+    /// Recorded now: the caller does the work and saves its answer.
+    New,
+    /// Recorded before: its request hash and its answer, once saved.
+    Existing {
+        request_hash: String,
+        response: Option<(i32, Value)>,
+    },
+}
+
+/// Records `key` in `scope` for `purchase_id`, unless it is there already.
+pub async fn record_key<C: ConnectionTrait>(
+    db: &C,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+    purchase_id: &str,
+) -> Result<KeyRecord, DbErr> {
+    let now = Utc::now();
+    let rec = idempotency_key::ActiveModel {
+        scope: Set(scope.to_string()),
+        key: Set(key.to_string()),
+        request_hash: Set(request_hash.to_string()),
+        purchase_id: Set(Some(purchase_id.to_string())),
+        response_status: Set(None),
+        response_body: Set(None),
+        created_at: Set(now),
+        expires_at: Set(now + chrono::Duration::hours(IDEMPOTENCY_TTL_HOURS)),
+    };
+    match idempotency_key::Entity::insert(rec).exec(db).await {
+        Ok(_) => Ok(KeyRecord::New),
+        Err(e) if crate::error::is_unique_violation(&e) => {
+            let r = idempotency_key::Entity::find_by_id((scope.to_string(), key.to_string()))
+                .one(db)
+                .await?;
+            Ok(match r {
+                Some(r) => KeyRecord::Existing {
+                    request_hash: r.request_hash,
+                    response: r.response_status.zip(r.response_body),
+                },
+                None => KeyRecord::New,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Saves the answer replayed for a key [`record_key`] recorded.
+pub async fn save_key_response<C: ConnectionTrait>(
+    db: &C,
+    scope: &str,
+    key: &str,
+    status: u16,
+    body: &Value,
+) -> Result<(), DbErr> {
+    idempotency_key::Entity::update_many()
+        .col_expr(
+            idempotency_key::Column::ResponseStatus,
+            Expr::value(Some(i32::from(status))),
+        )
+        .col_expr(
+            idempotency_key::Column::ResponseBody,
+            Expr::value(Some(body.clone())),
+        )
+        .filter(idempotency_key::Column::Scope.eq(scope))
+        .filter(idempotency_key::Column::Key.eq(key))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Forgets a key whose request failed before anything moved (the admin may retry with it).
+pub async fn forget_key<C: ConnectionTrait>(db: &C, scope: &str, key: &str) -> Result<(), DbErr> {
+    idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::Scope.eq(scope))
+        .filter(idempotency_key::Column::Key.eq(key))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -245,3 +245,26 @@ pub async fn set_expiry<C: ConnectionTrait>(
 pub async fn mark_expired<C: ConnectionTrait>(db: &C, purchase_id: &str) -> Result<(), DbErr> {
     set_hotspot_state(db, purchase_id, "expired").await
 }
+
+/// The company's transaction with this `id`.
+pub async fn find_owned<C: ConnectionTrait>(
+    db: &C,
+    empresa: EmpresaId<'_>,
+    id: i32,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id)
+        .filter(Column::EmpresaId.eq(empresa.as_str()))
+        .one(db)
+        .await
+}
+
+/// The transaction of this purchase.
+pub async fn of_purchase<C: ConnectionTrait>(
+    db: &C,
+    purchase_id: &str,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find()
+        .filter(Column::PurchaseId.eq(purchase_id))
+        .one(db)
+        .await
+}

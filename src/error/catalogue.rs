@@ -129,6 +129,14 @@ pub enum Problem {
     RouterProfiles(BrokerError),
     /// A live hotspot session (`/ip/hotspot/active` `.id`) the router does not have.
     SessionNotFound,
+    /// An admin refund of a transaction that is not paid (or already fully refunded).
+    RefundNotAllowed,
+    /// An admin refund larger than what is left to refund.
+    RefundTooLarge {
+        left: String,
+    },
+    /// Another refund or the purchase's saga holds the transaction right now.
+    RefundInProgress,
 
     // ---- products
     ProductNotFound,
@@ -369,6 +377,21 @@ impl Problem {
                 "No se puede regenerar API key de un router inactivo",
             ),
             P::ApiKeyNotFound => s(S::NOT_FOUND, "api_key_not_found", "API Key no encontrada"),
+            P::RefundNotAllowed => s(
+                S::CONFLICT,
+                "refund_not_allowed",
+                "Esta transacción no se puede reembolsar: no está pagada o ya se reembolsó por completo.",
+            ),
+            P::RefundTooLarge { left } => f(
+                S::BAD_REQUEST,
+                "refund_too_large",
+                format!("El monto excede lo que queda por reembolsar ({left})."),
+            ),
+            P::RefundInProgress => s(
+                S::CONFLICT,
+                "refund_in_progress",
+                "La transacción se está procesando. Intente de nuevo en unos segundos.",
+            ),
             P::SessionNotFound => s(
                 S::NOT_FOUND,
                 "session_not_found",

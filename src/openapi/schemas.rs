@@ -132,6 +132,16 @@ pub struct MiEmpresaUpdate {
     pub al_expirar: Option<OnExpiry>,
 }
 
+/// The body of `POST /api/v1/admin/mi-empresa/transacciones/{id}/reembolso` (optional).
+#[derive(ToSchema)]
+pub struct RefundRequest {
+    /// Amount to refund (> 0, two decimals, at most what is left); absent: everything left,
+    /// which revokes the access. Also accepted as `amount`.
+    pub monto: Option<f64>,
+    /// Why (audited). Also accepted as `reason`.
+    pub motivo: Option<String>,
+}
+
 /// `al_expirar`.
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]

@@ -16,6 +16,7 @@ pub mod credentials;
 pub mod expiry;
 pub mod lifecycle;
 pub mod reconciler;
+pub mod refund;
 pub mod refund_check;
 pub mod response;
 pub mod saga;

@@ -135,6 +135,13 @@ async fn drive(state: &AppState, p: purchase::Model) -> SagaState {
         }
         SagaState::Pending => drive_pending(state, &empresa, p).await,
         SagaState::Compensating => saga::compensate(state, &empresa, p).await.state,
+        SagaState::Revoking
+            if p.gateway_status.as_deref() == Some(super::refund::REFUND_REQUESTED) =>
+        {
+            super::refund::finish_requested(state, &empresa, p)
+                .await
+                .state
+        }
         SagaState::Revoking => saga::revoke(state, p).await.state,
         _ => p.state,
     }

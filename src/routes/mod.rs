@@ -19,6 +19,7 @@ pub mod payments;
 pub mod portal;
 pub mod product_plan;
 pub mod products;
+pub mod refunds;
 pub mod reports;
 pub mod router_setup;
 pub mod routers_live;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     routers_live::configure(cfg);
     router_setup::configure(cfg);
     sessions::configure(cfg);
+    refunds::configure(cfg);
     super_admin::configure(cfg);
     docs::configure(cfg);
     payments::configure(cfg);

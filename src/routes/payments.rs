@@ -30,6 +30,23 @@ use crate::wire::{CONEKTA_PAYMENT_ALIASES, MAX_IDEMPOTENCY_KEY, MP_PAYMENT_ALIAS
 /// Longest card token accepted.
 const MAX_TOKEN: usize = 512;
 
+/// The request's `Idempotency-Key` (trimmed; empty counts as absent), checked.
+pub fn idempotency_header(req: &actix_web::HttpRequest) -> ApiResult<Option<String>> {
+    match req.headers().get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| ApiError::from(Problem::IdempotencyKeyInvalid))?;
+            let v = v.trim();
+            if v.chars().count() > MAX_IDEMPOTENCY_KEY {
+                return Err(Problem::IdempotencyKeyTooLong.into());
+            }
+            Ok((!v.is_empty()).then(|| v.to_string()))
+        }
+    }
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(pagar_conekta)
         .service(pagar_mercado_pago)
@@ -152,19 +169,7 @@ fn validate_common(req: &HttpRequest, customer: CustomerIn<'_>) -> ApiResult<Com
     // Validated strictly; kept as sent (the response echoes it).
     let mac = mac_field("mac_cliente", mac)?.and(mac.map(|m| m.trim().to_string()));
     let ip = ip_field("ip_cliente", ip)?;
-    let idempotency_key = match req.headers().get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let v = v
-                .to_str()
-                .map_err(|_| ApiError::from(Problem::IdempotencyKeyInvalid))?;
-            let v = v.trim();
-            if v.chars().count() > MAX_IDEMPOTENCY_KEY {
-                return Err(Problem::IdempotencyKeyTooLong.into());
-            }
-            (!v.is_empty()).then(|| v.to_string())
-        }
-    };
+    let idempotency_key = idempotency_header(req)?;
     Ok(Common {
         customer_name: name.trim().to_string(),
         customer_email: email.trim().to_string(),

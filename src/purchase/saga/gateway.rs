@@ -52,7 +52,7 @@ pub(crate) async fn gw_find(
         .await
 }
 
-pub(super) async fn gw_refund(
+pub(crate) async fn gw_refund(
     state: &AppState,
     gateway: GatewayKind,
     cred: &str,

@@ -27,7 +27,7 @@ mod updates;
 
 pub(crate) use compensation::{compensate, revoke};
 pub(crate) use completion::{completed_body, finish_paid, Finish};
-pub(crate) use gateway::{gw_find, gw_get};
+pub(crate) use gateway::{gw_find, gw_get, gw_refund};
 pub use intake::{idempotency_key, refuse_if_busy, replay, run};
 pub use updates::{on_gateway_update, UpdateOutcome};
 

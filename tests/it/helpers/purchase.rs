@@ -168,6 +168,16 @@ pub async fn insert_product_for(
     productos::insert(&app.db, new).await.unwrap()
 }
 
+/// A paid Conekta purchase with `body`: the answer, the hotspot user's name and password.
+pub async fn paid_conekta(w: &World, body: &Value) -> (Value, String, String) {
+    let (s, v) = w.conekta(body).await;
+    assert_eq!(s, 200, "{v}");
+    let text = |v: &Value| v.as_str().unwrap().to_string();
+    let user = text(&v["usuario_hotspot"]["usuario"]);
+    let pass = text(&v["usuario_hotspot"]["contrasena"]);
+    (v, user, pass)
+}
+
 pub fn conekta_body(product_id: i32, token: &str) -> Value {
     json!({
         "producto_id": product_id,

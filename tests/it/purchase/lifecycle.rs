@@ -37,12 +37,7 @@ async fn set_plan(w: &World, plan: Value) -> Value {
 async fn buy(w: &World) -> (Value, String, String) {
     let mut body = conekta_body(w.product.id, "tok_test_visa_4242");
     body["mac_address"] = json!(PHONE.0);
-    let (s, v) = w.conekta(&body).await;
-    assert_eq!(s, 200, "{v}");
-    let text = |v: &Value| v.as_str().unwrap().to_string();
-    let user = text(&v["usuario_hotspot"]["usuario"]);
-    let pass = text(&v["usuario_hotspot"]["contrasena"]);
-    (v, user, pass)
+    paid_conekta(w, &body).await
 }
 
 async fn online(w: &World, user: &str, pass: &str, (mac, ip): (&str, &str)) {

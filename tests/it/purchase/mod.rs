@@ -1,4 +1,5 @@
 mod admin_edits_under_load;
+mod admin_refund;
 mod faults;
 mod happy;
 mod hotspot;
