@@ -179,6 +179,9 @@ pub struct PurchaseSettings {
     /// How often the expiry job ends the access of plans whose validity or budget is over
     /// (`EXPIRY_INTERVAL_SECS`).
     pub expiry_interval: Duration,
+    /// How often every router's `purchase:` users are compared with our purchases and the
+    /// drift repaired (`SYNC_INTERVAL_SECS`).
+    pub sync_interval: Duration,
 }
 
 impl Default for PurchaseSettings {
@@ -200,6 +203,7 @@ impl Default for PurchaseSettings {
             refund_check_max_reads: 200,
             retry_delay: Duration::from_secs(10),
             expiry_interval: Duration::from_secs(30),
+            sync_interval: Duration::from_secs(600),
         }
     }
 }
@@ -483,6 +487,7 @@ fn purchase_settings() -> Result<PurchaseSettings, ConfigError> {
     p.refund_check_max_reads = parsed("REFUND_CHECK_MAX_READS", p.refund_check_max_reads)?;
     p.expiry_interval =
         secs("EXPIRY_INTERVAL_SECS", p.expiry_interval)?.max(Duration::from_secs(1));
+    p.sync_interval = secs("SYNC_INTERVAL_SECS", p.sync_interval)?.max(Duration::from_secs(1));
     Ok(p)
 }
 

@@ -97,6 +97,7 @@ impl Application {
                 crate::purchase::reconciler::spawn(state.clone()),
                 crate::purchase::refund_check::spawn(state.clone()),
                 crate::purchase::expiry::spawn(state.clone()),
+                crate::purchase::drift::spawn(state.clone()),
             ]
         });
         let metrics = self.metrics.map(|(_, server)| {

@@ -86,6 +86,10 @@ pub struct Model {
     pub expires_at: Option<DateTimeUtc>,
     /// When the service ended the access (state `expired`).
     pub ended_at: Option<DateTimeUtc>,
+    /// Logged-in seconds and bytes (in + out) the router last showed for the user (read by the
+    /// expiry job): what is left of a budget when a router that lost the user gets it back.
+    pub uptime_used_secs: Option<i64>,
+    pub bytes_used: Option<i64>,
 }
 
 /// Which gateway a payment belongs to, stored as its text (`conekta` | `mercado_pago`).

@@ -93,6 +93,20 @@ fn columns() -> Vec<(DynIden, ColumnDef)> {
                 .null()
                 .to_owned(),
         ),
+        (
+            c(),
+            ColumnDef::new(Purchases::UptimeUsedSecs)
+                .big_integer()
+                .null()
+                .to_owned(),
+        ),
+        (
+            c(),
+            ColumnDef::new(Purchases::BytesUsed)
+                .big_integer()
+                .null()
+                .to_owned(),
+        ),
     ]
 }
 
@@ -147,4 +161,6 @@ enum Purchases {
     DataLimitMb,
     ExpiresAt,
     EndedAt,
+    UptimeUsedSecs,
+    BytesUsed,
 }

@@ -546,3 +546,84 @@ pub async fn forget_key<C: ConnectionTrait>(db: &C, scope: &str, key: &str) -> R
         .await?;
     Ok(())
 }
+
+/// Records what the router showed the user consumed.
+pub async fn set_usage<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    uptime_secs: i64,
+    bytes: i64,
+) -> Result<(), DbErr> {
+    purchase::Entity::update_many()
+        .col_expr(
+            purchase::Column::UptimeUsedSecs,
+            Expr::value(Some(uptime_secs)),
+        )
+        .col_expr(purchase::Column::BytesUsed, Expr::value(Some(bytes)))
+        .filter(purchase::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The purchases of a router in these states, oldest first.
+pub async fn of_router_in<C: ConnectionTrait>(
+    db: &C,
+    router_id: &str,
+    states: &[SagaState],
+) -> Result<Vec<purchase::Model>, DbErr> {
+    purchase::Entity::find()
+        .filter(purchase::Column::RouterId.eq(router_id))
+        .filter(purchase::Column::State.is_in(states.iter().copied()))
+        .order_by_asc(purchase::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+/// The new `.id` of a purchase's user (re-created on its router).
+pub async fn set_router_user_id<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    router_user_id: &str,
+) -> Result<(), DbErr> {
+    purchase::Entity::update_many()
+        .col_expr(
+            purchase::Column::RouterUserId,
+            Expr::value(Some(router_user_id.to_string())),
+        )
+        .filter(purchase::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The ids of every purchase made on the router.
+pub async fn ids_of_router<C: ConnectionTrait>(
+    db: &C,
+    router_id: &str,
+) -> Result<Vec<String>, DbErr> {
+    purchase::Entity::find()
+        .select_only()
+        .column(purchase::Column::Id)
+        .filter(purchase::Column::RouterId.eq(router_id))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The routers that have completed, revoked, refunded or expired purchases.
+pub async fn routers_with_purchases<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
+    purchase::Entity::find()
+        .select_only()
+        .column(purchase::Column::RouterId)
+        .distinct()
+        .filter(purchase::Column::State.is_in([
+            SagaState::Completed,
+            SagaState::Revoked,
+            SagaState::Refunded,
+            SagaState::Expired,
+        ]))
+        .into_tuple()
+        .all(db)
+        .await
+}

@@ -19,6 +19,7 @@ pub const WEBHOOKS_TOTAL: &str = "webhooks_total";
 pub const GATEWAY_REQUEST_DURATION_SECONDS: &str = "gateway_request_duration_seconds";
 pub const HOTSPOT_EXPIRATIONS_TOTAL: &str = "hotspot_expirations_total";
 pub const HOTSPOT_ACTIVE_SESSIONS: &str = "hotspot_active_sessions";
+pub const ROUTER_DRIFT_REPAIRS_TOTAL: &str = "router_drift_repairs_total";
 
 /// Every metric family the service registers.
 pub const ALL_METRIC_NAMES: &[&str] = &[
@@ -41,6 +42,7 @@ pub const ALL_METRIC_NAMES: &[&str] = &[
     GATEWAY_REQUEST_DURATION_SECONDS,
     HOTSPOT_EXPIRATIONS_TOTAL,
     HOTSPOT_ACTIVE_SESSIONS,
+    ROUTER_DRIFT_REPAIRS_TOTAL,
 ];
 
 /// The families exported as histograms (their series are `_bucket`, `_sum` and `_count`).

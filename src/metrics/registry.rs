@@ -23,7 +23,9 @@ use super::names::{
     ROUTER_QUEUE_DEPTH, ROUTER_RECONNECTS_TOTAL, ROUTER_SESSION_AGE_SECONDS, ROUTER_UP,
     WEBHOOKS_TOTAL,
 };
-use super::names::{HOTSPOT_ACTIVE_SESSIONS, HOTSPOT_EXPIRATIONS_TOTAL};
+use super::names::{
+    HOTSPOT_ACTIVE_SESSIONS, HOTSPOT_EXPIRATIONS_TOTAL, ROUTER_DRIFT_REPAIRS_TOTAL,
+};
 use crate::gateways::{GatewayError, GatewayKind};
 
 /// The service's metrics, registered in one registry owned by this value.
@@ -39,6 +41,7 @@ pub struct Metrics {
 struct AccessSeries {
     expirations: IntCounterVec,
     active_sessions: IntGaugeVec,
+    drift_repairs: IntCounterVec,
 }
 
 impl AccessSeries {
@@ -49,6 +52,12 @@ impl AccessSeries {
                 HOTSPOT_EXPIRATIONS_TOTAL,
                 "Hotspot accesses the service ended because their validity or budget was over, by reason.",
                 &["reason"],
+            )?,
+            drift_repairs: counter_vec(
+                r,
+                ROUTER_DRIFT_REPAIRS_TOTAL,
+                "Router drift found by the sync, by action: users re-created, removed, disabled, unknown users reported, repairs failed.",
+                &["action"],
             )?,
             active_sessions: reg(
                 r,
@@ -304,6 +313,9 @@ impl Metrics {
         for reason in ["validity", "uptime", "data"] {
             self.access.expirations.with_label_values(&[reason]);
         }
+        for action in ["recreated", "removed", "disabled", "unknown", "failed"] {
+            self.access.drift_repairs.with_label_values(&[action]);
+        }
         const GATEWAYS: [GatewayKind; 2] = [GatewayKind::Conekta, GatewayKind::MercadoPago];
         for gateway in GATEWAYS.map(gateway_label) {
             for outcome in PaymentOutcome::ALL {
@@ -496,6 +508,22 @@ impl Metrics {
     /// An access the expiry job ended (`reason`: `validity`, `uptime`, `data`).
     pub fn record_expiration(&self, reason: &'static str) {
         self.access.expirations.with_label_values(&[reason]).inc();
+    }
+
+    /// What one drift sync did.
+    pub fn record_drift(&self, r: &crate::purchase::drift::DriftReport) {
+        for (action, n) in [
+            ("recreated", r.recreados.len()),
+            ("removed", r.eliminados.len()),
+            ("disabled", r.deshabilitados.len()),
+            ("unknown", r.desconocidos.len()),
+            ("failed", r.errores.len()),
+        ] {
+            self.access
+                .drift_repairs
+                .with_label_values(&[action])
+                .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+        }
     }
 
     /// The router's active sessions, as just read from it.

@@ -182,6 +182,7 @@ async fn router_pass(
             }
         }
     }
+    record_usage(state, &ps, &view).await;
     let due: Vec<(purchase::Model, EndReason)> = ps
         .into_iter()
         .filter_map(|p| {
@@ -197,6 +198,26 @@ async fn router_pass(
     report.expired = ended.iter().filter(|e| **e).count();
     report.unfinished = ended.len() - report.expired;
     report
+}
+
+/// Keeps what the router shows each budget plan's user consumed (written only when it moved):
+/// a router that loses the user gets it back with what is left.
+async fn record_usage(state: &AppState, ps: &[purchase::Model], view: &RouterView) {
+    for p in ps
+        .iter()
+        .filter(|p| p.usage_minutes.is_some() || p.data_limit_mb.is_some())
+    {
+        let Some(u) = view.user_of(p) else { continue };
+        let (secs, bytes) = lifecycle::consumed(u);
+        if p.uptime_used_secs != Some(secs) || p.bytes_used != Some(bytes) {
+            purchases::best_effort(
+                "record the usage",
+                &p.id,
+                purchases::set_usage(&state.db, &p.id, secs, bytes),
+            )
+            .await;
+        }
+    }
 }
 
 /// Writes the end of a `primer_login` validity to the purchase and its transaction.

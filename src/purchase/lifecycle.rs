@@ -43,6 +43,44 @@ pub fn router_limits(p: &purchase::Model) -> (Option<String>, Option<String>) {
     (uptime, bytes)
 }
 
+/// What the router shows the user consumed: logged-in seconds and bytes (in + out).
+pub fn consumed(u: &HotspotUser) -> (i64, i64) {
+    let secs = u.uptime.as_deref().and_then(parse_duration).unwrap_or(0);
+    let bytes = number(u.bytes_in.as_deref())
+        .unwrap_or(0)
+        .saturating_add(number(u.bytes_out.as_deref()).unwrap_or(0));
+    (
+        i64::try_from(secs).unwrap_or(i64::MAX),
+        i64::try_from(bytes).unwrap_or(i64::MAX),
+    )
+}
+
+/// The limits of a user re-created for the purchase: what is left of its budgets after what
+/// the router last showed it consumed. `None` when a budget is used up.
+pub fn remaining_limits(p: &purchase::Model) -> Option<(Option<String>, Option<String>)> {
+    let uptime = match p.usage_minutes {
+        None => None,
+        Some(m) => {
+            let left = i64::from(m) * 60 - p.uptime_used_secs.unwrap_or(0);
+            if left <= 0 {
+                return None;
+            }
+            Some(format_duration(u64::try_from(left).unwrap_or(0)))
+        }
+    };
+    let bytes = match p.data_limit_mb {
+        None => None,
+        Some(mb) => {
+            let left = mb.saturating_mul(MB) - p.bytes_used.unwrap_or(0);
+            if left <= 0 {
+                return None;
+            }
+            Some(left.to_string())
+        }
+    };
+    Some((uptime, bytes))
+}
+
 /// Whether the purchase's access has an end the service enforces.
 pub fn is_watched(p: &purchase::Model) -> bool {
     p.usage_minutes.is_some() || p.validity_minutes.is_some() || p.data_limit_mb.is_some()

@@ -13,6 +13,7 @@
 //! tests), [`saga::on_gateway_update`] (webhooks).
 
 pub mod credentials;
+pub mod drift;
 pub mod expiry;
 pub mod lifecycle;
 pub mod reconciler;

@@ -4,11 +4,13 @@
 //! * `GET /api/v1/admin/routers/{router_id}/sesiones` (cliente_admin, own routers) — the
 //!   router's `/ip/hotspot/active` joined with our purchases;
 //! * `DELETE /api/v1/admin/routers/{router_id}/sesiones/{id}` — ends one session; the device's
-//!   MAC cookie for that user goes with it (so it is not logged in again on its next visit).
+//!   MAC cookie for that user goes with it (so it is not logged in again on its next visit);
+//! * `POST /api/v1/admin/routers/{router_id}/sincronizar` — compares the router's `purchase:`
+//!   users with our purchases and repairs the drift; the answer is the report.
 
 use std::collections::HashMap;
 
-use actix_web::{delete, get, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use serde_json::{json, Value};
 
 use entity::purchase;
@@ -24,7 +26,9 @@ use crate::state::AppState;
 use crate::wire;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_sessions).service(kick_session);
+    cfg.service(list_sessions)
+        .service(kick_session)
+        .service(sync_router);
 }
 
 /// The caller's active router.
@@ -143,6 +147,25 @@ async fn kick_session(
     )
     .await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Sesión cerrada", "id": id})))
+}
+
+#[utoipa::path(
+    tag = "cliente_admin",
+    summary = "Compare the router's users with our purchases and repair the drift",
+    responses((status = 200, description = "The report: users re-created, removed, disabled, unknown (reported only), errors")),
+    security(("session" = ["cliente_admin"])),
+)]
+#[post("/api/v1/admin/routers/{router_id}/sincronizar")]
+async fn sync_router(
+    ca: ClienteAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let r = own_active_router(&state, &ca, &path.into_inner()).await?;
+    let report = crate::purchase::drift::sync_router(&state, &r.id)
+        .await
+        .map_err(|e| ApiError::from(Problem::Router(e)))?;
+    Ok(HttpResponse::Ok().json(report))
 }
 
 #[cfg(test)]

@@ -191,6 +191,8 @@ fn new_purchase(
         data_limit_mb: input.producto.limite_mb,
         expires_at: crate::purchase::lifecycle::expiry_at_purchase(&input.producto, now),
         ended_at: None,
+        uptime_used_secs: None,
+        bytes_used: None,
     }
 }
 

@@ -174,6 +174,8 @@ fn purchase_model(id: &str, empresa_id: &str, idem: Option<&str>) -> purchase::M
         data_limit_mb: Some(5_000_000_000),
         expires_at: Some(ts(40)),
         ended_at: None,
+        uptime_used_secs: Some(3_600),
+        bytes_used: Some(12_345_678_901),
     }
 }
 

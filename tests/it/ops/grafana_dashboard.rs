@@ -24,6 +24,7 @@ fn touch_every_series(m: &Metrics) {
     m.set_router_session_age("RTR_TOUCH", Duration::from_secs(30));
     m.set_active_sessions("RTR_TOUCH", 3);
     m.record_expiration("validity");
+    m.record_drift(&pagos_hotspot::purchase::drift::DriftReport::default());
     m.record_payment(GatewayKind::Conekta, PaymentOutcome::Paid);
     m.add_revenue(GatewayKind::Conekta, "MXN", Decimal::new(1999, 2));
     m.observe_purchase(

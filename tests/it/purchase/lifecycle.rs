@@ -400,3 +400,79 @@ async fn live_sessions_are_listed_with_their_purchases_and_one_can_be_kicked() {
     // (No invariant check here: the walk-in user is enabled without a purchase on purpose.)
     assert!(w.purchases().await.iter().all(|p| p.state == "completed"));
 }
+
+#[actix_web::test]
+async fn a_router_that_lost_its_users_is_repaired_by_the_sync() {
+    let w = world().await;
+    set_plan(&w, json!({"minutos_uso": 60})).await;
+    // A budget plan used for 20 minutes, another purchase refunded at the gateway whose
+    // notice revoked it (its disabled user stays on the router), and a `purchase:` user the
+    // service never made.
+    let (_, user, pass) = buy(&w).await;
+    online(&w, &user, &pass, PHONE).await;
+    w.sim.advance(std::time::Duration::from_secs(20 * 60));
+    assert_eq!(
+        pass_at(&w, Utc::now()).await.expired,
+        0,
+        "the job records the usage"
+    );
+    let body = conekta_body(w.product.id, "tok_test_mastercard_4444");
+    let (refunded, gone_user, _) = paid_conekta(&w, &body).await;
+    let order = refunded["id_transaccion"].as_str().unwrap();
+    conekta_refund_at_sandbox(&w, order, 1500).await;
+    assert_eq!(conekta_notice(&w, order, "order.refunded").await, Some(200));
+    let ghost = pagos_hotspot::routeros::commands::NewHotspotUser {
+        name: "ghost".into(),
+        comment: Some("purchase:ghost-0000".into()),
+        ..Default::default()
+    };
+    w.app
+        .state
+        .routers
+        .create_user(&w.tenant.router.id, ghost)
+        .await
+        .unwrap();
+    let path = format!("/api/v1/admin/routers/{}/sincronizar", w.tenant.router.id);
+    let token = Some(w.tenant.admin_token.as_str());
+
+    // In sync but for the revoked user (removed) and the ghost (reported, left alone).
+    let (s, v) = call(&w.app, "POST", &path, token, None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["eliminados"][0]["usuario"], gone_user.as_str(), "{v}");
+    assert_eq!(v["desconocidos"][0]["usuario"], "ghost", "{v}");
+    assert_eq!(v["recreados"], json!([]), "{v}");
+    assert!(!w.sim.users().iter().any(|u| u.name == gone_user));
+    assert!(w.sim.users().iter().any(|u| u.name == "ghost"));
+
+    // The router is reset: every user is gone. The sync gives the paying customer back the
+    // 40 minutes left, with the same credentials.
+    w.sim.forget_users();
+    let (s, v) = call(&w.app, "POST", &path, token, None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["recreados"][0]["usuario"], user.as_str(), "{v}");
+    assert_eq!(v["desconocidos"], json!([]), "{v}");
+    let users = w.sim.users();
+    let u = users.iter().find(|u| u.name == user).unwrap();
+    assert!(!u.disabled);
+    assert_eq!(u.limit_uptime.as_deref(), Some("40m"));
+    assert!(
+        !users.iter().any(|u| u.name == gone_user),
+        "a revoked purchase stays gone"
+    );
+    let p = w
+        .purchases()
+        .await
+        .into_iter()
+        .find(|p| p.state == "completed")
+        .unwrap();
+    assert_eq!(p.router_user_id.as_deref(), Some(u.id.as_str()));
+    online(&w, &user, &pass, PHONE).await;
+    // Nothing more to do.
+    let (_, v) = call(&w.app, "POST", &path, token, None).await;
+    assert_eq!(
+        (v["recreados"].clone(), v["eliminados"].clone()),
+        (json!([]), json!([])),
+        "{v}"
+    );
+    check_invariants(&w).await;
+}
