@@ -26,7 +26,7 @@
 //! | `webhooks_total` | counter | `gateway`, `outcome` |
 //! | `gateway_request_duration_seconds` | histogram | `gateway`, `operation`, `outcome` |
 //! | `hotspot_expirations_total` | counter | `reason` (`validity`, `uptime`, `data`) |
-//! | `hotspot_active_sessions` | gauge | `router_id` (as last read from the router) |
+//! | `router_active_sessions` | gauge | `router_id` (as last read from the router) |
 //! | `router_drift_repairs_total` | counter | `action` (`recreated`, `removed`, `disabled`, `unknown`, `failed`) |
 //!
 //! `route` is the matched actix pattern (`/api/v1/routers/{router_id}`), or `unmatched`.

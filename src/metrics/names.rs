@@ -18,7 +18,7 @@ pub const RECONCILER_BACKLOG: &str = "reconciler_backlog";
 pub const WEBHOOKS_TOTAL: &str = "webhooks_total";
 pub const GATEWAY_REQUEST_DURATION_SECONDS: &str = "gateway_request_duration_seconds";
 pub const HOTSPOT_EXPIRATIONS_TOTAL: &str = "hotspot_expirations_total";
-pub const HOTSPOT_ACTIVE_SESSIONS: &str = "hotspot_active_sessions";
+pub const ROUTER_ACTIVE_SESSIONS: &str = "router_active_sessions";
 pub const ROUTER_DRIFT_REPAIRS_TOTAL: &str = "router_drift_repairs_total";
 
 /// Every metric family the service registers.
@@ -41,7 +41,7 @@ pub const ALL_METRIC_NAMES: &[&str] = &[
     WEBHOOKS_TOTAL,
     GATEWAY_REQUEST_DURATION_SECONDS,
     HOTSPOT_EXPIRATIONS_TOTAL,
-    HOTSPOT_ACTIVE_SESSIONS,
+    ROUTER_ACTIVE_SESSIONS,
     ROUTER_DRIFT_REPAIRS_TOTAL,
 ];
 

@@ -23,9 +23,7 @@ use super::names::{
     ROUTER_QUEUE_DEPTH, ROUTER_RECONNECTS_TOTAL, ROUTER_SESSION_AGE_SECONDS, ROUTER_UP,
     WEBHOOKS_TOTAL,
 };
-use super::names::{
-    HOTSPOT_ACTIVE_SESSIONS, HOTSPOT_EXPIRATIONS_TOTAL, ROUTER_DRIFT_REPAIRS_TOTAL,
-};
+use super::names::{HOTSPOT_EXPIRATIONS_TOTAL, ROUTER_ACTIVE_SESSIONS, ROUTER_DRIFT_REPAIRS_TOTAL};
 use crate::gateways::{GatewayError, GatewayKind};
 
 /// The service's metrics, registered in one registry owned by this value.
@@ -63,7 +61,7 @@ impl AccessSeries {
                 r,
                 IntGaugeVec::new(
                     Opts::new(
-                        HOTSPOT_ACTIVE_SESSIONS,
+                        ROUTER_ACTIVE_SESSIONS,
                         "Active hotspot sessions of a router, as last read from it.",
                     ),
                     &["router_id"],

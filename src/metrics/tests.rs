@@ -32,6 +32,9 @@ fn touch_all(m: &Metrics) {
     m.record_compensation(CompensationKind::RemoveUser, true);
     m.record_reconciler_action(ReconcilerAction::Completed);
     m.set_reconciler_backlog(2);
+    m.set_active_sessions("RTR_T", 2);
+    m.record_expiration("uptime");
+    m.record_drift(&crate::purchase::drift::DriftReport::default());
     m.record_webhook(GatewayKind::MercadoPago, WebhookOutcome::Processed);
     m.observe_gateway_request(
         GatewayKind::MercadoPago,

@@ -615,11 +615,25 @@ impl SimControl {
 
     /// Seeds a hotspot user directly (no protocol round trip); returns its `.id`.
     pub fn seed_user(&self, name: &str, password: &str, profile: &str) -> String {
-        let attrs = vec![
+        self.seed_user_with_comment(name, password, profile, None)
+    }
+
+    /// [`Self::seed_user`] with a `comment` (a `purchase:<id>` user, for scale tests).
+    pub fn seed_user_with_comment(
+        &self,
+        name: &str,
+        password: &str,
+        profile: &str,
+        comment: Option<&str>,
+    ) -> String {
+        let mut attrs = vec![
             ("name".to_string(), name.as_bytes().to_vec()),
             ("password".to_string(), password.as_bytes().to_vec()),
             ("profile".to_string(), profile.as_bytes().to_vec()),
         ];
+        if let Some(c) = comment {
+            attrs.push(("comment".to_string(), c.as_bytes().to_vec()));
+        }
         let ctx = model::Ctx {
             sends_empty: false,
             version: "",

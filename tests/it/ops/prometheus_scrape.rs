@@ -114,7 +114,7 @@ async fn portal_and_admin_requests(w: &World, round: usize) {
     assert_eq!(res.status(), 404);
     app.login(&w.tenant.admin_email, crate::helpers::ADMIN_PASSWORD)
         .await;
-    // The router's live sessions (`hotspot_active_sessions`).
+    // The router's live sessions (`router_active_sessions`).
     let path = format!("/api/v1/admin/routers/{}/sesiones", w.tenant.router.id);
     let token = Some(w.tenant.admin_token.as_str());
     let (s, v) = crate::helpers::call(app, "GET", &path, token, None).await;

@@ -476,3 +476,98 @@ async fn a_router_that_lost_its_users_is_repaired_by_the_sync() {
     );
     check_invariants(&w).await;
 }
+
+#[actix_web::test]
+async fn plan_fields_take_english_aliases_and_the_spanish_name_wins() {
+    let w = world().await;
+    let token = Some(w.tenant.admin_token.as_str());
+    let body = json!({
+        "router_id": w.tenant.router.id, "perfil_mikrotik_id": "*9", "perfil_mikrotik_nombre": "1d",
+        "nombre_venta": "Un día", "precio": 40,
+        "minutos_uso": 120, "usage_minutes": 999,
+        "validity_minutes": 1440, "validity_from": "first_login",
+        "limite_mb": 500, "data_limit_mb": 1,
+    });
+    let (s, v) = call(&w.app, "POST", "/api/v1/admin/products", token, Some(body)).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        (
+            &v["minutos_uso"],
+            &v["vigencia_minutos"],
+            &v["vigencia_desde"],
+            &v["limite_mb"]
+        ),
+        (
+            &json!(120),
+            &json!(1440),
+            &json!("primer_login"),
+            &json!(500)
+        ),
+        "{v}"
+    );
+    assert!(
+        v.get("usage_minutes").is_none(),
+        "answers carry the Spanish names only"
+    );
+    let id = v["id"].as_i64().unwrap();
+    // The portal's catalogue shows them too.
+    let res = w
+        .app
+        .http
+        .get(w.app.url(&format!("/api/v1/catalogo_perfiles_venta/{id}")))
+        .header("X-API-Key", &w.tenant.api_key)
+        .send()
+        .await
+        .unwrap();
+    let (s, c) = crate::helpers::status_json(res).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(
+        (&c["minutos_uso"], &c["limite_mb"]),
+        (&json!(120), &json!(500)),
+        "{c}"
+    );
+    // Update: `null` clears; a bad value is refused and changes nothing.
+    let path = format!("/api/v1/admin/products/{id}");
+    let (s, v) = call(
+        &w.app,
+        "PUT",
+        &path,
+        token,
+        Some(json!({"limite_mb": null, "data_limit_mb": 7})),
+    )
+    .await;
+    assert_eq!((s, &v["limite_mb"]), (200, &Value::Null), "{v}");
+    for bad in [
+        json!({"minutos_uso": 0}),
+        json!({"vigencia_desde": "mañana"}),
+        json!({"usage_minutes": "x"}),
+    ] {
+        let (s, v) = call(&w.app, "PUT", &path, token, Some(bad.clone())).await;
+        assert_eq!(s, 422, "{bad}: {v}");
+        assert!(v["detail"].is_array(), "{v}");
+    }
+    let (_, v) = call(&w.app, "GET", &path, token, None).await;
+    assert_eq!(
+        (&v["minutos_uso"], &v["vigencia_desde"]),
+        (&json!(120), &json!("primer_login")),
+        "{v}"
+    );
+    // A product without any of them behaves as before: all null.
+    let (_, v) = call(
+        &w.app,
+        "GET",
+        &format!("/api/v1/admin/products/{}", w.product.id),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            &v["minutos_uso"],
+            &v["vigencia_minutos"],
+            &v["vigencia_desde"],
+            &v["limite_mb"]
+        ),
+        (&Value::Null, &Value::Null, &Value::Null, &Value::Null)
+    );
+}

@@ -1,5 +1,6 @@
 mod admin_edits_under_load;
 mod admin_refund;
+mod expiry_scale;
 mod faults;
 mod happy;
 mod hotspot;

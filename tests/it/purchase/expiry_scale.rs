@@ -1,0 +1,163 @@
+//! The expiry job at scale: many expiries across many routers end without a reconnect storm
+//! (about one session per router) and without two commands on one user at once, checked on the
+//! simulator's own counters. Size: `EXPIRY_SCALE_PURCHASES` / `EXPIRY_SCALE_ROUTERS` (default
+//! 600 across 60; the figure, 10,000 across 1,000, is run the same way). Prints the time
+//! (run with `--nocapture` to see it).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use sea_orm::EntityTrait;
+use secrecy::ExposeSecret;
+
+use entity::purchase::{self, GatewayKind, SagaState};
+use pagos_hotspot::db::routers::{create_router, NewRouter};
+use pagos_hotspot::purchase::expiry::expire_once;
+use pagos_hotspot::sandbox::routeros_sim::{RouterSim, SimConfig};
+
+use crate::helpers::spawn_app_with;
+
+fn size(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn expired_purchase(id: &str, empresa_id: &str, router_id: &str, name: &str) -> purchase::Model {
+    let now = Utc::now();
+    purchase::Model {
+        id: id.into(),
+        empresa_id: empresa_id.into(),
+        router_id: router_id.into(),
+        producto_id: 1,
+        gateway: GatewayKind::Conekta,
+        state: SagaState::Completed,
+        amount: Decimal::new(1500, 2),
+        currency: "MXN".into(),
+        user_type: "usuario_contrasena".into(),
+        hotspot_username: Some(name.into()),
+        hotspot_password: None,
+        router_user_id: None,
+        customer_name: "Scale".into(),
+        customer_email: "scale@example.com".into(),
+        customer_phone: None,
+        mac_address: None,
+        ip_address: None,
+        auto_connect: false,
+        idempotency_key: None,
+        card_token_hash: None,
+        gateway_reference: None,
+        gateway_payment_id: None,
+        gateway_status: Some("paid".into()),
+        response_status: None,
+        response_body: None,
+        last_error: None,
+        attempts: 0,
+        next_attempt_at: None,
+        locked_until: None,
+        created_at: now,
+        updated_at: now,
+        usage_minutes: None,
+        validity_minutes: Some(60),
+        validity_from: Some("compra".into()),
+        data_limit_mb: None,
+        expires_at: Some(now - chrono::Duration::minutes(1)),
+        ended_at: None,
+        uptime_used_secs: None,
+        bytes_used: None,
+    }
+}
+
+#[actix_web::test]
+async fn many_expiries_across_many_routers_without_a_reconnect_storm() {
+    let purchases_n = size("EXPIRY_SCALE_PURCHASES", 600);
+    let routers_n = size("EXPIRY_SCALE_ROUTERS", 60).max(1);
+    let mut cfg = SimConfig::new("api", "router-pass");
+    cfg.max_sessions = routers_n + 50;
+    let sim = RouterSim::start(cfg).unwrap();
+    let app = spawn_app_with(|c| {
+        c.router.connect_concurrency = 16;
+    })
+    .await;
+    let empresa = app.insert_empresa("Scale").await;
+    let txn = pagos_hotspot::db::begin_write(&app.db).await.unwrap();
+    let mut routers = Vec::with_capacity(routers_n);
+    for i in 0..routers_n {
+        let (r, _) = create_router(
+            &txn,
+            &app.state.secrets,
+            NewRouter {
+                empresa_id: empresa.id.clone(),
+                nombre: format!("r{i}"),
+                host: "127.0.0.1".into(),
+                puerto: i32::from(sim.addr().port()),
+                usuario: "api".into(),
+                password: "router-pass".into(),
+                ubicacion: None,
+                use_tls: false,
+                tls_fingerprint: None,
+            },
+            app.state.config.jwt_apikey_secret.expose_secret(),
+            app.state.config.apikey_ttl,
+        )
+        .await
+        .unwrap();
+        routers.push(r.id);
+    }
+    txn.commit().await.unwrap();
+    let mut rows = Vec::with_capacity(purchases_n);
+    for i in 0..purchases_n {
+        let id = uuid::Uuid::new_v4().to_string();
+        let name = format!("PT-S{i:05}");
+        sim.seed_user_with_comment(&name, "1234", "default", Some(&format!("purchase:{id}")));
+        rows.push(expired_purchase(
+            &id,
+            &empresa.id,
+            &routers[i % routers_n],
+            &name,
+        ));
+    }
+    for chunk in rows.chunks(500) {
+        let models = chunk
+            .iter()
+            .cloned()
+            .map(sea_orm::IntoActiveModel::into_active_model);
+        purchase::Entity::insert_many(models)
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(sim.users().len(), purchases_n);
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(600);
+    let mut expired = 0;
+    let mut passes = 0;
+    while expired < purchases_n {
+        assert!(
+            Instant::now() < deadline,
+            "only {expired} of {purchases_n} expired"
+        );
+        let r = expire_once(&app.state, Utc::now()).await;
+        expired += r.expired;
+        passes += 1;
+    }
+    let took = started.elapsed();
+    println!(
+        "expiry scale: {purchases_n} expiries across {routers_n} routers in {:.1} s ({passes} passes), {} router connections opened",
+        took.as_secs_f64(),
+        sim.connections_opened()
+    );
+    assert!(sim.users().is_empty(), "{} users left", sim.users().len());
+    // No reconnect storm: about one session per router (a few more if one was replaced).
+    assert!(
+        sim.connections_opened() <= routers_n + routers_n / 10 + 2,
+        "{} connections for {routers_n} routers",
+        sim.connections_opened()
+    );
+    assert!(sim.max_in_flight_per_user() <= 1);
+    let left = purchase::Entity::find().all(&app.db).await.unwrap();
+    assert!(left.iter().all(|p| p.state == SagaState::Expired));
+}
