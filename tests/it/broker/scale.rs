@@ -6,10 +6,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::helpers::spawn_app_with;
-use pagos_hotspot::db::routers::{create_router, NewRouter};
 use pagos_hotspot::routeros::footprint::measure_idle_actors;
 use pagos_hotspot::routeros::RouterState;
-use secrecy::ExposeSecret;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const WARM: usize = 10;
@@ -52,31 +50,9 @@ async fn memory_per_idle_actor_with_a_thousand_routers() {
     })
     .await;
     let empresa = app.insert_empresa("Scale").await;
-    let txn = pagos_hotspot::db::begin_write(&app.db).await.unwrap();
-    let mut ids = Vec::with_capacity(WARM + MEASURED);
-    for i in 0..WARM + MEASURED {
-        let (r, _) = create_router(
-            &txn,
-            &app.state.secrets,
-            NewRouter {
-                empresa_id: empresa.id.clone(),
-                nombre: format!("r{i}"),
-                host: "127.0.0.1".into(),
-                puerto: i32::from(addr.port()),
-                usuario: "api".into(),
-                password: "router-pass".into(),
-                ubicacion: None,
-                use_tls: false,
-                tls_fingerprint: None,
-            },
-            app.state.config.jwt_apikey_secret.expose_secret(),
-            app.state.config.apikey_ttl,
-        )
-        .await
-        .unwrap();
-        ids.push(r.id);
-    }
-    txn.commit().await.unwrap();
+    let ids = app
+        .routers_on(&empresa.id, addr.port(), WARM + MEASURED)
+        .await;
     let reg = &app.state.routers;
 
     // One-time costs (broker thread, connection pools) are paid before measuring.

@@ -694,8 +694,6 @@ pub mod scenario {
     /// through the fleet-wide gate (at most 8 attempts at once), without a reconnect storm, and
     /// the first attempts after the outage are spread out.
     pub async fn five_hundred_routers_down_and_back_do_not_storm(base: RouterSettings) {
-        use pagos_hotspot::db::routers::{create_router, NewRouter};
-        use secrecy::ExposeSecret;
         let mut sim_cfg = SimConfig::new(SIM_USER, SIM_PASS);
         sim_cfg.max_sessions = 1000;
         let sim = RouterSim::start(sim_cfg).unwrap();
@@ -706,31 +704,7 @@ pub mod scenario {
         settings.probe_interval = Duration::from_millis(200);
         let app = spawn_app_with(move |c| c.router = settings).await;
         let empresa = app.insert_empresa("Fleet").await;
-        let txn = pagos_hotspot::db::begin_write(&app.db).await.unwrap();
-        let mut ids = vec![];
-        for i in 0..500 {
-            let (r, _) = create_router(
-                &txn,
-                &app.state.secrets,
-                NewRouter {
-                    empresa_id: empresa.id.clone(),
-                    nombre: format!("r{i}"),
-                    host: "127.0.0.1".into(),
-                    puerto: i32::from(sim.addr().port()),
-                    usuario: SIM_USER.into(),
-                    password: SIM_PASS.into(),
-                    ubicacion: None,
-                    use_tls: false,
-                    tls_fingerprint: None,
-                },
-                app.state.config.jwt_apikey_secret.expose_secret(),
-                app.state.config.apikey_ttl,
-            )
-            .await
-            .unwrap();
-            ids.push(r.id);
-        }
-        txn.commit().await.unwrap();
+        let ids = app.routers_on(&empresa.id, sim.addr().port(), 500).await;
         let reg = &app.state.routers;
         for r in join_all(ids.iter().map(|id| reg.find_user(id, "x"))).await {
             assert_eq!(r.unwrap(), None);

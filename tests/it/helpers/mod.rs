@@ -182,6 +182,27 @@ impl TestApp {
         }
     }
 
+    /// `n` routers of the company, all at `127.0.0.1:port` (one simulator standing in for a
+    /// fleet), with the simulators' credentials (`api` / `router-pass`); their ids.
+    pub async fn routers_on(&self, empresa_id: &str, port: u16, n: usize) -> Vec<String> {
+        let txn = pagos_hotspot::db::begin_write(&self.db).await.unwrap();
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let (r, _) = create_router(
+                &txn,
+                &self.state.secrets,
+                sim_router(empresa_id, &format!("r{i}"), port),
+                self.state.config.jwt_apikey_secret.expose_secret(),
+                self.state.config.apikey_ttl,
+            )
+            .await
+            .unwrap();
+            ids.push(r.id);
+        }
+        txn.commit().await.unwrap();
+        ids
+    }
+
     pub async fn tenant(&self, nombre: &str) -> Tenant {
         self.tenant_with_router(nombre, "127.0.0.1", 8728).await
     }
@@ -190,6 +211,21 @@ impl TestApp {
 /// Reads a response as (status, JSON body); a non-JSON body becomes `Value::Null`.
 /// One JSON request: `method` GET, PUT or POST, an optional bearer token and JSON body; the
 /// status and the JSON answer.
+/// A router at `127.0.0.1:port` with the simulators' credentials (`api` / `router-pass`).
+fn sim_router(empresa_id: &str, nombre: &str, port: u16) -> NewRouter {
+    NewRouter {
+        empresa_id: empresa_id.into(),
+        nombre: nombre.into(),
+        host: "127.0.0.1".into(),
+        puerto: i32::from(port),
+        usuario: "api".into(),
+        password: "router-pass".into(),
+        ubicacion: None,
+        use_tls: false,
+        tls_fingerprint: None,
+    }
+}
+
 pub async fn call(
     app: &TestApp,
     method: &str,
@@ -231,17 +267,7 @@ impl TestApp {
         let (router, key) = create_router(
             &self.db,
             &self.state.secrets,
-            NewRouter {
-                empresa_id: empresa_id.into(),
-                nombre: nombre.into(),
-                host: "127.0.0.1".into(),
-                puerto: 8728,
-                usuario: "api".into(),
-                password: "router-pass".into(),
-                ubicacion: None,
-                use_tls: false,
-                tls_fingerprint: None,
-            },
+            sim_router(empresa_id, nombre, 8728),
             self.state.config.jwt_apikey_secret.expose_secret(),
             self.state.config.apikey_ttl,
         )

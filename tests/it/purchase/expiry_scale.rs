@@ -9,10 +9,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::EntityTrait;
-use secrecy::ExposeSecret;
 
 use entity::purchase::{self, GatewayKind, SagaState};
-use pagos_hotspot::db::routers::{create_router, NewRouter};
 use pagos_hotspot::purchase::expiry::expire_once;
 use pagos_hotspot::sandbox::routeros_sim::{RouterSim, SimConfig};
 
@@ -82,31 +80,9 @@ async fn many_expiries_across_many_routers_without_a_reconnect_storm() {
     })
     .await;
     let empresa = app.insert_empresa("Scale").await;
-    let txn = pagos_hotspot::db::begin_write(&app.db).await.unwrap();
-    let mut routers = Vec::with_capacity(routers_n);
-    for i in 0..routers_n {
-        let (r, _) = create_router(
-            &txn,
-            &app.state.secrets,
-            NewRouter {
-                empresa_id: empresa.id.clone(),
-                nombre: format!("r{i}"),
-                host: "127.0.0.1".into(),
-                puerto: i32::from(sim.addr().port()),
-                usuario: "api".into(),
-                password: "router-pass".into(),
-                ubicacion: None,
-                use_tls: false,
-                tls_fingerprint: None,
-            },
-            app.state.config.jwt_apikey_secret.expose_secret(),
-            app.state.config.apikey_ttl,
-        )
-        .await
-        .unwrap();
-        routers.push(r.id);
-    }
-    txn.commit().await.unwrap();
+    let routers = app
+        .routers_on(&empresa.id, sim.addr().port(), routers_n)
+        .await;
     let mut rows = Vec::with_capacity(purchases_n);
     for i in 0..purchases_n {
         let id = uuid::Uuid::new_v4().to_string();
