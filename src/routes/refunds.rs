@@ -26,17 +26,20 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(refund_transaction);
 }
 
+/// The body; `amount` and `reason` are accepted for `monto` and `motivo` (the Spanish name wins
+/// when both are sent).
 #[derive(Debug, Default, Deserialize)]
 struct RefundReq {
     #[serde(default)]
     monto: Option<Value>,
     #[serde(default)]
+    amount: Option<Value>,
+    #[serde(default)]
     motivo: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
 }
-impl FieldAliases for RefundReq {
-    const ALIASES: &'static [(&'static str, &'static str)] =
-        &[("amount", "monto"), ("reason", "motivo")];
-}
+impl FieldAliases for RefundReq {}
 
 fn scope(empresa_id: &str) -> String {
     format!("refund:{empresa_id}")
@@ -62,11 +65,13 @@ async fn refund_transaction(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     // The body is optional (no body: refund everything left); a body that is there must parse.
-    let b: RefundReq = if body.iter().all(u8::is_ascii_whitespace) {
+    let mut b: RefundReq = if body.iter().all(u8::is_ascii_whitespace) {
         RefundReq::default()
     } else {
         parse_body(&body)?
     };
+    b.monto = b.monto.take().or(b.amount.take());
+    b.motivo = b.motivo.take().or(b.reason.take());
     let monto = match &b.monto {
         None | Some(Value::Null) => None,
         Some(v) => Some(parse_price("monto", v)?),

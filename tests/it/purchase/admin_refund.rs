@@ -110,7 +110,8 @@ async fn a_partial_refund_keeps_the_access_and_the_rest_revokes_it() {
     let w = world().await;
     let (id, user) = paid_and_online(&w).await;
     let token = w.tenant.admin_token.clone();
-    let (s, v) = refund(&w, &token, id, Some(json!({"monto": 5})), None).await;
+    // `amount` is accepted; with both names the Spanish one wins.
+    let (s, v) = refund(&w, &token, id, Some(json!({"monto": 5, "amount": 9})), None).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["acceso_revocado"], false);
     assert_eq!(v["monto_reembolsado"], 5.0);

@@ -1,8 +1,10 @@
 //! The expiry job at scale: many expiries across many routers end without a reconnect storm
 //! (about one session per router) and without two commands on one user at once, checked on the
-//! simulator's own counters. Size: `EXPIRY_SCALE_PURCHASES` / `EXPIRY_SCALE_ROUTERS` (default
-//! 600 across 60; the figure, 10,000 across 1,000, is run the same way). Prints the time
-//! (run with `--nocapture` to see it).
+//! simulators' own counters. Size: `EXPIRY_SCALE_PURCHASES` / `EXPIRY_SCALE_ROUTERS` /
+//! `EXPIRY_SCALE_SIMS` (default 600 across 60 routers on one simulator; the figure,
+//! 10,000 across 1,000, is run the same way with 10 simulators — a simulator scans its tables
+//! per command, so one holding 10,000 users would measure itself). Prints the time (run with
+//! `--nocapture` to see it).
 
 use std::time::{Duration, Instant};
 
@@ -72,28 +74,34 @@ fn expired_purchase(id: &str, empresa_id: &str, router_id: &str, name: &str) -> 
 async fn many_expiries_across_many_routers_without_a_reconnect_storm() {
     let purchases_n = size("EXPIRY_SCALE_PURCHASES", 600);
     let routers_n = size("EXPIRY_SCALE_ROUTERS", 60).max(1);
-    let mut cfg = SimConfig::new("api", "router-pass");
-    cfg.max_sessions = routers_n + 50;
-    let sim = RouterSim::start(cfg).unwrap();
+    let sims_n = size("EXPIRY_SCALE_SIMS", 1).clamp(1, routers_n);
+    let sims: Vec<RouterSim> = (0..sims_n)
+        .map(|_| {
+            let mut cfg = SimConfig::new("api", "router-pass");
+            cfg.max_sessions = routers_n + 50;
+            RouterSim::start(cfg).unwrap()
+        })
+        .collect();
     let app = spawn_app_with(|c| {
         c.router.connect_concurrency = 16;
     })
     .await;
     let empresa = app.insert_empresa("Scale").await;
-    let routers = app
-        .routers_on(&empresa.id, sim.addr().port(), routers_n)
-        .await;
+    let mut routers = Vec::with_capacity(routers_n);
+    for (k, sim) in sims.iter().enumerate() {
+        let n = routers_n / sims_n + usize::from(k < routers_n % sims_n);
+        for id in app.routers_on(&empresa.id, sim.addr().port(), n).await {
+            routers.push((id, k));
+        }
+    }
     let mut rows = Vec::with_capacity(purchases_n);
     for i in 0..purchases_n {
         let id = uuid::Uuid::new_v4().to_string();
         let name = format!("PT-S{i:05}");
-        sim.seed_user_with_comment(&name, "1234", "default", Some(&format!("purchase:{id}")));
-        rows.push(expired_purchase(
-            &id,
-            &empresa.id,
-            &routers[i % routers_n],
-            &name,
-        ));
+        let (router_id, k) = &routers[i % routers_n];
+        let comment = format!("purchase:{id}");
+        sims[*k].seed_user_with_comment(&name, "1234", "default", Some(&comment));
+        rows.push(expired_purchase(&id, &empresa.id, router_id, &name));
     }
     for chunk in rows.chunks(500) {
         let models = chunk
@@ -105,7 +113,10 @@ async fn many_expiries_across_many_routers_without_a_reconnect_storm() {
             .await
             .unwrap();
     }
-    assert_eq!(sim.users().len(), purchases_n);
+    let users = |sims: &[RouterSim]| sims.iter().map(|s| s.users().len()).sum::<usize>();
+    let connections =
+        |sims: &[RouterSim]| sims.iter().map(|s| s.connections_opened()).sum::<usize>();
+    assert_eq!(users(&sims), purchases_n);
 
     let started = Instant::now();
     let deadline = started + Duration::from_secs(600);
@@ -122,18 +133,18 @@ async fn many_expiries_across_many_routers_without_a_reconnect_storm() {
     }
     let took = started.elapsed();
     println!(
-        "expiry scale: {purchases_n} expiries across {routers_n} routers in {:.1} s ({passes} passes), {} router connections opened",
+        "expiry scale: {purchases_n} expiries across {routers_n} routers ({sims_n} simulators) in {:.1} s ({passes} passes), {} router connections opened",
         took.as_secs_f64(),
-        sim.connections_opened()
+        connections(&sims)
     );
-    assert!(sim.users().is_empty(), "{} users left", sim.users().len());
+    assert_eq!(users(&sims), 0, "users left on the routers");
     // No reconnect storm: about one session per router (a few more if one was replaced).
+    let opened = connections(&sims);
     assert!(
-        sim.connections_opened() <= routers_n + routers_n / 10 + 2,
-        "{} connections for {routers_n} routers",
-        sim.connections_opened()
+        opened <= routers_n + routers_n / 10 + 2,
+        "{opened} connections for {routers_n} routers"
     );
-    assert!(sim.max_in_flight_per_user() <= 1);
+    assert!(sims.iter().all(|s| s.max_in_flight_per_user() <= 1));
     let left = purchase::Entity::find().all(&app.db).await.unwrap();
     assert!(left.iter().all(|p| p.state == SagaState::Expired));
 }
