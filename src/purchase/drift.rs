@@ -9,6 +9,8 @@
 //! * a `purchase:` user we do not know is reported, never touched.
 //!
 //! Purchases a saga, the reconciler or the expiry job is working on (leased) are left alone.
+//! Two replicas syncing the same router at once are harmless: every step is idempotent (a user
+//! the other one re-created already exists with our comment; a removal finds nothing).
 //! `POST /api/v1/admin/routers/{router_id}/sincronizar` runs it for one router; a periodic pass
 //! (`SYNC_INTERVAL_SECS`) runs it for every active router that has purchases.
 
@@ -219,10 +221,15 @@ async fn recreate(state: &AppState, p: &purchase::Model, report: &mut DriftRepor
             report.recreados.push(item(p, "recreado"));
         }
         Err(BrokerError::Router(RouterError::AlreadyExists(_))) => {
-            // A user of that name without our comment: someone else's; not touched.
-            report
-                .errores
-                .push(item(p, "el nombre está ocupado por otro usuario"));
+            let name = p.hotspot_username.as_deref().unwrap_or_default();
+            match state.routers.find_user(&p.router_id, name).await {
+                // Ours: another replica's sync re-created it meanwhile.
+                Ok(Some(u)) if u.comment.as_deref() == Some(user_comment(&p.id).as_str()) => {}
+                // Someone else's user of that name: not touched.
+                _ => report
+                    .errores
+                    .push(item(p, "el nombre está ocupado por otro usuario")),
+            }
         }
         Err(e) => report.errores.push(item(p, e.to_string())),
     }
