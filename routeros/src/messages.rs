@@ -201,13 +201,29 @@ pub async fn execute(client: &mut RouterClient, op: &Op) -> Result<OpOutput, Rou
         Op::RevokeAccess { user, comment } => {
             OpOutput::Revoked(access::revoke_access(client, user, comment.as_deref()).await?)
         }
-        Op::ListUsers => OpOutput::Users(access::list_users(client).await?),
-        Op::ListActive => OpOutput::Sessions(access::list_active(client).await?),
-        Op::KickSession(id) => OpOutput::Found(access::kick_session(client, id).await?),
+        Op::ListUsers | Op::ListActive | Op::KickSession(_) => listing_or_kick(client, op).await?,
         Op::ListProfiles => OpOutput::Profiles(client.user_profiles().await?),
         Op::Identity => OpOutput::Identity(client.system_identity().await?),
         Op::Resource => OpOutput::Resource(client.system_resource().await?),
         Op::Print(menu) => OpOutput::Rows(client.print_rows(menu).await?),
+    })
+}
+
+/// The user and session listings and the kick of one session, on either kind of session.
+pub(crate) async fn listing_or_kick<R: access::Runner>(
+    r: &mut R,
+    op: &Op,
+) -> Result<OpOutput, RouterError> {
+    Ok(match op {
+        Op::ListUsers => OpOutput::Users(access::list_users(r).await?),
+        Op::ListActive => OpOutput::Sessions(access::list_active(r).await?),
+        Op::KickSession(id) => OpOutput::Found(access::kick_session(r, id).await?),
+        other => {
+            return Err(RouterError::Protocol(format!(
+                "{} is not a listing",
+                other.name()
+            )))
+        }
     })
 }
 

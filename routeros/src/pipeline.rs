@@ -409,17 +409,9 @@ pub async fn execute(p: &Pipeline, op: &Op) -> Result<OpOutput, RouterError> {
             let mut runner = p;
             OpOutput::Revoked(access::revoke_access(&mut runner, user, comment.as_deref()).await?)
         }
-        Op::ListUsers => {
+        Op::ListUsers | Op::ListActive | Op::KickSession(_) => {
             let mut runner = p;
-            OpOutput::Users(access::list_users(&mut runner).await?)
-        }
-        Op::ListActive => {
-            let mut runner = p;
-            OpOutput::Sessions(access::list_active(&mut runner).await?)
-        }
-        Op::KickSession(id) => {
-            let mut runner = p;
-            OpOutput::Found(access::kick_session(&mut runner, id).await?)
+            crate::messages::listing_or_kick(&mut runner, op).await?
         }
         Op::ListProfiles => {
             let r = p.call(cmds::print(cmds::PROFILE, &[], None)).await?;
