@@ -153,6 +153,8 @@ impl Convert<'_> {
             notificaciones_telegram: flag(row, "notificaciones_telegram", false)?,
             activa: activa.unwrap_or(false),
             creada_en: ts(row, "creada_en")?.unwrap_or(self.now),
+            // The original had no such setting: expired users are removed, the default.
+            al_expirar: crate::db::empresas::AL_EXPIRAR_ELIMINAR.into(),
             id,
         })
     }
@@ -236,6 +238,11 @@ impl Convert<'_> {
             orden_visual: get::<i32>(row, "orden_visual")?.unwrap_or(0),
             destacado: flag(row, "destacado", false)?,
             creado_en: ts(row, "creado_en")?.unwrap_or(self.now),
+            // The original's plans were only a profile: no validity or budget.
+            minutos_uso: None,
+            vigencia_minutos: None,
+            vigencia_desde: None,
+            limite_mb: None,
         })
     }
 
