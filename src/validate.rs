@@ -137,6 +137,18 @@ pub fn currency(value: &str) -> Result<String, ApiError> {
     }
 }
 
+/// An IANA time zone name (`America/Mexico_City`), as the tz database spells it.
+pub fn zona_horaria(field: &str, value: &str) -> Result<chrono_tz::Tz, ApiError> {
+    value.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+        ApiError::field(
+            field,
+            "value_error",
+            "Zona horaria desconocida: use un nombre IANA como America/Mexico_City",
+            json!(value),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,6 +53,9 @@ pub struct Model {
     /// default) | `deshabilitar` (disable it).
     #[sea_orm(column_type = "String(StringLen::N(20))")]
     pub al_expirar: String,
+    /// IANA time zone the company's days are counted in (`America/Mexico_City`).
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub zona_horaria: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

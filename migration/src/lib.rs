@@ -14,6 +14,7 @@ mod m20261121_000010_create_audit_log;
 mod m20261121_000011_create_revoked_sessions;
 mod m20261205_000001_add_transacciones_monto_reembolsado;
 mod m20261205_000002_add_access_lifecycle;
+mod m20261205_000017_add_empresas_zona_horaria;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000011_create_revoked_sessions::Migration),
             Box::new(m20261205_000001_add_transacciones_monto_reembolsado::Migration),
             Box::new(m20261205_000002_add_access_lifecycle::Migration),
+            Box::new(m20261205_000017_add_empresas_zona_horaria::Migration),
         ]
     }
 }

@@ -54,6 +54,8 @@ impl NewEmpresa {
 pub const AL_EXPIRAR_ELIMINAR: &str = "eliminar";
 /// `al_expirar`: disable the expired hotspot user (kept on the router, for the record).
 pub const AL_EXPIRAR_DESHABILITAR: &str = "deshabilitar";
+/// The time zone a new company's days are counted in.
+pub const DEFAULT_ZONA_HORARIA: &str = "America/Mexico_City";
 
 /// Inserts a company with a new `EMP_…` id (active, Telegram off).
 pub async fn insert<C: ConnectionTrait>(
@@ -85,6 +87,7 @@ pub async fn insert<C: ConnectionTrait>(
         activa: Set(true),
         al_expirar: Set(AL_EXPIRAR_ELIMINAR.into()),
         creada_en: Set(Utc::now()),
+        zona_horaria: Set(DEFAULT_ZONA_HORARIA.into()),
     }
     .insert(db)
     .await
@@ -142,6 +145,7 @@ pub struct EmpresaPatch {
     pub notificaciones_telegram: Option<bool>,
     pub activa: Option<bool>,
     pub al_expirar: Option<String>,
+    pub zona_horaria: Option<String>,
 }
 
 /// Writes the patch's columns to `current`'s row and returns the row as stored.
@@ -180,6 +184,7 @@ pub async fn update<C: ConnectionTrait>(
         patch.notificaciones_telegram,
     );
     set(&mut m.activa, patch.activa);
+    set(&mut m.zona_horaria, patch.zona_horaria);
     m.update(db).await
 }
 

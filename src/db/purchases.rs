@@ -172,6 +172,24 @@ async fn release_key_column<C: ConnectionTrait>(db: &C, id: Option<&str>) -> Res
     Ok(())
 }
 
+/// Inserts finished purchases as they are (the demo's seeded history).
+pub async fn insert_history<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<purchase::Model>,
+) -> Result<(), DbErr> {
+    for chunk in rows.chunks(100) {
+        purchase::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
+        .exec(db)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Frees the idempotency key of a purchase that failed before any money moved, so the portal
 /// may retry with the same key.
 pub async fn release_key<C: ConnectionTrait>(db: &C, p: &purchase::Model) -> Result<(), DbErr> {

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -26,6 +26,10 @@ pub struct TxFilter<'a> {
     pub hasta: Option<DateTime<Utc>>,
     /// Exact `estado_pago`.
     pub estado: Option<&'a str>,
+    /// Exact `gateway` (`conekta`, `mercado_pago`).
+    pub gateway: Option<&'a str>,
+    /// Exact `router_id`.
+    pub router_id: Option<&'a str>,
 }
 
 /// One page of the company's transactions, newest first, and how many match in all.
@@ -45,6 +49,12 @@ pub async fn page<C: ConnectionTrait>(
     }
     if let Some(estado) = filter.estado {
         select = select.filter(Column::EstadoPago.eq(estado));
+    }
+    if let Some(gateway) = filter.gateway {
+        select = select.filter(Column::Gateway.eq(gateway));
+    }
+    if let Some(router_id) = filter.router_id {
+        select = select.filter(Column::RouterId.eq(router_id));
     }
     let total = select.clone().count(db).await?;
     let rows = select
@@ -71,6 +81,54 @@ pub async fn amounts<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await
+}
+
+/// One transaction of the day series: when, how much, its state, gateway and router.
+pub type SeriesRow = (DateTime<Utc>, Decimal, String, Option<String>, String);
+
+/// The company's transactions created at or after `desde` (for the per-day series).
+pub async fn since<C: ConnectionTrait>(
+    db: &C,
+    empresa: EmpresaId<'_>,
+    desde: DateTime<Utc>,
+) -> Result<Vec<SeriesRow>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::CreadaEn)
+        .column(Column::Monto)
+        .column(Column::EstadoPago)
+        .column(Column::Gateway)
+        .column(Column::RouterId)
+        .filter(Column::EmpresaId.eq(empresa.as_str()))
+        .filter(Column::CreadaEn.gte(desde))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The company's transaction with this id.
+pub async fn find_owned<C: ConnectionTrait>(
+    db: &C,
+    empresa: EmpresaId<'_>,
+    id: i32,
+) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id)
+        .filter(Column::EmpresaId.eq(empresa.as_str()))
+        .one(db)
+        .await
+}
+
+/// Inserts payment records as they are, with new ids (the demo's seeded history).
+pub async fn insert_history<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<(), DbErr> {
+    for chunk in rows.chunks(100) {
+        let models = chunk.iter().cloned().map(|m| {
+            let mut am: ActiveModel = m.into_active_model();
+            am.id = sea_orm::ActiveValue::NotSet;
+            am
+        });
+        Entity::insert_many(models).exec(db).await?;
+    }
+    Ok(())
 }
 
 /// How many transactions the company has.

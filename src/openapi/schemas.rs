@@ -130,6 +130,8 @@ pub struct MiEmpresaUpdate {
     /// the default) or `deshabilitar` (disable it).
     #[schema(inline)]
     pub al_expirar: Option<OnExpiry>,
+    /// IANA time zone the dashboard counts days in (default `America/Mexico_City`).
+    pub zona_horaria: Option<String>,
 }
 
 /// The body of `POST /api/v1/admin/mi-empresa/transacciones/{id}/reembolso` (optional).

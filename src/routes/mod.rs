@@ -20,6 +20,7 @@ pub mod portal;
 pub mod product_plan;
 pub mod products;
 pub mod refunds;
+pub mod report_views;
 pub mod reports;
 pub mod router_setup;
 pub mod routers_live;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     catalog::configure(cfg);
     products::configure(cfg);
     reports::configure(cfg);
+    report_views::configure(cfg);
     company::configure(cfg);
     routers_live::configure(cfg);
     router_setup::configure(cfg);

@@ -9,7 +9,8 @@
 //!   date-time; a bare date (`YYYY-MM-DD`) includes that whole day. Both UTC: a date-time
 //!   without offset is UTC, one with an offset (`Z`, `+02:00`) is converted. An empty range
 //!   (`desde` not before the effective `hasta`) → 422.
-//! * `estado`: exact `estado_pago`.
+//! * `estado`: exact `estado_pago`; `gateway`: exact gateway (`conekta`, `mercado_pago`);
+//!   `router_id`: exact router.
 //! * An empty `desde`, `hasta` or `estado` (`?estado=`) is ignored, as front-ends send them.
 //! * `formato=csv`: `text/csv` with a header row, the same filters and page, and the total in
 //!   `X-Total-Count`. Text cells starting with `=`, `+`, `-`, `@`, tab or CR get a leading `'`
@@ -44,7 +45,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub const DEFAULT_LIMIT: u64 = 50;
 pub const MAX_LIMIT: u64 = 500;
 
-fn query_error(field: &str, kind: &str, msg: impl Into<String>, input: &str) -> ApiError {
+pub(crate) fn query_error(
+    field: &str,
+    kind: &str,
+    msg: impl Into<String>,
+    input: &str,
+) -> ApiError {
     ApiError::Validation(vec![FieldError::new(
         kind,
         vec![json!("query"), json!(field)],
@@ -53,7 +59,7 @@ fn query_error(field: &str, kind: &str, msg: impl Into<String>, input: &str) -> 
     )])
 }
 
-fn parse_int(field: &str, raw: &str) -> ApiResult<i64> {
+pub(crate) fn parse_int(field: &str, raw: &str) -> ApiResult<i64> {
     raw.trim().parse::<i64>().map_err(|_| {
         query_error(
             field,
@@ -144,6 +150,8 @@ struct TxQuery {
     desde: Option<String>,
     hasta: Option<String>,
     estado: Option<String>,
+    gateway: Option<String>,
+    router_id: Option<String>,
     formato: Option<String>,
 }
 
@@ -183,23 +191,27 @@ fn tx_filters(q: &TxQuery) -> ApiResult<(TxFilter<'_>, u64, u64, Format)> {
             ));
         }
     }
-    let mut filter = TxFilter {
+    let filter = TxFilter {
         desde,
         hasta,
-        estado: None,
+        estado: bounded("estado", &q.estado, 20)?,
+        gateway: bounded("gateway", &q.gateway, 20)?,
+        router_id: bounded("router_id", &q.router_id, 50)?,
     };
-    if let Some(estado) = non_empty(&q.estado) {
-        if estado.chars().count() > 20 {
-            return Err(query_error(
-                "estado",
-                "string_too_long",
-                "String should have at most 20 characters",
-                estado,
-            ));
-        }
-        filter.estado = Some(estado);
-    }
     Ok((filter, limit, offset, format))
+}
+
+/// An optional exact-match filter of at most `max` characters.
+fn bounded<'a>(field: &str, v: &'a Option<String>, max: usize) -> ApiResult<Option<&'a str>> {
+    match non_empty(v) {
+        Some(s) if s.chars().count() > max => Err(query_error(
+            field,
+            "string_too_long",
+            format!("String should have at most {max} characters"),
+            s,
+        )),
+        other => Ok(other),
+    }
 }
 
 /// An optional query value; an empty one (`?estado=`) counts as absent.
@@ -274,6 +286,8 @@ fn csv_body(rows: &[Transaccion]) -> String {
         ("desde" = Option<String>, Query, description = "From date (ISO)."),
         ("hasta" = Option<String>, Query, description = "To date (ISO)."),
         ("estado" = Option<String>, Query, description = "Payment state."),
+        ("gateway" = Option<String>, Query, description = "Gateway (`conekta`, `mercado_pago`)."),
+        ("router_id" = Option<String>, Query, description = "Router."),
         ("formato" = inline(Option<crate::openapi::schemas::ReportFormat>), Query, description = "Output format."),
     ),
     responses((status = 200, description = "OK")),
@@ -311,6 +325,8 @@ async fn transacciones(
                 "expiracion_hotspot": t.expiracion_hotspot.map(wire::iso),
                 "cliente_nombre": t.cliente_nombre,
                 "creada_en": wire::iso(t.creada_en),
+                "gateway": t.gateway,
+                "router_id": t.router_id,
             })
         })
         .collect();

@@ -75,6 +75,7 @@ async fn get_mi_empresa(ca: ClienteAdmin, state: web::Data<AppState>) -> ApiResu
         "telegram_chat_id": e.telegram_chat_id,
         "notificaciones_telegram": e.notificaciones_telegram,
         "al_expirar": e.al_expirar,
+        "zona_horaria": e.zona_horaria,
     })))
 }
 
@@ -113,6 +114,7 @@ struct EmpresaUpdate {
     notificaciones_telegram: Option<Option<bool>>,
     #[serde(default, deserialize_with = "crate::validate::double_option")]
     al_expirar: Option<Option<String>>,
+    zona_horaria: Option<Option<String>>,
 }
 impl FieldAliases for EmpresaUpdate {}
 
@@ -153,6 +155,9 @@ async fn put_mi_empresa(
     }
     let notif = non_null("notificaciones_telegram", b.notificaciones_telegram, "bool")?;
     let on_expiry = al_expirar(b.al_expirar)?;
+    let zona = non_null("zona_horaria", b.zona_horaria, "string")?
+        .map(|z| validate::zona_horaria("zona_horaria", &z))
+        .transpose()?;
 
     let txn = crate::db::begin_write(&state.db).await?;
     let current = empresas::get(&txn, EmpresaId(&ca.empresa_id)).await?;
@@ -187,6 +192,10 @@ async fn put_mi_empresa(
         patch.al_expirar = Some(v);
         campos.push("al_expirar");
     }
+    if let Some(z) = zona {
+        patch.zona_horaria = Some(z.name().to_string());
+        campos.push("zona_horaria");
+    }
     let updated = if campos.is_empty() {
         current
     } else {
@@ -213,6 +222,7 @@ async fn put_mi_empresa(
             "telegram_chat_id": updated.telegram_chat_id,
             "notificaciones_telegram": updated.notificaciones_telegram,
             "al_expirar": updated.al_expirar,
+            "zona_horaria": updated.zona_horaria,
         },
     })))
 }

@@ -41,6 +41,7 @@ pub fn empresa_json(e: &Empresa) -> Value {
         "conekta_mode": e.conekta_mode,
         "activa": e.activa,
         "creada_en": iso(e.creada_en),
+        "zona_horaria": e.zona_horaria,
     })
 }
 

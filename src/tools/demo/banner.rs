@@ -36,6 +36,10 @@ pub fn banner(
         "company admin: {} / {}",
         secrets.admin_email, secrets.admin_password
     ));
+    if let (Some(email), Some(pw)) = (&secrets.operator_email, &secrets.operator_password) {
+        line(&format!("operator (super_admin): {email} / {pw}"));
+    }
+    line(&format!("operator console: {base}/consola/"));
     line(&format!("router API key: {key}"));
     line(&format!(
         "captive portal: {base}/portal/?mac=AA:BB:CC:DD:EE:02&ip=10.5.50.12"

@@ -12,7 +12,11 @@
 //!   in, loading the sandbox's stand-ins for Conekta.js and Mercado Pago's SDK; and
 //!   `/hotspot/login`, a stand-in for the simulated router's own login page
 //!   (`$(link-login-only)`). Only the demo serves them.
-//! * Prints the admin login, the API key and `curl` commands that buy a plan with each gateway.
+//! * A month of finished purchases (completed, declined, refunded) on first run, so the
+//!   console's dashboard has curves (`history.rs`).
+//! * The operator console at `/consola/` (served by `serve` too).
+//! * Prints the console URL, the logins of the company admin and the operator (super_admin),
+//!   the API key and `curl` commands that buy a plan with each gateway.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -42,6 +46,7 @@ pub struct DemoArgs {
 /// The RouterOS API user of the simulated router.
 pub const ROUTER_USER: &str = "api";
 pub const ADMIN_EMAIL: &str = "admin@wifi-demo.example.com";
+pub const OPERATOR_EMAIL: &str = "operador@wifi-demo.example.com";
 pub const COMPANY_NAME: &str = "WiFi Demo";
 /// Devices the simulated hotspot knows (MAC, IP), so auto-connect has someone to log in.
 pub const DEMO_DEVICES: [(&str, &str); 3] = [
@@ -53,6 +58,7 @@ pub const DEMO_DEVICES: [(&str, &str); 3] = [
 pub const MP_TEST_CARD: &str = "5031755734530604";
 
 mod banner;
+mod history;
 mod portal;
 mod secrets;
 mod seed;
@@ -116,6 +122,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let (mut secrets, created) = load_or_create_secrets(&args.data_dir)?;
+    let operator_added = secrets.fill_operator();
     if created {
         tracing::info!(dir = %args.data_dir.display(), "new demo data folder");
     }
@@ -144,7 +151,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await
     .context("seeding the demo data failed")?;
-    if changed {
+    let seeded_history =
+        history::seed_history(&db, &seeded.empresa_id, &seeded.router_id, &seeded.products)
+            .await
+            .context("seeding the demo's purchase history failed")?;
+    if seeded_history > 0 {
+        tracing::info!(
+            purchases = seeded_history,
+            "seeded a month of finished purchases"
+        );
+    }
+    if changed || operator_added {
         write_private(&args.data_dir.join("demo-secrets.json"), &secrets)?;
     }
 

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use super::ADMIN_EMAIL;
+use super::{ADMIN_EMAIL, OPERATOR_EMAIL};
 use crate::config::MasterKey;
 
 /// Everything the demo keeps between runs (0600 JSON).
@@ -24,6 +24,11 @@ pub struct DemoSecrets {
     pub mp_access_token: String,
     pub mp_public_key: String,
     pub mp_webhook_secret: String,
+    /// The operator (super_admin) login; absent in secrets files made before the console.
+    #[serde(default)]
+    pub operator_email: Option<String>,
+    #[serde(default)]
+    pub operator_password: Option<String>,
     #[serde(default)]
     pub empresa_id: Option<String>,
     #[serde(default)]
@@ -41,6 +46,16 @@ fn random_alnum(n: usize) -> String {
 }
 
 impl DemoSecrets {
+    /// Adds the operator login to a secrets file made before it existed; true if it did.
+    pub fn fill_operator(&mut self) -> bool {
+        if self.operator_email.is_some() && self.operator_password.is_some() {
+            return false;
+        }
+        self.operator_email = Some(OPERATOR_EMAIL.into());
+        self.operator_password = Some(random_alnum(16));
+        true
+    }
+
     fn generate() -> Self {
         let key: [u8; 32] = rand::random();
         Self {
@@ -55,6 +70,8 @@ impl DemoSecrets {
             mp_access_token: format!("TEST-{}", random_alnum(32)),
             mp_public_key: format!("TEST-{}", random_alnum(24)),
             mp_webhook_secret: random_alnum(32),
+            operator_email: Some(OPERATOR_EMAIL.into()),
+            operator_password: Some(random_alnum(16)),
             empresa_id: None,
             router_id: None,
             api_key: None,

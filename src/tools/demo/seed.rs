@@ -219,16 +219,53 @@ async fn seed_fresh(
     Ok((empresa.id, router_row, key.api_key))
 }
 
-/// The company admin exists, is active and has the saved password.
+/// A demo login: who it is and what it may do.
+struct Login<'a> {
+    email: &'a str,
+    password: &'a str,
+    rol: Role,
+    empresa_id: Option<&'a str>,
+    nombre: &'a str,
+}
+
+/// The company admin and the operator exist, are active and have the saved passwords.
 async fn ensure_admin(
     db: &DatabaseConnection,
     secrets: &DemoSecrets,
     empresa_id: &str,
 ) -> anyhow::Result<()> {
-    let found = usuarios::find_by_email_with_empresa(db, &secrets.admin_email)
+    ensure_login(
+        db,
+        Login {
+            email: &secrets.admin_email,
+            password: &secrets.admin_password,
+            rol: Role::ClienteAdmin,
+            empresa_id: Some(empresa_id),
+            nombre: "Admin WiFi Demo",
+        },
+    )
+    .await?;
+    if let (Some(email), Some(password)) = (&secrets.operator_email, &secrets.operator_password) {
+        ensure_login(
+            db,
+            Login {
+                email,
+                password,
+                rol: Role::SuperAdmin,
+                empresa_id: None,
+                nombre: "Operador Demo",
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn ensure_login(db: &DatabaseConnection, login: Login<'_>) -> anyhow::Result<()> {
+    let found = usuarios::find_by_email_with_empresa(db, login.email)
         .await?
         .map(|(u, _)| u);
-    let password = secrets.admin_password.clone();
+    let password = login.password.to_string();
     let stored = found.as_ref().map(|u| u.password_hash.clone());
     let matches = match stored {
         Some(hash) => {
@@ -246,20 +283,21 @@ async fn ensure_admin(
         let pw = password.clone();
         Some(tokio::task::spawn_blocking(move || hash_password(&pw)).await??)
     };
+    let empresa = login.empresa_id.map(str::to_string);
     match found {
         Some(user) => {
-            if hash.is_some() || !user.activo || user.empresa_id.as_deref() != Some(empresa_id) {
-                let empresa = Some(empresa_id.to_string());
-                usuarios::reassign(db, user, Role::ClienteAdmin, empresa, hash).await?;
+            if hash.is_some() || !user.activo || user.empresa_id != empresa || user.rol != login.rol
+            {
+                usuarios::reassign(db, user, login.rol, empresa, hash).await?;
             }
         }
         None => {
             let new = NewUsuario {
-                rol: Role::ClienteAdmin,
-                empresa_id: Some(empresa_id.into()),
-                email: secrets.admin_email.clone(),
+                rol: login.rol,
+                empresa_id: empresa,
+                email: login.email.to_string(),
                 password_hash: hash.unwrap_or_default(),
-                nombre: "Admin WiFi Demo".into(),
+                nombre: login.nombre.into(),
             };
             usuarios::insert(db, new).await?;
         }
