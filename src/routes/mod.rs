@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod company;
+pub mod console;
 pub mod docs;
 pub mod health;
 pub mod hotspot;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     refunds::configure(cfg);
     super_admin::configure(cfg);
     docs::configure(cfg);
+    console::configure(cfg);
     payments::configure(cfg);
     webhooks::configure(cfg);
     hotspot::configure(cfg);

@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL` is set), plus seeding helpers.
 
 pub mod broker;
+pub mod browser;
 pub mod dashboard;
 pub mod demo;
 pub mod original;

@@ -3,6 +3,7 @@ mod cli;
 mod config_metrics_token;
 mod config_purchase;
 mod config_rate_limits;
+mod console_browser;
 mod db_schema;
 mod demo;
 mod deploy_nginx;
