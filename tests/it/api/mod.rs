@@ -1,6 +1,7 @@
 mod admin_company;
 mod admin_super;
 mod auth;
+mod console_reports;
 mod cors;
 mod deactivation;
 mod nul_bytes;

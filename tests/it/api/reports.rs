@@ -71,12 +71,17 @@ async fn transactions_list_shape_and_pagination_edges() {
             "estado_hotspot",
             "estado_pago",
             "expiracion_hotspot",
+            "gateway",
             "id",
             "monto",
             "monto_reembolsado",
+            "router_id",
             "transaccion_id"
         ]
     );
+    // Added keys (the console's columns and filters).
+    assert_eq!(first["gateway"], "conekta");
+    assert_eq!(first["router_id"], json!(a.router.id));
     assert_eq!(first["monto"], json!(10.06));
     // Added key (refunded amount): null when nothing was refunded.
     assert_eq!(first["monto_reembolsado"], json!(null));
