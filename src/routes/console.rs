@@ -10,9 +10,7 @@ use actix_web::{get, web, HttpResponse};
 use crate::error::{ApiError, ApiResult, Problem};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(console_redirect)
-        .service(console_index)
-        .service(console_asset);
+    cfg.service(console_index).service(console_asset);
 }
 
 /// Same-origin only; the session token travels in a header, never in a cookie.
@@ -62,18 +60,6 @@ fn secured(mut b: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuil
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"));
     b
-}
-
-#[utoipa::path(
-    tag = "sistema",
-    summary = "The operator console (redirects to /consola/)",
-    responses((status = 308, description = "Redirect to /consola/")),
-)]
-#[get("/consola")]
-async fn console_redirect() -> HttpResponse {
-    HttpResponse::PermanentRedirect()
-        .insert_header((header::LOCATION, "/consola/"))
-        .finish()
 }
 
 #[utoipa::path(
