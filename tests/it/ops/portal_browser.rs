@@ -25,20 +25,6 @@ const SHOTS: [&str; 5] = [
     "portal-zip.png",
 ];
 
-fn require_browser(root: &Path) -> String {
-    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "{chromium} is missing: apt-get install -y chromium"
-    );
-    assert!(
-        root.join("tests/browser/node_modules/playwright-core")
-            .exists(),
-        "playwright-core is missing: (cd tests/browser && npm ci)"
-    );
-    chromium
-}
-
 /// `POST portal.zip` for the demo's router with its key; the unpacked files in `into`.
 fn fetch_portal_zip(demo: &Demo, into: &Path) -> Vec<String> {
     let base = demo.base_url();
@@ -144,8 +130,8 @@ fn assert_outcomes(summary: &Value) {
 
 #[test]
 fn portal_sells_plans_with_typed_cards_in_headless_chromium() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let chromium = require_browser(root);
+    let (root, chromium) = crate::helpers::browser::prerequisites();
+    let root = root.as_path();
     let shots = root.join("tests/artifacts");
     std::fs::create_dir_all(&shots).unwrap();
     for s in SHOTS {
