@@ -482,6 +482,62 @@
     }).catch(function (e) { root.appendChild(errorBox(e)); });
     return root;
   }
+  /* Gateway settings: secrets are write-only (shown masked, sent only when typed). */
+  function gatewaysView() {
+    var root = h("div", null, title("Pasarelas de pago"));
+    var eid = session().user.empresa_id;
+    function card(heading, id) { var c = h("section", { class: "card", "aria-labelledby": id, id: id + "-card" }, h("h2", { id: id, text: heading })); root.appendChild(c); return c; }
+    var conekta = card("Conekta", "h-conekta"), mp = card("Mercado Pago", "h-mp"), hook = card("Webhooks", "h-webhooks");
+    api("GET", "/api/v1/admin/mi-empresa/conekta").then(function (r) {
+      var c = r.configuracion_actual, slot = h("div"), btn = h("button", { type: "submit", text: "Guardar Conekta" });
+      var form = h("form", { class: "stack" },
+        h("p", null, "Modo: ", modeBadge(c.conekta_mode), " · llave privada: " + (c.conekta_private_key || "sin configurar")),
+        field("Llave privada (solo escritura)", input("conekta_private_key", { type: "password", autocomplete: "off", placeholder: "Dejar vacío para conservarla" })),
+        field("Llave pública", input("conekta_public_key", { value: c.conekta_public_key || "" })),
+        field("Modo", select("conekta_mode", [["test", "Prueba"], ["live", "Producción"]], c.conekta_mode)), slot, btn);
+      form.addEventListener("submit", guard(btn, slot, function () {
+        var body = { conekta_public_key: form.conekta_public_key.value, conekta_mode: form.conekta_mode.value };
+        if (form.conekta_private_key.value) body.conekta_private_key = form.conekta_private_key.value;
+        return api("PUT", "/api/v1/admin/mi-empresa/conekta-config", body).then(function () { toast("Conekta guardado"); route(); });
+      }));
+      conekta.appendChild(form);
+      var keySlot = h("div"), keyBtn = h("button", { type: "submit", class: "secondary", text: "Guardar clave del webhook" });
+      var keyForm = h("form", { class: "stack" },
+        h("p", null, "Clave pública de los webhooks de Conekta: ", yesNo(c.conekta_webhook_key_configurada, "configurada", "sin configurar")),
+        field("Clave pública (PEM)", h("textarea", { name: "public_key_pem", id: "f-public_key_pem", rows: 4 })), keySlot, keyBtn);
+      keyForm.addEventListener("submit", guard(keyBtn, keySlot, function () {
+        return api("PUT", "/api/v1/admin/mi-empresa/conekta-webhook-key", { public_key_pem: keyForm.public_key_pem.value || null }).then(function (x) {
+          keySlot.appendChild(h("div", { class: "notice", role: "status", text: x.message }));
+        });
+      }));
+      conekta.appendChild(keyForm);
+    }).catch(function (e) { conekta.appendChild(errorBox(e)); });
+    api("GET", "/api/v1/admin/mi-empresa/mercado-pago").then(function (r) {
+      var c = r.configuracion_actual, slot = h("div"), btn = h("button", { type: "submit", text: "Guardar Mercado Pago" });
+      var form = h("form", { class: "stack" },
+        h("p", null, "Modo: ", modeBadge(c.mode), " · access token: " + (c.access_token || "sin configurar") + " · secreto del webhook: " + (c.webhook_secret || "sin configurar")),
+        field("Access token (solo escritura)", input("access_token", { type: "password", autocomplete: "off", placeholder: "Dejar vacío para conservarlo" })),
+        field("Llave pública", input("public_key", { value: c.public_key || "" })),
+        field("Secreto del webhook (solo escritura)", input("webhook_secret", { type: "password", autocomplete: "off", placeholder: "Dejar vacío para conservarlo" })),
+        field("Modo", select("mode", [["test", "Prueba"], ["live", "Producción"]], c.mode)), slot, btn);
+      form.addEventListener("submit", guard(btn, slot, function () {
+        var body = { public_key: form.public_key.value, mode: form.mode.value };
+        if (form.access_token.value) body.access_token = form.access_token.value;
+        if (form.webhook_secret.value) body.webhook_secret = form.webhook_secret.value;
+        return api("POST", "/api/v1/admin/mi-empresa/configurar-credenciales", body).then(function (x) { toast(x.message || "Mercado Pago guardado"); route(); });
+      }));
+      mp.appendChild(form);
+    }).catch(function (e) { mp.appendChild(errorBox(e)); });
+    api("GET", "/api/v1/webhook/empresa/" + encodeURIComponent(eid) + "/estado-webhook").then(function (r) {
+      var w = r.configuracion_webhook;
+      hook.appendChild(h("p", null, "Mercado Pago: ", yesNo(r.estado === "configurado", "configurado", "pendiente")));
+      hook.appendChild(h("p", null, "Configure en Mercado Pago la notificación ", h("strong", { text: w.metodo }), " a:"));
+      hook.appendChild(h("p", { class: "secret", id: "webhook-url", text: w.url }));
+      hook.appendChild(h("p", { class: "muted", text: "Firma en la cabecera " + w.header_firma + "; contenido " + w.tipo_contenido + "." }));
+    }).catch(function (e) { hook.appendChild(errorBox(e)); });
+    return root;
+  }
+
   function modeBadge(m) { var live = m === "live" || m === "production"; return h("span", { class: "badge " + (live ? "ok" : "warn"), text: live ? "producción" : "prueba" }); }
 
   function auditView(path, empresaFilter) {
@@ -678,7 +734,7 @@
   // Router
 
   var ADMIN_MENU = [["#/panel", "Panel"], ["#/routers", "Routers"], ["#/productos", "Productos"], ["#/transacciones", "Transacciones"],
-    ["#/empresa", "Mi empresa"], ["#/auditoria", "Auditoría"], ["#/contrasena", "Contraseña"]];
+    ["#/pasarelas", "Pasarelas"], ["#/empresa", "Mi empresa"], ["#/auditoria", "Auditoría"], ["#/contrasena", "Contraseña"]];
   var OPERATOR_MENU = [["#/operador", "Panel global"], ["#/empresas", "Empresas"], ["#/usuarios", "Usuarios"], ["#/flota", "Flota"],
     ["#/auditoria-global", "Auditoría"], ["#/contrasena", "Contraseña"]];
 
@@ -722,6 +778,7 @@
       else if ((m = path.match(/^#\/transacciones\/(\d+)$/))) view = transactionView(m[1]);
       else if (path === "#/transacciones") view = transactionsView(params);
       else if (path === "#/empresa") view = companyView();
+      else if (path === "#/pasarelas") view = gatewaysView();
       else if (path === "#/auditoria") view = auditView("/api/v1/admin/mi-empresa/auditoria?limit=100", false);
       else view = dashboardView();
     }

@@ -138,6 +138,22 @@ async function adminWalk(browser) {
   await page.locator(".notice").waitFor({ timeout: T });
   await shot(page, "company");
 
+  // Gateways: secrets write-only (masked), a mode badge, the webhook URL; a bad PEM shows the detail.
+  await page.getByRole("link", { name: "Pasarelas" }).click();
+  await page.locator("#webhook-url").waitFor({ timeout: T });
+  summary.webhookUrl = await page.locator("#webhook-url").textContent();
+  summary.conektaCard = await page.locator("#h-conekta-card").textContent();
+  await page.getByLabel("Clave pública (PEM)").fill("not a key");
+  await page.getByRole("button", { name: "Guardar clave del webhook" }).click();
+  await page.locator("#h-conekta-card").getByRole("alert").waitFor({ timeout: T });
+  summary.pemError = await page.locator("#h-conekta-card").getByRole("alert").textContent();
+  await page.getByLabel("Secreto del webhook (solo escritura)").fill("whsec-console-test-123456");
+  await page.getByRole("button", { name: "Guardar Mercado Pago" }).click();
+  await page.locator("#toast div").first().waitFor({ timeout: T });
+  await page.locator("#h-mp-card").getByText("secreto del webhook:").waitFor({ timeout: T });
+  summary.mpCard = await page.locator("#h-mp-card").textContent();
+  await shot(page, "gateways");
+
   await page.getByRole("link", { name: "Auditoría" }).click();
   await page.locator("tbody tr").first().waitFor({ timeout: T });
   await shot(page, "audit");

@@ -148,6 +148,33 @@ fn console_walks_both_roles_in_headless_chromium() {
         "{s}"
     );
     assert_eq!(s["phoneOverflow"], false, "{s}");
+    // Gateways: secrets masked, a bad webhook key refused with the API's detail.
+    assert!(
+        s["webhookUrl"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/webhook/mercado-pago?empresa_id=EMP_"),
+        "{s}"
+    );
+    assert!(
+        s["conektaCard"]
+            .as_str()
+            .unwrap()
+            .contains("llave privada: ********"),
+        "{s}"
+    );
+    assert!(s["pemError"].as_str().unwrap().contains("PEM"), "{s}");
+    assert!(
+        s["mpCard"]
+            .as_str()
+            .unwrap()
+            .contains("secreto del webhook: ********"),
+        "{s}"
+    );
+    assert!(
+        !s["mpCard"].as_str().unwrap().contains("whsec-console-test"),
+        "{s}"
+    );
 
     // Operator: a regenerated key replaces the old one at once.
     assert_eq!(s["oldKeyBefore"], 200, "{s}");
@@ -183,7 +210,7 @@ fn console_walks_both_roles_in_headless_chromium() {
             std::fs::read(shots.join(format!("console-{}.png", name.as_str().unwrap()))).unwrap();
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name} is a PNG");
     }
-    assert!(s["screens"].as_array().unwrap().len() >= 17, "{s}");
+    assert!(s["screens"].as_array().unwrap().len() >= 19, "{s}");
     eprintln!("login page painted in {} ms", s["loginPaintMs"]);
     demo.interrupt();
 }
