@@ -302,8 +302,39 @@
         })));
       });
     }));
-    card.appendChild(h("div", { class: "row" }, testBtn, profBtn));
+    var rscBtn = h("button", { type: "button", class: "secondary", text: "Script de configuración" });
+    var checkBtn = h("button", { type: "button", class: "secondary", text: "Verificar configuración" });
+    var setup = h("div");
+    rscBtn.addEventListener("click", guard(rscBtn, slot, function () {
+      return api("GET", "/api/v1/admin/routers/" + id + "/setup.rsc", undefined, true).then(function (res) { return res.blob(); }).then(function (b) {
+        download(b, "setup-" + rt.id + ".rsc");
+      });
+    }));
+    checkBtn.addEventListener("click", guard(checkBtn, slot, function () {
+      return api("GET", "/api/v1/admin/routers/" + id + "/setup-check").then(function (c) {
+        setup.textContent = "";
+        setup.appendChild(h("p", null, "Configuración del router: ", yesNo(c.completo, "completa", "incompleta")));
+        setup.appendChild(table(["Paso", "Estado", "Ejecutar en el router"], c.elementos.map(function (e) {
+          return h("tr", null, h("td", { text: e.nombre }), h("td", null, yesNo(e.estado === "ok", "ok", "falta")), h("td", { class: "secret-cell", text: e.ejecutar || "" }));
+        })));
+      });
+    }));
+    var keyInput = input("api_key_" + rt.id, { type: "password", autocomplete: "off", placeholder: "jwt_…" });
+    var zipBtn = h("button", { type: "submit", class: "secondary", text: "Descargar portal.zip" });
+    var zipForm = h("form", { class: "row" }, h("label", null, h("span", { text: "API key del router (para el portal)" }), keyInput), zipBtn);
+    zipForm.addEventListener("submit", guard(zipBtn, slot, function () {
+      return api("POST", "/api/v1/admin/routers/" + id + "/portal.zip", { api_key: keyInput.value }, true).then(function (res) { return res.blob(); }).then(function (b) {
+        download(b, "portal-" + rt.id + ".zip");
+      });
+    }));
+    card.appendChild(h("div", { class: "row" }, testBtn, profBtn, rscBtn, checkBtn));
+    card.appendChild(setup);
+    card.appendChild(zipForm);
     return card;
+  }
+  function download(blob, name) {
+    var a = h("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.appendChild(a); a.click(); a.remove();
   }
 
   function productsView() {
@@ -414,8 +445,7 @@
     csv.addEventListener("click", guard(csv, slot, function () {
       var f = filters(); f.set("formato", "csv"); f.set("limit", "500");
       return api("GET", "/api/v1/admin/mi-empresa/transacciones?" + f.toString(), undefined, true).then(function (res) { return res.blob(); }).then(function (blob) {
-        var a = h("a", { href: URL.createObjectURL(blob), download: "transacciones.csv" });
-        document.body.appendChild(a); a.click(); a.remove();
+        download(blob, "transacciones.csv");
       });
     }));
     var f = filters(); f.set("limit", String(PAGE)); f.set("offset", String(offset));

@@ -64,8 +64,9 @@ pub async fn insert<C: ConnectionTrait>(
     new: NewEmpresa,
 ) -> Result<Model, DbErr> {
     let seal = |name: &str, v: Option<String>| v.map(|v| secrets.encrypt(name, &v));
-    ActiveModel {
-        id: Set(crate::wire::new_empresa_id()),
+    let id = crate::wire::new_empresa_id();
+    let row = ActiveModel {
+        id: Set(id.clone()),
         nombre: Set(new.nombre),
         contacto_email: Set(new.contacto_email),
         contacto_telefono: Set(new.contacto_telefono),
@@ -88,9 +89,20 @@ pub async fn insert<C: ConnectionTrait>(
         al_expirar: Set(AL_EXPIRAR_ELIMINAR.into()),
         creada_en: Set(Utc::now()),
         zona_horaria: Set(DEFAULT_ZONA_HORARIA.into()),
-    }
-    .insert(db)
-    .await
+    };
+    Entity::insert(row).exec_without_returning(db).await?;
+    read_back(db, id).await
+}
+
+/// The row just written, read with a plain SELECT. Writes here do not use `RETURNING`: on
+/// SQLite, a pooled connection that was open while a migration added a column to this table
+/// (`zona_horaria`) gets rows from `INSERT/UPDATE … RETURNING` without that column
+/// (sqlx: `ColumnNotFound`), while a SELECT sees it.
+async fn read_back<C: ConnectionTrait>(db: &C, id: String) -> Result<Model, DbErr> {
+    Entity::find_by_id(id.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("empresa {id}")))
 }
 
 /// The company, if it exists.
@@ -154,6 +166,7 @@ pub async fn update<C: ConnectionTrait>(
     current: Model,
     patch: EmpresaPatch,
 ) -> Result<Model, DbErr> {
+    let id = current.id.clone();
     let mut m: empresa::ActiveModel = current.into_active_model();
     set(&mut m.nombre, patch.nombre);
     set(&mut m.contacto_email, patch.contacto_email);
@@ -185,7 +198,15 @@ pub async fn update<C: ConnectionTrait>(
     );
     set(&mut m.activa, patch.activa);
     set(&mut m.zona_horaria, patch.zona_horaria);
-    m.update(db).await
+    if !m.is_changed() {
+        return read_back(db, id).await;
+    }
+    Entity::update_many()
+        .set(m)
+        .filter(Column::Id.eq(id.clone()))
+        .exec(db)
+        .await?;
+    read_back(db, id).await
 }
 
 /// Every company id (the importer's "already there" check).

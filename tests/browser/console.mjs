@@ -81,6 +81,17 @@ async function adminWalk(browser) {
   await page.locator('[data-router] [data-state="connected"]').first().waitFor({ timeout: T });
   summary.routerState = await page.locator("[data-router] [data-state]").first().getAttribute("data-state");
   summary.routerVersion = await page.locator("[data-router] dd").nth(2).textContent();
+  // Router setup: the RouterOS script downloads, the check lists each step.
+  const rsc = page.waitForEvent("download", { timeout: T });
+  await page.getByRole("button", { name: "Script de configuración" }).click();
+  summary.setupRsc = readFileSync(await (await rsc).path(), "utf8").split("\n").length;
+  await page.getByRole("button", { name: "Verificar configuración" }).click();
+  await page.getByText("Configuración del router:").waitFor({ timeout: T });
+  summary.setupSteps = await page.locator("[data-router] tbody tr").count();
+  const zip = page.waitForEvent("download", { timeout: T });
+  await page.getByLabel("API key del router (para el portal)").fill(cfg.api_key);
+  await page.getByRole("button", { name: "Descargar portal.zip" }).click();
+  summary.portalZip = readFileSync(await (await zip).path()).subarray(0, 2).toString("latin1");
   await shot(page, "routers");
 
   // Products: a new one from a profile read live from the router.

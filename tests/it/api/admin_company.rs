@@ -240,6 +240,8 @@ async fn mi_empresa_get_has_the_reference_keys_and_masks_the_bot_token() {
             "telegram_chat_id",
             "notificaciones_telegram",
             "al_expirar",
+            // Added: the company's time zone.
+            "zona_horaria",
         ])
     );
     assert_eq!(body["id"], a.empresa.id);
@@ -321,7 +323,8 @@ async fn mi_empresa_put_is_partial_and_rejects_bad_input_without_changes() {
             "contacto_telefono",
             "telegram_bot_token",
             "telegram_chat_id",
-            "notificaciones_telegram"
+            "notificaciones_telegram",
+            "zona_horaria"
         ])
     );
     assert_eq!(body["empresa"]["nombre"], "Nuevo Nombre");

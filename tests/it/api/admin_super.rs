@@ -101,7 +101,8 @@ fn assert_422(status: u16, body: &Value, ctx: &str) {
     assert!(body["detail"].is_array(), "{ctx}: {body}");
 }
 
-const EMPRESA_KEYS: [&str; 7] = [
+/// The original's keys, and `zona_horaria` (added: the company's time zone).
+const EMPRESA_KEYS: [&str; 8] = [
     "id",
     "nombre",
     "contacto_email",
@@ -109,6 +110,7 @@ const EMPRESA_KEYS: [&str; 7] = [
     "conekta_mode",
     "activa",
     "creada_en",
+    "zona_horaria",
 ];
 
 async fn create_router_http(app: &TestApp, token: &str, empresa_id: &str, nombre: &str) -> Value {

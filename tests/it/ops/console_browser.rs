@@ -115,6 +115,9 @@ fn console_walks_both_roles_in_headless_chromium() {
         json!(["conekta", "mercado_pago"])
     );
     assert_eq!(s["routerState"], "connected", "{s}");
+    assert!(s["setupRsc"].as_u64().unwrap() > 5, "{s}");
+    assert!(s["setupSteps"].as_u64().unwrap() >= 3, "{s}");
+    assert_eq!(s["portalZip"], "PK", "{s}");
 
     // Products: the live picker offered the router's profiles; the new plan is on sale.
     for p in ["default", "1h", "1d", "1w"] {
