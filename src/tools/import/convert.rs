@@ -155,6 +155,8 @@ impl Convert<'_> {
             creada_en: ts(row, "creada_en")?.unwrap_or(self.now),
             // The original had no such setting: expired users are removed, the default.
             al_expirar: crate::db::empresas::AL_EXPIRAR_ELIMINAR.into(),
+            // The original had no time zone setting: its market's zone (editable afterwards).
+            zona_horaria: crate::db::empresas::DEFAULT_ZONA_HORARIA.into(),
             id,
         })
     }
