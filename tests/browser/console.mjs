@@ -159,10 +159,12 @@ async function adminWalk(browser) {
   await page.locator("#h-conekta-card").getByRole("alert").waitFor({ timeout: T });
   summary.pemError = await page.locator("#h-conekta-card").getByRole("alert").textContent();
   await page.getByLabel("Secreto del webhook (solo escritura)").fill("whsec-console-test-123456");
+  // The screen is drawn again after the save: wait for the new card, not the old one.
+  await page.locator("#h-mp-card").evaluate((c) => { c.dataset.old = "1"; });
   await page.getByRole("button", { name: "Guardar Mercado Pago" }).click();
-  await page.locator("#toast div").first().waitFor({ timeout: T });
-  await page.locator("#h-mp-card").getByText("secreto del webhook:").waitFor({ timeout: T });
-  summary.mpCard = await page.locator("#h-mp-card").textContent();
+  const mpCard = page.locator("#h-mp-card:not([data-old])");
+  await mpCard.getByText("secreto del webhook:").waitFor({ timeout: T });
+  summary.mpCard = await mpCard.textContent();
   await shot(page, "gateways");
 
   await page.getByRole("link", { name: "Auditoría" }).click();
@@ -244,7 +246,7 @@ async function operatorWalk(browser, admin) {
   await shot(admin.page, "locked-out");
   // Reactivate, for anyone looking at the demo afterwards.
   await page.getByRole("button", { name: "Activar WiFi Demo" }).click();
-  await page.locator("tr[data-empresa]").filter({ hasText: "activa" }).first().waitFor({ timeout: T });
+  await page.getByRole("button", { name: "Desactivar WiFi Demo" }).waitFor({ timeout: T });
 
   // Logout revokes the token.
   const token = await page.evaluate(() => sessionStorage.getItem("consola.token"));
