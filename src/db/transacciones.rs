@@ -106,18 +106,6 @@ pub async fn since<C: ConnectionTrait>(
         .await
 }
 
-/// The company's transaction with this id.
-pub async fn find_owned<C: ConnectionTrait>(
-    db: &C,
-    empresa: EmpresaId<'_>,
-    id: i32,
-) -> Result<Option<Model>, DbErr> {
-    Entity::find_by_id(id)
-        .filter(Column::EmpresaId.eq(empresa.as_str()))
-        .one(db)
-        .await
-}
-
 /// Inserts payment records as they are, with new ids (the demo's seeded history).
 pub async fn insert_history<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<(), DbErr> {
     for chunk in rows.chunks(100) {

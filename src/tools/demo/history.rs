@@ -158,6 +158,15 @@ fn purchase(
         locked_until: None,
         created_at: at,
         updated_at: at + Duration::seconds(3),
+        // Plans without validity or budget: nothing for the expiry job to do.
+        usage_minutes: None,
+        validity_minutes: None,
+        validity_from: None,
+        data_limit_mb: None,
+        expires_at: None,
+        ended_at: None,
+        uptime_used_secs: None,
+        bytes_used: None,
         id,
     }
 }
