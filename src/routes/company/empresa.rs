@@ -114,6 +114,7 @@ struct EmpresaUpdate {
     notificaciones_telegram: Option<Option<bool>>,
     #[serde(default, deserialize_with = "crate::validate::double_option")]
     al_expirar: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::validate::double_option")]
     zona_horaria: Option<Option<String>>,
 }
 impl FieldAliases for EmpresaUpdate {}
