@@ -71,9 +71,9 @@
   function ApiError(status, detail) { this.status = status; this.detail = detail; }
 
   /* Calls the API. Returns parsed JSON (or the Response for raw), throws ApiError. */
-  function api(method, path, body, raw) {
+  function api(method, path, body, raw, extra) {
     var s = session();
-    var headers = { "Accept": raw ? "*/*" : "application/json" };
+    var headers = Object.assign({ "Accept": raw ? "*/*" : "application/json" }, extra || {});
     if (s.token) headers["Authorization"] = "Bearer " + s.token;
     var init = { method: method, headers: headers };
     if (body instanceof FormData) init.body = body;
@@ -327,7 +327,25 @@
         download(b, "portal-" + rt.id + ".zip");
       });
     }));
-    card.appendChild(h("div", { class: "row" }, testBtn, profBtn, rscBtn, checkBtn));
+    var sessBtn = h("button", { type: "button", class: "secondary", text: "Sesiones activas" });
+    var sessions = h("div");
+    function loadSessions() {
+      return api("GET", "/api/v1/admin/routers/" + id + "/sesiones").then(function (ss) {
+        sessions.textContent = "";
+        sessions.appendChild(h("h3", { text: "Sesiones activas (" + ss.length + ")" }));
+        sessions.appendChild(table(["Usuario", "MAC", "IP", "Tiempo", "Producto", "Vence", ""], ss.map(function (x) {
+          var kick = h("button", { type: "button", class: "danger", text: "Desconectar", "aria-label": "Desconectar " + x.usuario });
+          kick.addEventListener("click", guard(kick, slot, function () {
+            return api("DELETE", "/api/v1/admin/routers/" + id + "/sesiones/" + encodeURIComponent(x.id)).then(function (r) { toast(r.message); return loadSessions(); });
+          }));
+          return h("tr", { "data-sesion": x.id }, h("td", { text: x.usuario }), h("td", { text: x.mac || "—" }), h("td", { text: x.ip || "—" }),
+            h("td", { text: x.uptime != null ? Math.round(x.uptime / 60) + " min" : "—" }), h("td", { text: x.producto || "—" }), h("td", { text: when(x.expira_en) }), h("td", null, kick));
+        })));
+      });
+    }
+    sessBtn.addEventListener("click", guard(sessBtn, slot, loadSessions));
+    card.appendChild(h("div", { class: "row" }, testBtn, profBtn, sessBtn, rscBtn, checkBtn));
+    card.appendChild(sessions);
     card.appendChild(setup);
     card.appendChild(zipForm);
     return card;
@@ -347,9 +365,9 @@
     function refresh() {
       api("GET", "/api/v1/admin/products").then(function (ps) {
         listBox.textContent = "";
-        listBox.appendChild(table(["Orden", "Nombre", "Perfil", "Precio", "Activo", "Destacado", ""], ps.map(function (p) {
+        listBox.appendChild(table(["Orden", "Nombre", "Perfil", "Precio", "Vigencia", "Activo", "Destacado", ""], ps.map(function (p) {
           return h("tr", { "data-producto": p.id }, h("td", { text: p.orden_visual }), h("td", { text: p.nombre_venta }),
-            h("td", { text: p.perfil_mikrotik_nombre }), h("td", { text: money(p.precio, p.moneda) }),
+            h("td", { text: p.perfil_mikrotik_nombre }), h("td", { text: money(p.precio, p.moneda) }), h("td", { text: planText(p) }),
             h("td", null, yesNo(p.activo)), h("td", null, yesNo(p.destacado)),
             h("td", null, h("button", { type: "button", class: "secondary", text: "Editar", "aria-label": "Editar " + p.nombre_venta, onclick: function () { productForm(formBox, p, refresh); } })));
         })));
@@ -357,6 +375,13 @@
     }
     refresh();
     return root;
+  }
+  function planText(p) {
+    var parts = [];
+    if (p.minutos_uso) parts.push(p.minutos_uso + " min de uso");
+    if (p.vigencia_minutos) parts.push("vence " + p.vigencia_minutos + " min después de " + (p.vigencia_desde === "primer_login" ? "el primer acceso" : "la compra"));
+    if (p.limite_mb) parts.push(p.limite_mb + " MB");
+    return parts.length ? parts.join(", ") : "—";
   }
   function productForm(box, p, done) {
     box.hidden = false; box.textContent = "";
@@ -372,6 +397,11 @@
       field("Precio", input("precio", { type: "number", step: "0.01", min: "0.01", required: true, value: p ? p.precio : "" })),
       field("Moneda", input("moneda", { maxlength: 3, value: p ? p.moneda : "MXN" })),
       field("Orden", input("orden_visual", { type: "number", step: "1", value: p ? p.orden_visual : 0 })),
+      h("fieldset", null, h("legend", { text: "Vigencia y límites (vacío: sin límite)" }),
+        field("Minutos de uso", input("minutos_uso", { type: "number", min: "1", step: "1", value: p && p.minutos_uso != null ? p.minutos_uso : "" })),
+        field("Vigencia en minutos", input("vigencia_minutos", { type: "number", min: "1", step: "1", value: p && p.vigencia_minutos != null ? p.vigencia_minutos : "" })),
+        field("La vigencia cuenta desde", select("vigencia_desde", [["compra", "la compra"], ["primer_login", "el primer acceso"]], p && p.vigencia_desde || "compra")),
+        field("Límite de datos (MB)", input("limite_mb", { type: "number", min: "1", step: "1", value: p && p.limite_mb != null ? p.limite_mb : "" }))),
       h("label", { class: "check" }, input("activo", { type: "checkbox", checked: p ? p.activo : true }), "Activo"),
       h("label", { class: "check" }, input("destacado", { type: "checkbox", checked: p ? p.destacado : false }), "Destacado"),
       slot, h("div", { class: "row" }, btn, h("button", { type: "button", class: "secondary", text: "Cancelar", onclick: function () { box.hidden = true; } })));
@@ -399,6 +429,8 @@
         orden_visual: parseInt(form.orden_visual.value || "0", 10),
         activo: form.activo.checked, destacado: form.destacado.checked,
       };
+      ["minutos_uso", "vigencia_minutos", "limite_mb"].forEach(function (k) { body[k] = form[k].value ? parseInt(form[k].value, 10) : null; });
+      if (body.vigencia_minutos) body.vigencia_desde = form.vigencia_desde.value;
       var call;
       if (p) call = api("PUT", "/api/v1/admin/products/" + p.id, body);
       else {
@@ -422,7 +454,7 @@
     var form = h("form", { class: "row filters card", "aria-label": "Filtros" },
       field("Desde", input("desde", { type: "date", value: q.get("desde") || "" })),
       field("Hasta", input("hasta", { type: "date", value: q.get("hasta") || "" })),
-      field("Estado", select("estado", [["", "Todos"], ["paid", "Pagada (Conekta)"], ["approved", "Aprobada (Mercado Pago)"], ["refunded", "Reembolsada"], ["pending", "Pendiente"]], q.get("estado") || "")),
+      field("Estado", select("estado", [["", "Todos"], ["paid", "Pagada (Conekta)"], ["approved", "Aprobada (Mercado Pago)"], ["refunded", "Reembolsada"], ["partially_refunded", "Reembolsada en parte"], ["pending", "Pendiente"]], q.get("estado") || "")),
       field("Pasarela", select("gateway", [["", "Todas"], ["conekta", "Conekta"], ["mercado_pago", "Mercado Pago"]], q.get("gateway") || "")),
       field("Router", routerSel),
       h("button", { type: "submit", text: "Filtrar" }));
@@ -479,8 +511,28 @@
         dl.appendChild(h("dt", { text: kv[0] })); dl.appendChild(h("dd", { text: kv[1] == null || kv[1] === "" ? "—" : String(kv[1]) }));
       });
       root.appendChild(dl);
+      var left = Number(t.monto) - Number(t.monto_reembolsado || 0);
+      if (["paid", "approved", "partially_refunded"].indexOf(t.estado_pago) >= 0 && left > 0) root.appendChild(refundForm(t, left));
     }).catch(function (e) { root.appendChild(errorBox(e)); });
     return root;
+  }
+  function refundForm(t, left) {
+    var slot = h("div"), btn = h("button", { type: "submit", class: "danger", text: "Reembolsar" });
+    var key = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    var form = h("form", { class: "stack card", "aria-labelledby": "h-reembolso" },
+      h("h2", { id: "h-reembolso", text: "Reembolso" }),
+      h("p", { class: "muted", text: "Vacío: todo lo que queda (" + money(left, t.moneda) + "), lo que quita el acceso; un monto menor lo conserva." }),
+      field("Monto", input("monto", { type: "number", step: "0.01", min: "0.01", max: String(left) })),
+      field("Motivo", input("motivo", { maxlength: 200 })), slot, btn);
+    form.addEventListener("submit", guard(btn, slot, function () {
+      if (!confirm("¿Reembolsar " + (form.monto.value ? money(form.monto.value, t.moneda) : "todo") + "?")) return;
+      var body = { motivo: form.motivo.value || null };
+      if (form.monto.value) body.monto = Number(form.monto.value);
+      return api("POST", "/api/v1/admin/mi-empresa/transacciones/" + t.id + "/reembolso", body, false, { "Idempotency-Key": key }).then(function (r) {
+        toast(r.message || "Reembolso hecho"); route();
+      });
+    }));
+    return form;
   }
 
   function companyView() {

@@ -92,7 +92,13 @@ async function adminWalk(browser) {
   await page.getByLabel("API key del router (para el portal)").fill(cfg.api_key);
   await page.getByRole("button", { name: "Descargar portal.zip" }).click();
   summary.portalZip = readFileSync(await (await zip).path()).subarray(0, 2).toString("latin1");
+  await page.getByRole("button", { name: "Sesiones activas" }).click();
+  await page.locator("tr[data-sesion]").first().waitFor({ timeout: T });
+  summary.sessionsBefore = await page.locator("tr[data-sesion]").count();
   await shot(page, "routers");
+  await page.getByRole("button", { name: /^Desconectar / }).first().click();
+  await page.getByText(`Sesiones activas (${summary.sessionsBefore - 1})`).waitFor({ timeout: T });
+  summary.sessionsAfter = await page.locator("tr[data-sesion]").count();
 
   // Products: a new one from a profile read live from the router.
   await page.getByRole("link", { name: "Productos" }).click();
@@ -104,9 +110,13 @@ async function adminWalk(browser) {
   await page.getByLabel("Nombre de venta").fill("Plan consola 2 horas");
   await page.getByLabel("Precio").fill("25");
   await page.getByLabel("Orden").fill("9");
+  await page.getByLabel("Vigencia en minutos").fill("120");
+  await page.getByLabel("La vigencia cuenta desde").selectOption("primer_login");
+  await page.getByLabel("Límite de datos (MB)").fill("500");
   await shot(page, "product-form");
   await page.getByRole("button", { name: "Crear producto" }).click();
   await page.locator("tr[data-producto]").filter({ hasText: "Plan consola 2 horas" }).waitFor({ timeout: T });
+  summary.productPlan = await page.locator("tr[data-producto]").filter({ hasText: "Plan consola 2 horas" }).locator("td").nth(4).textContent();
   await shot(page, "products");
   const catalogue = await page.request.get(`${base}/api/v1/catalogo_perfiles_venta`, { headers: { "X-API-Key": cfg.api_key } });
   summary.catalogue = (await catalogue.json()).map((p) => p.nombre_venta ?? p.nombre);
@@ -138,6 +148,18 @@ async function adminWalk(browser) {
   await page.locator("#detalle").waitFor({ timeout: T });
   summary.detail = await page.locator("#detalle").textContent();
   await shot(page, "transaction");
+
+  // A partial refund of the purchase the test made (the newest transaction).
+  await page.goto(`${base}/consola/#/transacciones`);
+  await page.locator("tr[data-tx]").filter({ hasText: "Ana Demo" }).getByRole("link").click();
+  await page.getByRole("heading", { name: "Reembolso" }).waitFor({ timeout: T });
+  await page.getByLabel("Monto").fill("5");
+  await page.getByLabel("Motivo").fill("Prueba de la consola");
+  await page.getByRole("button", { name: "Reembolsar" }).click();
+  await page.locator("#detalle").filter({ hasText: "$5.00" }).waitFor({ timeout: T });
+  summary.refunded = await page.locator("#detalle").textContent();
+  summary.refundLeft = await page.getByRole("heading", { name: "Reembolso" }).count();
+  await shot(page, "refund");
 
   // Company profile: a bad time zone shows the API's detail, a good one is saved.
   await page.getByRole("link", { name: "Mi empresa" }).click();

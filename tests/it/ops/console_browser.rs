@@ -82,6 +82,11 @@ fn console_walks_both_roles_in_headless_chromium() {
         "operator": login_pair(&demo.field("operator (super_admin): ")),
         "api_key": demo.field("router API key: "),
     });
+    // A purchase with auto-connect (the banner's Conekta command), so there is a live session
+    // to kick and a real payment to refund.
+    let (code, body, detail) = crate::helpers::demo::run_snippet(&demo.commands(2));
+    assert_eq!(code, 0, "{detail}");
+    assert_eq!(body["success"], true, "{detail}");
     let config_path = dir.path().join("console.json");
     std::fs::write(&config_path, config.to_string()).unwrap();
 
@@ -115,6 +120,22 @@ fn console_walks_both_roles_in_headless_chromium() {
         json!(["conekta", "mercado_pago"])
     );
     assert_eq!(s["routerState"], "connected", "{s}");
+    // Live sessions: the purchase's device was online, the kick ends its session.
+    let before = s["sessionsBefore"].as_u64().unwrap();
+    assert!(before >= 1, "{s}");
+    assert_eq!(s["sessionsAfter"].as_u64().unwrap(), before - 1, "{s}");
+    // The product's validity fields went through the form.
+    assert!(
+        s["productPlan"].as_str().unwrap().contains("120 min"),
+        "{s}"
+    );
+    assert!(s["productPlan"].as_str().unwrap().contains("500 MB"), "{s}");
+    // A partial refund through the gateway: recorded on the transaction.
+    assert!(
+        s["refunded"].as_str().unwrap().contains("Reembolsado$5.00"),
+        "{s}"
+    );
+    assert_eq!(s["refundLeft"], 1, "the rest can still be refunded: {s}");
     assert!(s["setupRsc"].as_u64().unwrap() > 5, "{s}");
     assert!(s["setupSteps"].as_u64().unwrap() >= 3, "{s}");
     assert_eq!(s["portalZip"], "PK", "{s}");
@@ -213,7 +234,7 @@ fn console_walks_both_roles_in_headless_chromium() {
             std::fs::read(shots.join(format!("console-{}.png", name.as_str().unwrap()))).unwrap();
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name} is a PNG");
     }
-    assert!(s["screens"].as_array().unwrap().len() >= 19, "{s}");
+    assert!(s["screens"].as_array().unwrap().len() >= 20, "{s}");
     eprintln!("login page painted in {} ms", s["loginPaintMs"]);
     demo.interrupt();
 }
