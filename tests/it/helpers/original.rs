@@ -77,7 +77,7 @@ impl Original {
 }
 
 /// The PostgreSQL server for the source: `TEST_DATABASE_URL` when set, else the local one.
-fn admin_url() -> String {
+pub fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|v| !v.trim().is_empty())

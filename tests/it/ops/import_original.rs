@@ -648,11 +648,9 @@ fn refused(stage: &Stage, from: &str, extra: &[&str], master_key: bool) -> Strin
 async fn wrong_arguments_and_a_foreign_target_are_refused_before_anything_is_written() {
     let stage = stage().await;
     let src = stage.source(Schema::Dump).await;
-    let empty = pagos_hotspot::db::testing::fresh_postgres(
-        &std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
-    )
-    .await;
+    // The same server as the source (an empty `TEST_DATABASE_URL`, as in CI's SQLite pass,
+    // means the local one).
+    let empty = pagos_hotspot::db::testing::fresh_postgres(&original::admin_url()).await;
     let cases: [(&str, &[&str], bool, &str); 5] = [
         (src.url(), &[], false, "MASTER_KEY is required"),
         (
