@@ -221,10 +221,9 @@ async fn recreate(state: &AppState, p: &purchase::Model, report: &mut DriftRepor
             report.recreados.push(item(p, "recreado"));
         }
         Err(BrokerError::Router(RouterError::AlreadyExists(_))) => {
-            let name = p.hotspot_username.as_deref().unwrap_or_default();
-            match state.routers.find_user(&p.router_id, name).await {
+            match crate::purchase::saga::find_own_user(state, p).await {
                 // Ours: another replica's sync re-created it meanwhile.
-                Ok(Some(u)) if u.comment.as_deref() == Some(user_comment(&p.id).as_str()) => {}
+                Ok(Some(_)) => {}
                 // Someone else's user of that name: not touched.
                 _ => report
                     .errores

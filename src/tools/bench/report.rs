@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use super::threads::ThreadCounters;
-use super::{BenchArgs, Observed, SimTotals, USER_HZ};
+use super::threads::{parse_stat_times, ThreadCounters};
+use super::{BenchArgs, Observed, SimTotals};
 
 /// The measured figures.
 pub(super) struct Report {
@@ -27,21 +27,8 @@ pub(super) struct Report {
 /// User + system CPU seconds of a process, from `/proc/<pid>/stat`.
 pub(super) fn proc_cpu_seconds(path: &str) -> anyhow::Result<f64> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-    let rest = text
-        .rsplit_once(')')
-        .map(|(_, r)| r)
-        .context("malformed /proc stat")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // Fields 14 (utime) and 15 (stime) of stat(5); `rest` starts at field 3.
-    let tick = |i: usize| -> anyhow::Result<f64> {
-        Ok(fields
-            .get(i)
-            .context("short /proc stat")?
-            .parse::<u64>()
-            .context("malformed /proc stat")? as f64)
-    };
-    Ok((tick(11)? + tick(12)?) / USER_HZ)
+    let (user, system) = parse_stat_times(&text).context("malformed /proc stat")?;
+    Ok(user + system)
 }
 
 /// Peak resident set size (`VmHWM`) of a process, in MiB.

@@ -33,8 +33,9 @@ pub(super) fn group_name(comm: &str) -> String {
     }
 }
 
-/// utime and stime (fields 14 and 15 of stat(5)), in seconds.
-fn parse_stat_times(stat: &str) -> Option<(f64, f64)> {
+/// utime and stime (fields 14 and 15 of stat(5)), in seconds. The command name (field 2) is in
+/// parentheses and may hold spaces: fields are counted from after it.
+pub(super) fn parse_stat_times(stat: &str) -> Option<(f64, f64)> {
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let tick = |i: usize| fields.get(i)?.parse::<u64>().ok();
